@@ -1,0 +1,10 @@
+drop table if exists {{schema}}.invitations;
+drop table if exists {{schema}}.user_roles;
+drop table if exists {{schema}}.roles;
+drop table if exists {{schema}}.memberships;
+drop table if exists {{schema}}.users;
+drop table if exists {{schema}}.tenants;
+drop function if exists {{schema}}.permissions_are_valid(text[]);
+drop function if exists {{schema}}.current_tenant_id();
+drop function if exists {{schema}}.install_updated_at_trigger(regclass);
+drop function if exists {{schema}}.set_updated_at();

