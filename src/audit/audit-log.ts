@@ -1,0 +1,153 @@
+import { sql } from 'kysely'
+import { z } from 'zod'
+import { mapDatabaseError } from '../errors/map-database-error.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { validationError } from '../errors/validation-error.js'
+import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { Repository } from '../repository/repository.js'
+import type { TableModel } from '../schema/table-model.js'
+import { durationToMs, type Duration } from '../util/duration.js'
+import type { AuditEvent, AuditOutcome } from './audit-event.js'
+import { auditRowToEvent } from './audit-statement.js'
+
+export interface AuditListOptions {
+  resourceType?: string
+  resourceId?: string
+  actorId?: string
+  action?: string
+  outcome?: AuditOutcome
+  /** Inclusive lower bound of `created_at`. */
+  from?: Date
+  /** Exclusive upper bound of `created_at`. */
+  to?: Date
+  limit?: number
+  after?: string | null
+}
+
+export interface AuditRecordInput {
+  action: string
+  resourceType?: string | null
+  resourceId?: string | null
+  outcome?: AuditOutcome
+  metadata?: Record<string, unknown>
+}
+
+const listSchema = z.strictObject({
+  resourceType: z.string().max(200).optional(),
+  resourceId: z.string().max(200).optional(),
+  actorId: z.uuid().optional(),
+  action: z.string().max(200).optional(),
+  outcome: z.enum(['success', 'failure', 'denied']).optional(),
+  from: z.date().optional(),
+  to: z.date().optional(),
+  limit: z.number().int().positive().optional(),
+  after: z.string().nullish(),
+})
+
+const recordSchema = z.strictObject({
+  action: z.string().min(1).max(200),
+  resourceType: z.string().max(200).nullish(),
+  resourceId: z.string().max(200).nullish(),
+  outcome: z.enum(['success', 'failure', 'denied']).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+})
+
+/**
+ * The scope's audit trail: newest first, in keyset pages; custom events; batched retention.
+ * A tenant scope sees and prunes its own tenant's rows only.
+ *
+ * @example
+ * const { items, nextCursor } = await scope.auditLog.list({ resourceType: 'projects', resourceId: id })
+ * await scope.auditLog.record({ action: 'auth.login', metadata: { method: 'password' } })
+ */
+export class AuditLog {
+  readonly #state: ScopeState
+
+  constructor(state: ScopeState) {
+    this.#state = state
+  }
+
+  async list(options: AuditListOptions = {}): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
+    const parsed = listSchema.safeParse(options)
+    if (!parsed.success) throw validationError('auditLog.list: invalid options', parsed.error)
+    const o = parsed.data
+    const createdAt = { ...(o.from ? { gte: o.from } : {}), ...(o.to ? { lt: o.to } : {}) }
+    const where = {
+      resource_type: o.resourceType,
+      resource_id: o.resourceId,
+      actor_user_id: o.actorId,
+      action: o.action,
+      outcome: o.outcome,
+      ...(o.from || o.to ? { created_at: createdAt } : {}),
+    }
+    const repo = new Repository(this.#state, this.#model())
+    const page = await repo.page({
+      where,
+      orderBy: [
+        ['created_at', 'desc'],
+        ['id', 'desc'],
+      ],
+      ...(o.limit ? { limit: o.limit } : {}),
+      ...(o.after ? { after: o.after } : {}),
+    })
+    return { items: page.items.map((row) => auditRowToEvent(row)), nextCursor: page.nextCursor }
+  }
+
+  /** Records a custom event (login, logout, export) with the scope's actor, ip, user agent and request id. */
+  async record(input: AuditRecordInput): Promise<AuditEvent> {
+    const parsed = recordSchema.safeParse(input)
+    if (!parsed.success) throw validationError('auditLog.record: invalid event', parsed.error)
+    const e = parsed.data
+    const ctx = this.#state.context
+    const metadata = this.#state.system ? { system: true, reason: this.#state.system.reason, ...e.metadata } : (e.metadata ?? {})
+    try {
+      return await inUnitOfWork(this.#state, false, async (db, _inner, events) => {
+        const { rows } = await sql<Record<string, unknown>>`insert into ${sql.id(this.#state.runtime.schema, 'audit_logs')}
+            (tenant_id, actor_user_id, action, resource_type, resource_id, ip, user_agent, request_id, outcome, metadata)
+          values (${scopeTenantId(this.#state)}::uuid, ${scopeActorId(this.#state)}::uuid, ${e.action}, ${e.resourceType ?? null},
+                  ${e.resourceId ?? null}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null}, ${ctx?.requestId ?? null},
+                  ${e.outcome ?? 'success'}, ${JSON.stringify(metadata)}::jsonb)
+          returning *`.execute(db)
+        const event = auditRowToEvent(rows[0]!)
+        events.push(event)
+        return event
+      })
+    } catch (error) {
+      throw mapDatabaseError(error, 'auditLog.record')
+    }
+  }
+
+  /**
+   * Deletes rows older than `olderThan` in batches (one short transaction each, `SKIP LOCKED`), so
+   * retention never holds long locks. Returns how many rows it deleted.
+   */
+  async prune(options: { olderThan: Date | Duration; batchSize?: number }): Promise<number> {
+    const olderThan = options.olderThan instanceof Date ? options.olderThan : new Date(Date.now() - durationToMs(options.olderThan, 'auditLog.prune'))
+    const batchSize = options.batchSize ?? 1000
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
+      throw new TenantryError('VALIDATION', 'auditLog.prune: batchSize must be an integer from 1 to 100000')
+    }
+    const tenantId = scopeTenantId(this.#state)
+    const table = sql.id(this.#state.runtime.schema, 'audit_logs')
+    const tenantFilter = tenantId === null ? sql`` : sql` and tenant_id = ${tenantId}::uuid`
+    let total = 0
+    for (;;) {
+      const deleted = await this.#state.runtime.root.transaction().execute(async (trx) => {
+        await sql`select set_config('tenantry.audit_retention', 'on', true)`.execute(trx)
+        const result = await sql`delete from ${table} where id in (
+            select id from ${table} where created_at < ${olderThan}${tenantFilter}
+             order by created_at limit ${batchSize} for update skip locked)`.execute(trx)
+        return Number(result.numAffectedRows ?? 0)
+      })
+      total += deleted
+      if (deleted < batchSize) return total
+    }
+  }
+
+  #model(): TableModel {
+    const model = this.#state.runtime.builtins.get('audit_logs')
+    if (!model) throw new TenantryError('CONFIGURATION', 'audit_logs is not configured')
+    return model
+  }
+}

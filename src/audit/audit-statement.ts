@@ -1,0 +1,126 @@
+import { sql, type RawBuilder } from 'kysely'
+import { scopeActorId, type ScopeState } from '../execution/runtime.js'
+import { applyContext } from '../execution/unit-of-work.js'
+import type { TableModel } from '../schema/table-model.js'
+import type { AuditEvent, AuditOutcome } from './audit-event.js'
+
+const AUDIT_COLUMNS = sql.raw(
+  'tenant_id, actor_user_id, action, resource_type, resource_id, old_values, new_values, changed_fields, ip, user_agent, request_id, outcome, error_code, metadata',
+)
+
+/** Columns that are bookkeeping, not a change worth listing in `changed_fields`. */
+const NOT_A_CHANGE = ['updated_at']
+
+function auditTable(state: ScopeState): RawBuilder<unknown> {
+  return sql`${sql.id(state.runtime.schema, 'audit_logs')}`
+}
+
+function scopeMetadata(state: ScopeState, extra: Record<string, unknown> = {}): string {
+  const metadata = state.system ? { system: true, reason: state.system.reason, ...extra } : extra
+  return JSON.stringify(metadata)
+}
+
+export interface AuditSources {
+  /** CTE holding the rows after the change (`null` for purge). */
+  after: string | null
+  /** CTE holding the rows before the change, joined on the primary key (`null` for create). */
+  before: string | null
+  /** `changed_fields` for creates: the columns the input set. */
+  createdFields?: string[]
+}
+
+/**
+ * The `insert into audit_logs ... select ... from <cte>` part of a write's data-modifying CTE:
+ * one audit row per affected record, in the same statement (so the same transaction) as the change.
+ */
+export function auditInsertFromCte(state: ScopeState, model: TableModel, action: string, sources: AuditSources): RawBuilder<unknown> {
+  const pk = sql.id(model.primaryKey)
+  const redacted = sql`${model.redacted}::text[]`
+  const main = sources.after ?? sources.before!
+  const row = sql.id('audit_row')
+  const previous = sql.id('audit_previous')
+  const tenant = model.tenantColumn
+    ? sql`${row}.${sql.id(model.tenantColumn)}`
+    : sql`${state.context?.tenantId ?? null}::uuid`
+  const oldValues = sources.before ? sql`to_jsonb(${sources.after ? previous : row}) - ${redacted}` : sql`null::jsonb`
+  const newValues = sources.after ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
+  const changed =
+    sources.after && sources.before
+      ? sql`array(select e.key from jsonb_each(to_jsonb(${row})) as e where e.key <> all(${NOT_A_CHANGE}::text[])
+                and e.value is distinct from to_jsonb(${previous}) -> e.key order by e.key)`
+      : sources.after
+        ? sql`${sources.createdFields ?? []}::text[]`
+        : sql`null::text[]`
+  const join =
+    sources.after && sources.before
+      ? sql` join ${sql.id(sources.before)} as ${previous} on ${previous}.${pk} = ${row}.${pk}`
+      : sql``
+  const ctx = state.context
+  return sql`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
+    select ${tenant}, ${scopeActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
+           ${oldValues}, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
+           ${ctx?.requestId ?? null}, 'success', null, ${scopeMetadata(state)}::jsonb
+      from ${sql.id(main)} as ${row}${join}
+    returning *`
+}
+
+export interface OutcomeRecord {
+  action: string
+  resourceType: string | null
+  resourceId: string | null
+  outcome: AuditOutcome
+  errorCode: string | null
+  metadata?: Record<string, unknown>
+  /** Tenant of the row, when it differs from the scope's (system scopes). */
+  tenantId?: string | null
+}
+
+/**
+ * Writes a `failure` or `denied` row outside the (rolled back) transaction of the write, on its own
+ * connection, so the record survives the rollback.
+ */
+export async function recordOutcome(state: ScopeState, record: OutcomeRecord): Promise<AuditEvent | null> {
+  const ctx = state.context
+  const tenantId = record.tenantId !== undefined ? record.tenantId : (ctx?.tenantId ?? null)
+  const statement = sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
+    values (${tenantId}::uuid, ${scopeActorId(state)}::uuid, ${record.action}, ${record.resourceType}, ${record.resourceId},
+            null, null, null, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null}, ${ctx?.requestId ?? null},
+            ${record.outcome}, ${record.errorCode}, ${scopeMetadata(state, record.metadata)}::jsonb)
+    returning *`
+  try {
+    const runtime = state.runtime
+    const { rows } =
+      runtime.isolation === 'rls'
+        ? await runtime.root.transaction().execute(async (trx) => {
+            await applyContext(trx, { ...state, trx })
+            return statement.execute(trx)
+          })
+        : await statement.execute(runtime.root)
+    return rows[0] ? auditRowToEvent(rows[0]) : null
+  } catch {
+    // The audit record of a failure must never mask the failure itself.
+    return null
+  }
+}
+
+/** Maps an `audit_logs` row (snake_case) to an `AuditEvent`. */
+export function auditRowToEvent(row: Record<string, unknown>): AuditEvent {
+  return {
+    id: row.id as string,
+    tenantId: (row.tenant_id as string | null) ?? null,
+    actorUserId: (row.actor_user_id as string | null) ?? null,
+    action: row.action as string,
+    resourceType: (row.resource_type as string | null) ?? null,
+    resourceId: (row.resource_id as string | null) ?? null,
+    oldValues: (row.old_values as Record<string, unknown> | null) ?? null,
+    newValues: (row.new_values as Record<string, unknown> | null) ?? null,
+    changedFields: (row.changed_fields as string[] | null) ?? null,
+    ip: (row.ip as string | null) ?? null,
+    userAgent: (row.user_agent as string | null) ?? null,
+    requestId: (row.request_id as string | null) ?? null,
+    outcome: row.outcome as AuditEvent['outcome'],
+    errorCode: (row.error_code as string | null) ?? null,
+    metadata: (row.metadata as Record<string, unknown>) ?? {},
+    createdAt: row.created_at instanceof Date ? row.created_at : new Date(String(row.created_at)),
+  }
+}

@@ -1,0 +1,165 @@
+import { Kysely, PostgresDialect } from 'kysely'
+import type pg from 'pg'
+import { z } from 'zod'
+import type { AuditEvent } from './audit/audit-event.js'
+import { parseContext, type TenantContextInput } from './context.js'
+import type { TableDefinition } from './define-table.js'
+import { TenantryError } from './errors/tenantry-error.js'
+import { validationError } from './errors/validation-error.js'
+import type { IsolationMode, ScopeState, TenantryRuntime } from './execution/runtime.js'
+import { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from './migration/migrate.js'
+import { builtinTableModels } from './schema/builtin-tables.js'
+import { loadTableColumns } from './schema/table-introspection.js'
+import { normaliseSoftDelete, type TableModel } from './schema/table-model.js'
+import { TenantScope } from './scope/tenant-scope.js'
+
+export interface TenantryOptions<DB> {
+  /** The host's pool. tenantry never creates or ends a pool. */
+  pool?: pg.Pool
+  /** Or an existing Kysely instance of the host. */
+  db?: Kysely<DB>
+  /** Postgres schema of the bundled tables. Defaults to `tenantry`. */
+  schema?: string
+  /** Host tables, each declared with `defineTable`. */
+  tables?: Record<string, TableDefinition<DB, any>>
+  /** `query` (default): predicates in every query. `rls`: row-level security as a second layer. */
+  isolation?: IsolationMode
+  audit?: {
+    /** Columns never written to the audit trail or the sink, in any table. */
+    redact?: string[]
+    /** Receives committed events after commit; a failing sink never undoes the write. */
+    sink?: (events: AuditEvent[]) => void | Promise<void>
+    /** Told about sink failures. Defaults to a one-line `console.warn` without event contents. */
+    onSinkError?: (error: unknown) => void
+  }
+}
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+
+const optionsSchema = z.object({
+  pool: z.unknown().optional(),
+  db: z.unknown().optional(),
+  schema: identifier.optional(),
+  tables: z.record(z.string(), z.object({ table: z.string().min(1) }).loose()).optional(),
+  isolation: z.enum(['query', 'rls']).optional(),
+  audit: z
+    .object({
+      redact: z.array(z.string()).optional(),
+      sink: z.function().optional(),
+      onSinkError: z.function().optional(),
+    })
+    .optional(),
+}).loose()
+
+const systemSchema = z.strictObject({
+  actorId: z.uuid().nullish(),
+  reason: z.string().trim().min(1).max(500),
+})
+
+/**
+ * The entry point: a tenantry instance over the host's pool (or Kysely instance).
+ *
+ * @example
+ * const tenantry = createTenantry<AppDB>({ pool, tables: { projects: defineTable<AppDB, 'projects'>({ table: 'projects', softDelete: 'deleted_at' }) } })
+ * await tenantry.migrate()
+ * const projects = tenantry.withContext({ tenantId, actorId }).repo('projects')
+ */
+export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry<DB> {
+  const parsed = optionsSchema.safeParse(options)
+  if (!parsed.success) throw validationError('createTenantry: invalid options', parsed.error)
+  if (!options.pool === !options.db) {
+    throw new TenantryError('CONFIGURATION', 'createTenantry: pass exactly one of `pool` or `db`')
+  }
+  const schema = options.schema ?? DEFAULT_SCHEMA
+  const redact = options.audit?.redact ?? []
+  const root = (options.db as Kysely<any> | undefined) ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: options.pool! }) })
+  const models = new Map<string, TableModel>()
+  for (const [name, definition] of Object.entries(options.tables ?? {})) {
+    models.set(name, {
+      name,
+      schema: definition.schema ?? 'public',
+      table: definition.table,
+      primaryKey: definition.primaryKey ?? 'id',
+      tenantColumn: definition.tenantColumn ?? 'tenant_id',
+      softDelete: normaliseSoftDelete(definition.softDelete),
+      auditEnabled: definition.audit?.enabled ?? true,
+      redacted: [...new Set([...redact, ...(definition.audit?.exclude ?? [])])],
+      definition,
+      columns: new Map(),
+    })
+  }
+  const builtins = builtinTableModels(schema, redact)
+  let loading: Promise<void> | undefined
+  const runtime: TenantryRuntime = {
+    root,
+    schema,
+    isolation: options.isolation ?? 'query',
+    models,
+    builtins,
+    audit: {
+      redact,
+      sink: options.audit?.sink,
+      onSinkError:
+        options.audit?.onSinkError ??
+        ((error) => console.warn(`tenantry: audit sink failed (${error instanceof Error ? error.name : typeof error}); events stay in audit_logs`)),
+    },
+    ready() {
+      loading ??= loadTableColumns(root, [...models.values()], [...builtins.values()]).catch((error) => {
+        loading = undefined
+        throw error
+      })
+      return loading
+    },
+    scopeFor: (state) => new TenantScope(state),
+  }
+  return new Tenantry<DB>(runtime)
+}
+
+/** A tenantry instance. Make one per pool with `createTenantry`. */
+export class Tenantry<DB = any> {
+  /** @internal */
+  readonly runtime: TenantryRuntime
+
+  constructor(runtime: TenantryRuntime) {
+    this.runtime = runtime
+  }
+
+  /** Postgres schema of the bundled tables. */
+  get schema(): string {
+    return this.runtime.schema
+  }
+
+  /** The host's database as a Kysely instance (unscoped: use it only for what tenantry does not cover). */
+  get kysely(): Kysely<DB> {
+    return this.runtime.root as Kysely<DB>
+  }
+
+  /**
+   * A scope bound to one tenant. The context is validated here: no tenant, or a malformed one, is
+   * an error before any SQL is sent.
+   */
+  withContext(context: TenantContextInput): TenantScope<DB> {
+    return new TenantScope<DB>(this.#state({ context: parseContext(context), system: null }))
+  }
+
+  /** An explicit cross-tenant scope. `reason` is required and every write made through it is audited with it. */
+  asSystem(actor: { actorId?: string | null; reason: string }): TenantScope<DB> {
+    const parsed = systemSchema.safeParse(actor)
+    if (!parsed.success) throw validationError('asSystem: a reason is required', parsed.error)
+    return new TenantScope<DB>(this.#state({ context: null, system: { actorId: parsed.data.actorId ?? null, reason: parsed.data.reason } }))
+  }
+
+  /** Applies the bundled migrations (idempotent, advisory-locked). */
+  migrate(options: Pick<MigrateOptions, 'direction' | 'all'> = {}): Promise<MigrateResult> {
+    return migrate({ db: this.runtime.root, schema: this.runtime.schema, ...options })
+  }
+
+  /** Reads the declared tables' columns now instead of on first use. */
+  ready(): Promise<void> {
+    return this.runtime.ready()
+  }
+
+  #state(scope: Pick<ScopeState, 'context' | 'system'>): ScopeState {
+    return { runtime: this.runtime, ...scope, trx: null, pendingEvents: null }
+  }
+}

@@ -1,0 +1,23 @@
+import type { z } from 'zod'
+import { TenantryError, type ValidationIssue } from './tenantry-error.js'
+
+/** Reduces zod issues to path, code and message: the rejected value is never copied. */
+export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    code: issue.code,
+    message: issue.message,
+  }))
+}
+
+/** A `VALIDATION` error carrying zod's issues (paths and reasons, never the input). */
+export function validationError(message: string, error: z.ZodError, details: { table?: string; operation?: string } = {}): TenantryError {
+  const issues = toValidationIssues(error)
+  const where = issues.map((i) => (i.path.length ? i.path.join('.') : '(root)')).join(', ')
+  return new TenantryError('VALIDATION', `${message} (${where})`, { ...details, issues })
+}
+
+/** A `VALIDATION` error about one column, e.g. an unknown column in `where` or `orderBy`. */
+export function columnError(message: string, column: string, details: { table?: string; operation?: string } = {}): TenantryError {
+  return new TenantryError('VALIDATION', message, { ...details, column })
+}

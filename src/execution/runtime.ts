@@ -1,0 +1,55 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { AuditEvent } from '../audit/audit-event.js'
+import type { TenantContext } from '../context.js'
+import type { BuiltinTableName } from '../schema/builtin-tables.js'
+import type { TableModel } from '../schema/table-model.js'
+import type { TransactionScope } from '../scope/tenant-scope.js'
+
+export type IsolationMode = 'query' | 'rls'
+
+/** What one `createTenantry` instance shares with all its scopes. */
+export interface TenantryRuntime {
+  root: Kysely<any>
+  /** Postgres schema of the bundled tables. */
+  schema: string
+  isolation: IsolationMode
+  models: Map<string, TableModel>
+  /** The bundled tables (`scope.tenants`, `scope.users`, ...). */
+  builtins: Map<BuiltinTableName, TableModel>
+  audit: {
+    redact: string[]
+    sink: ((events: AuditEvent[]) => void | Promise<void>) | undefined
+    /** Called when the sink throws: the write stays committed, the error is reported here. */
+    onSinkError: (error: unknown) => void
+  }
+  /** Resolves once the declared tables' columns are known (one round trip, first use only). */
+  ready(): Promise<void>
+  /** The public scope object over a state (hooks receive the transaction as a scope). */
+  scopeFor(state: ScopeState): TransactionScope<any>
+}
+
+/** An explicit cross-tenant scope made by `asSystem`. */
+export interface SystemActor {
+  actorId: string | null
+  reason: string
+}
+
+/** One scope: a tenant context or a system actor, maybe inside a transaction. */
+export interface ScopeState {
+  runtime: TenantryRuntime
+  context: TenantContext | null
+  system: SystemActor | null
+  /** Set inside `scope.transaction`. */
+  trx: Transaction<any> | null
+  /** Audit events of the open transaction, handed to the sink after it commits. */
+  pendingEvents: AuditEvent[] | null
+}
+
+/** The tenant whose rows the scope sees; `null` for a system scope. */
+export function scopeTenantId(state: ScopeState): string | null {
+  return state.context?.tenantId ?? null
+}
+
+export function scopeActorId(state: ScopeState): string | null {
+  return state.context?.actorId ?? state.system?.actorId ?? null
+}

@@ -1,0 +1,31 @@
+export { createTenantry, Tenantry, type TenantryOptions } from './create-tenantry.js'
+export { defineTable, type TableDefinition, type TableHooks, type HookArgs, type SoftDeleteOption } from './define-table.js'
+export { contextSchema, type TenantContext, type TenantContextInput } from './context.js'
+export { TenantScope, type TransactionScope, type TableRepository } from './scope/tenant-scope.js'
+export type { BuiltinDatabase } from './scope/builtin-database.js'
+export {
+  Repository,
+  type FindManyOptions,
+  type PageOptions,
+  type Page,
+  type UpdateOptions,
+} from './repository/repository.js'
+export type { WhereFilter, ColumnFilter, ColumnOperators } from './repository/where-filter.js'
+export type { OrderByInput, SortDirection } from './repository/order-by.js'
+export { DEFAULT_LIMIT, MAX_LIMIT } from './repository/limits.js'
+export { TenantryError, isTenantryError, type TenantryErrorDetails, type ValidationIssue } from './errors/tenantry-error.js'
+export { ErrorCodes, type ErrorCode } from './errors/error-codes.js'
+export { veto } from './errors/veto.js'
+export type { AuditEvent, AuditOutcome } from './audit/audit-event.js'
+export { AuditLog, type AuditListOptions, type AuditRecordInput } from './audit/audit-log.js'
+export {
+  migrate,
+  migrationStatus,
+  bundledMigrations,
+  DEFAULT_SCHEMA,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationStatus,
+} from './migration/migrate.js'
+export type { Duration } from './util/duration.js'
+export type { IsolationMode } from './execution/runtime.js'

@@ -1,0 +1,85 @@
+import type { z } from 'zod'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { columnError, validationError } from '../errors/validation-error.js'
+import { managedColumns, type TableModel } from '../schema/table-model.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** Checks a primary-key value against the column type before it reaches SQL. */
+export function checkId(model: TableModel, id: unknown, operation: string): string | number {
+  const type = model.columns.get(model.primaryKey)?.type
+  const ok =
+    type === 'uuid'
+      ? typeof id === 'string' && UUID.test(id)
+      : type === 'int2' || type === 'int4' || type === 'int8'
+        ? (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && /^-?\d{1,19}$/.test(id))
+        : typeof id === 'string' || typeof id === 'number'
+  if (!ok) throw columnError(`${operation}: malformed ${model.primaryKey}`, model.primaryKey, { table: model.name, operation })
+  return id as string | number
+}
+
+/** Runs a zod schema when the table declares one; failures are `VALIDATION` with zod's issues. */
+export function parseWithSchema(
+  schema: z.ZodType | undefined,
+  input: Record<string, unknown>,
+  model: TableModel,
+  operation: string,
+): Record<string, unknown> {
+  if (!schema) return input
+  const parsed = schema.safeParse(input)
+  if (!parsed.success) throw validationError(`${operation}: invalid input`, parsed.error, { table: model.name, operation })
+  if (!isPlainObject(parsed.data)) {
+    throw new TenantryError('VALIDATION', `${operation}: the table's schema must produce an object`, { table: model.name, operation })
+  }
+  return parsed.data
+}
+
+/**
+ * Refuses columns the table does not have, the primary key in a patch, and the columns tenantry
+ * manages itself (tenant, soft-delete state): those change only through scopes and `softDelete`/`restore`.
+ */
+export function checkWritableColumns(
+  model: TableModel,
+  values: Record<string, unknown>,
+  operation: string,
+  kind: 'insert' | 'update',
+): void {
+  const managed = new Set(managedColumns(model))
+  for (const key of Object.keys(values)) {
+    if (!model.columns.has(key)) throw columnError(`${operation}: unknown column "${key}"`, key, { table: model.name, operation })
+    if (managed.has(key) && key !== model.tenantColumn) {
+      throw columnError(`${operation}: column "${key}" is managed by softDelete/restore`, key, { table: model.name, operation })
+    }
+    if (kind === 'update' && key === model.primaryKey) {
+      throw columnError(`${operation}: the primary key cannot be changed`, key, { table: model.name, operation })
+    }
+  }
+}
+
+export function requireObject(value: unknown, model: TableModel, operation: string, what: string): Record<string, unknown> {
+  if (!isPlainObject(value)) throw new TenantryError('VALIDATION', `${operation}: ${what} must be an object`, { table: model.name, operation })
+  return value
+}
+
+const READ_OPTION_KEYS = new Set(['where', 'orderBy', 'limit', 'offset', 'after'])
+
+/** Refuses misspelt option keys (`{ wher: ... }`), which would otherwise widen a query silently. */
+export function checkReadOptions(model: TableModel, options: unknown, operation: string, allowed: string[]): Record<string, unknown> {
+  if (options === undefined) return {}
+  const object = requireObject(options, model, operation, 'options')
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key) || !READ_OPTION_KEYS.has(key)) {
+      throw new TenantryError('VALIDATION', `${operation}: unknown option "${key}" (expected ${allowed.join(', ')})`, {
+        table: model.name,
+        operation,
+      })
+    }
+  }
+  return object
+}

@@ -1,0 +1,39 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely'
+import { scopeCondition, type RowScope } from '../scope/row-scope.js'
+import type { TableModel } from '../schema/table-model.js'
+import { cursorValuesSelection } from './cursor.js'
+import { orderByClause, type SortKey } from './order-by.js'
+
+/** Scoped `select`, `count` and `exists` statements; the scope's predicates always come first. */
+
+export interface ReadTarget {
+  scope: RowScope
+  filters: RawBuilder<SqlBool>[]
+}
+
+function whereClause(model: TableModel, target: ReadTarget): RawBuilder<unknown> {
+  return sql`where ${sql.join([scopeCondition(model, 't', target.scope), ...target.filters], sql` and `)}`
+}
+
+function from(model: TableModel): RawBuilder<unknown> {
+  return sql`from ${sql.id(model.schema, model.table)} as t`
+}
+
+export function selectStatement(
+  model: TableModel,
+  target: ReadTarget,
+  options: { orderBy: SortKey[]; limit: number; offset?: number; cursorKeys?: SortKey[] },
+): RawBuilder<Record<string, unknown>> {
+  const cursor = options.cursorKeys ? sql`, ${cursorValuesSelection('t', options.cursorKeys)}` : sql``
+  const offset = options.offset ? sql` offset ${options.offset}` : sql``
+  return sql<Record<string, unknown>>`select t.*${cursor} ${from(model)} ${whereClause(model, target)}${orderByClause('t', options.orderBy)}
+    limit ${options.limit}${offset}`
+}
+
+export function countStatement(model: TableModel, target: ReadTarget): RawBuilder<{ count: string }> {
+  return sql<{ count: string }>`select count(*) as count ${from(model)} ${whereClause(model, target)}`
+}
+
+export function existsStatement(model: TableModel, target: ReadTarget): RawBuilder<{ exists: boolean }> {
+  return sql<{ exists: boolean }>`select exists (select 1 ${from(model)} ${whereClause(model, target)}) as exists`
+}

@@ -1,0 +1,539 @@
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
+import { auditRowToEvent, recordOutcome } from '../audit/audit-statement.js'
+import type { AuditEvent, AuditOutcome } from '../audit/audit-event.js'
+import { dispatchToSink } from '../audit/audit-sink.js'
+import type { HookArgs, TableHooks } from '../define-table.js'
+import { mapDatabaseError } from '../errors/map-database-error.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../scope/row-scope.js'
+import { isSystemCreated } from '../schema/builtin-tables.js'
+import type { TableModel } from '../schema/table-model.js'
+import { CURSOR_COLUMN, afterCursorPredicate, decodeCursor, encodeCursor } from './cursor.js'
+import {
+  checkId,
+  checkReadOptions,
+  checkWritableColumns,
+  isPlainObject,
+  parseWithSchema,
+  requireObject,
+} from './input-validation.js'
+import { resolveLimit } from './limits.js'
+import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
+import { countStatement, existsStatement, selectStatement, type ReadTarget } from './read-statements.js'
+import { compileWhere, type WhereFilter } from './where-filter.js'
+import { AUDIT_COLUMN, bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
+
+export interface FindManyOptions<Row> {
+  where?: WhereFilter<Row>
+  orderBy?: OrderByInput<keyof Row & string>
+  /** Defaults to 100, capped at 1000. */
+  limit?: number
+  offset?: number
+}
+
+export interface PageOptions<Row> {
+  where?: WhereFilter<Row>
+  /** Defaults to the primary key; the primary key is always added as the final tiebreaker. */
+  orderBy?: OrderByInput<keyof Row & string>
+  limit?: number
+  /** `nextCursor` of the previous page. */
+  after?: string | null
+}
+
+export interface Page<Row> {
+  items: Row[]
+  /** Opaque; `null` on the last page. */
+  nextCursor: string | null
+}
+
+export interface UpdateOptions {
+  /** Optimistic concurrency: the update fails with `CONFLICT` unless `updated_at` still equals this. */
+  expectedUpdatedAt?: Date | string
+}
+
+/** Marks errors whose audit row says `denied` rather than `failure`. */
+const deniedErrors = new WeakSet<object>()
+
+/**
+ * Tenant-scoped access to one table. Every read, count, update and delete carries the scope's
+ * tenant and soft-delete predicates; every write is audited in the same statement.
+ *
+ * @example
+ * const projects = scope.repo('projects')
+ * const apollo = await projects.create({ name: 'Apollo' })
+ * await projects.update(apollo.id, { name: 'Artemis' }, { expectedUpdatedAt: apollo.updated_at })
+ */
+export class Repository<Row = Record<string, unknown>, Insert = Record<string, unknown>, Update = Record<string, unknown>> {
+  readonly #state: ScopeState
+  readonly #model: TableModel
+  readonly #view: DeletedView
+
+  constructor(state: ScopeState, model: TableModel, view: DeletedView = 'live') {
+    this.#state = state
+    this.#model = model
+    this.#view = view
+  }
+
+  /** The same repository, also showing soft-deleted rows. */
+  withDeleted(): Repository<Row, Insert, Update> {
+    return new Repository(this.#state, this.#model, 'all')
+  }
+
+  /** The same repository, showing only soft-deleted rows. */
+  onlyDeleted(): Repository<Row, Insert, Update> {
+    return new Repository(this.#state, this.#model, 'deleted')
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** The row with this primary key, or `null` (also when it belongs to another tenant). One round trip. */
+  async findById(id: Row[keyof Row] | string | number): Promise<Row | null> {
+    const operation = this.#operation('findById')
+    await this.#ready()
+    const target = this.#target(this.#view, [this.#pkEquals(checkId(this.#model, id, operation))])
+    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: [], limit: 1 }).execute(db))
+    return (rows[0] as Row | undefined) ?? null
+  }
+
+  /** Like `findById`, but a missing row is a `NOT_FOUND` error. */
+  async getById(id: Row[keyof Row] | string | number): Promise<Row> {
+    const row = await this.findById(id)
+    if (row === null) throw this.#notFound('getById')
+    return row
+  }
+
+  /** The first row matching `where` in `orderBy` order, or `null`. */
+  async findOne(options: Omit<FindManyOptions<Row>, 'limit' | 'offset'> = {}): Promise<Row | null> {
+    const rows = await this.#findMany({ ...checkReadOptions(this.#model, options, this.#operation('findOne'), ['where', 'orderBy']), limit: 1 }, 'findOne')
+    return rows[0] ?? null
+  }
+
+  /** Rows matching `where`; `limit` defaults to 100 and is capped at 1000. */
+  async findMany(options: FindManyOptions<Row> = {}): Promise<Row[]> {
+    return this.#findMany(checkReadOptions(this.#model, options, this.#operation('findMany'), ['where', 'orderBy', 'limit', 'offset']), 'findMany')
+  }
+
+  /** A keyset page: `{ items, nextCursor }`. Pass `nextCursor` as `after` for the next page. */
+  async page(options: PageOptions<Row> = {}): Promise<Page<Row>> {
+    const operation = this.#operation('page')
+    const opts = checkReadOptions(this.#model, options, operation, ['where', 'orderBy', 'limit', 'after'])
+    await this.#ready()
+    const limit = resolveLimit(opts.limit, operation)
+    const keys = withTiebreaker(this.#model, parseOrderBy(this.#model, opts.orderBy, operation))
+    for (const key of keys) {
+      if (this.#model.columns.get(key.column)?.nullable) {
+        throw new TenantryError('VALIDATION', `${operation}: keyset pages order by NOT NULL columns; "${key.column}" is nullable`, {
+          table: this.#model.name,
+          column: key.column,
+          operation,
+        })
+      }
+    }
+    const filters = compileWhere(this.#model, 't', opts.where, operation)
+    const tenantId = scopeTenantId(this.#state)
+    if (opts.after !== undefined && opts.after !== null) {
+      const values = decodeCursor(this.#model, tenantId, keys, opts.after)
+      filters.push(afterCursorPredicate(this.#model, 't', keys, values))
+    }
+    const target: ReadTarget = { scope: this.#scope(this.#view), filters }
+    const rows = await this.#read(operation, (db) =>
+      selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1, cursorKeys: keys }).execute(db),
+    )
+    const hasMore = rows.length > limit
+    const items = rows.slice(0, limit)
+    const last = items.at(-1)
+    const nextCursor = hasMore && last ? encodeCursor(this.#model, tenantId, keys, last[CURSOR_COLUMN] as string[]) : null
+    for (const item of rows) delete item[CURSOR_COLUMN]
+    return { items: items as Row[], nextCursor }
+  }
+
+  /** Number of rows matching `where` in this view. */
+  async count(options: { where?: WhereFilter<Row> } = {}): Promise<number> {
+    const operation = this.#operation('count')
+    const opts = checkReadOptions(this.#model, options, operation, ['where'])
+    await this.#ready()
+    const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
+    const rows = await this.#read(operation, (db) => countStatement(this.#model, target).execute(db))
+    return Number(rows[0]?.count ?? 0)
+  }
+
+  /** Whether any row matches `where` in this view. */
+  async exists(options: { where?: WhereFilter<Row> } = {}): Promise<boolean> {
+    const operation = this.#operation('exists')
+    const opts = checkReadOptions(this.#model, options, operation, ['where'])
+    await this.#ready()
+    const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
+    const rows = await this.#read(operation, (db) => existsStatement(this.#model, target).execute(db))
+    return rows[0]?.exists === true
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  /** Inserts one row; the tenant column is filled from the context. One round trip with its audit row. */
+  async create(input: Insert): Promise<Row> {
+    const rows = await this.#insert([input], 'create')
+    return rows[0]!
+  }
+
+  /** Inserts many rows in one statement, with one audit row each. */
+  async createMany(inputs: Insert[]): Promise<Row[]> {
+    if (!Array.isArray(inputs)) {
+      throw new TenantryError('VALIDATION', `${this.#operation('createMany')}: expects an array`, { table: this.#model.name })
+    }
+    if (inputs.length === 0) return []
+    return this.#insert(inputs, 'createMany')
+  }
+
+  /** Updates one row by primary key; `CONFLICT` when `expectedUpdatedAt` is stale, `NOT_FOUND` when out of scope. */
+  async update(id: Row[keyof Row] | string | number, patch: Update, options: UpdateOptions = {}): Promise<Row> {
+    const operation = this.#operation('update')
+    await this.#ready()
+    const key = checkId(this.#model, id, operation)
+    let guard: RawBuilder<SqlBool> | undefined
+    if (options.expectedUpdatedAt !== undefined) guard = this.#updatedAtGuard(options.expectedUpdatedAt, operation)
+    const values = await this.#preparePatch(patch, operation, String(key))
+    const rows = await this.#write('update', String(key), ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
+      const finalValues = await this.#beforeUpdate(values, inner, [key], operation)
+      const statement = updateStatement(inner, this.#model, this.#target(this.#view, [this.#pkEquals(key)]), this.#assignments(finalValues), this.#action('update'), {
+        ...this.#writeOptions(),
+        ...(guard ? { guard } : {}),
+      })
+      const changed = await this.#runWrite(db, statement, events)
+      if (changed.length === 0) {
+        if (guard && (await this.#existsInView(db, key))) {
+          throw new TenantryError('CONFLICT', `${operation}: the row was changed since it was read (updated_at differs)`, {
+            table: this.#model.name,
+            operation,
+          })
+        }
+        throw this.#notFound('update', true)
+      }
+      await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
+      return changed
+    })
+    return rows[0] as Row
+  }
+
+  /** Updates every row matching `where` in one statement, with one audit row per row. */
+  async updateMany(where: WhereFilter<Row>, patch: Update): Promise<{ count: number }> {
+    const operation = this.#operation('updateMany')
+    await this.#ready()
+    const filters = compileWhere(this.#model, 't', requireObject(where, this.#model, operation, 'where'), operation)
+    const values = await this.#preparePatch(patch, operation, null)
+    const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
+      const finalValues = await this.#beforeUpdate(values, inner, null, operation)
+      const statement = updateStatement(inner, this.#model, this.#target(this.#view, filters), this.#assignments(finalValues), this.#action('update'), this.#writeOptions())
+      const changed = await this.#runWrite(db, statement, events)
+      if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
+      return changed
+    })
+    return { count: rows.length }
+  }
+
+  /** Marks one row deleted; it disappears from the default view. */
+  async softDelete(id: Row[keyof Row] | string | number): Promise<Row> {
+    await this.#ready()
+    const key = this.#idFor('softDelete', id)
+    const rows = await this.#changeDeletedState('softDelete', [this.#pkEquals(key)], 'deleted', String(key))
+    return rows[0] as Row
+  }
+
+  /** Marks every live row matching `where` deleted, with one audit row each. */
+  async softDeleteMany(where: WhereFilter<Row>): Promise<{ count: number }> {
+    const operation = this.#operation('softDeleteMany')
+    await this.#ready()
+    const filters = compileWhere(this.#model, 't', requireObject(where, this.#model, operation, 'where'), operation)
+    const rows = await this.#changeDeletedState('softDeleteMany', filters, 'deleted', null)
+    return { count: rows.length }
+  }
+
+  /** Brings a soft-deleted row back; `UNIQUE_VIOLATION` names the key a live row now holds. */
+  async restore(id: Row[keyof Row] | string | number): Promise<Row> {
+    await this.#ready()
+    const key = this.#idFor('restore', id)
+    const rows = await this.#changeDeletedState('restore', [this.#pkEquals(key)], 'live', String(key))
+    return rows[0] as Row
+  }
+
+  /** Deletes one row for good (live or soft-deleted), with an audit row holding its last values. */
+  async purge(id: Row[keyof Row] | string | number): Promise<Row> {
+    const operation = this.#operation('purge')
+    await this.#ready()
+    const key = checkId(this.#model, id, operation)
+    const rows = await this.#write('purge', String(key), ['beforeDelete', 'afterDelete'], async (db, inner, events) => {
+      await this.#hooks.beforeDelete?.([key], { ...this.#hookArgs(inner), kind: 'purge' })
+      const statement = deleteStatement(inner, this.#model, this.#target('all', [this.#pkEquals(key)]), this.#action('purge'), this.#writeOptions())
+      const removed = await this.#runWrite(db, statement, events)
+      if (removed.length === 0) throw this.#notFound('purge', true)
+      await this.#hooks.afterDelete?.(removed as never, { ...this.#hookArgs(inner), kind: 'purge' })
+      return removed
+    })
+    return rows[0] as Row
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  get #hooks(): TableHooks<any, any, any> {
+    return this.#model.definition.hooks ?? {}
+  }
+
+  #operation(op: string): string {
+    return `${this.#model.name}.${op}`
+  }
+
+  #action(op: string): string {
+    return `${this.#model.name}.${op}`
+  }
+
+  async #ready(): Promise<void> {
+    await this.#state.runtime.ready()
+  }
+
+  #scope(view: DeletedView): RowScope {
+    return { tenantId: scopeTenantId(this.#state), view }
+  }
+
+  #target(view: DeletedView, filters: RawBuilder<SqlBool>[]): ReadTarget {
+    return { scope: this.#scope(view), filters }
+  }
+
+  #pkEquals(id: string | number): RawBuilder<SqlBool> {
+    return sql<SqlBool>`t.${sql.id(this.#model.primaryKey)} = ${id}`
+  }
+
+  #idFor(op: string, id: unknown): string | number {
+    return checkId(this.#model, id, this.#operation(op))
+  }
+
+  #writeOptions(): { audited: boolean; wantEvents: boolean } {
+    return { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
+  }
+
+  #hookArgs(inner: ScopeState): HookArgs {
+    return { context: inner.context, tx: this.#state.runtime.scopeFor(inner), table: this.#model.name }
+  }
+
+  #notFound(op: string, denied = false): TenantryError {
+    const error = new TenantryError('NOT_FOUND', `${this.#operation(op)}: no such row`, { table: this.#model.name, operation: this.#operation(op) })
+    if (denied) deniedErrors.add(error)
+    return error
+  }
+
+  #updatedAtGuard(expected: Date | string, operation: string): RawBuilder<SqlBool> {
+    if (!this.#model.columns.has('updated_at')) {
+      throw new TenantryError('VALIDATION', `${operation}: expectedUpdatedAt needs an updated_at column`, { table: this.#model.name, operation })
+    }
+    const value = expected instanceof Date ? expected : new Date(expected)
+    if (Number.isNaN(value.getTime())) {
+      throw new TenantryError('VALIDATION', `${operation}: expectedUpdatedAt is not a date`, { table: this.#model.name, operation })
+    }
+    // JavaScript dates carry milliseconds, timestamptz microseconds: compare at millisecond precision.
+    const asText = typeof expected === 'string' ? expected : value.toISOString()
+    return sql<SqlBool>`date_trunc('milliseconds', u.updated_at) = date_trunc('milliseconds', ${asText}::timestamptz)`
+  }
+
+  #assignments(values: Record<string, unknown>): RawBuilder<unknown>[] {
+    const assignments = Object.entries(values).map(([column, value]) => sql`${sql.id(column)} = ${bindValue(this.#model, column, value)}`)
+    if (this.#model.columns.has('updated_at') && !('updated_at' in values)) assignments.push(sql`updated_at = now()`)
+    return assignments
+  }
+
+  async #read<T>(operation: string, run: (db: Kysely<any>) => Promise<{ rows: T[] }>): Promise<T[]> {
+    try {
+      const result = await inUnitOfWork(this.#state, false, (db) => run(db))
+      return result.rows
+    } catch (error) {
+      throw mapDatabaseError(error, operation)
+    }
+  }
+
+  async #findMany(opts: Record<string, unknown>, op: string): Promise<Row[]> {
+    const operation = this.#operation(op)
+    await this.#ready()
+    const limit = resolveLimit(opts.limit, operation)
+    const offset = opts.offset === undefined ? 0 : Number(opts.offset)
+    if (!Number.isInteger(offset) || offset < 0) throw new TenantryError('VALIDATION', `${operation}: offset must be a non-negative integer`, { operation })
+    const orderBy = parseOrderBy(this.#model, opts.orderBy, operation)
+    const keys = orderBy.length > 0 ? orderBy : withTiebreaker(this.#model, [])
+    const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
+    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit, offset }).execute(db))
+    return rows as Row[]
+  }
+
+  async #existsInView(db: Kysely<any>, id: string | number): Promise<boolean> {
+    const { rows } = await existsStatement(this.#model, this.#target(this.#view, [this.#pkEquals(id)])).execute(db)
+    return rows[0]?.exists === true
+  }
+
+  /** Runs a write statement and collects the audit events it returned for the sink. */
+  async #runWrite(db: Kysely<any>, statement: RawBuilder<Record<string, unknown>>, events: AuditEvent[]): Promise<Record<string, unknown>[]> {
+    const { rows } = await statement.execute(db)
+    for (const row of rows) {
+      if (AUDIT_COLUMN in row) {
+        const audit = row[AUDIT_COLUMN]
+        if (audit) events.push(auditRowToEvent(audit as Record<string, unknown>))
+        delete row[AUDIT_COLUMN]
+      }
+    }
+    return rows
+  }
+
+  /**
+   * Runs a write as one unit of work (a transaction only when hooks need one) and, when it fails,
+   * leaves a `failure` or `denied` audit row that survives the rollback.
+   */
+  async #write<T>(
+    op: string,
+    resourceId: string | null,
+    hookNames: (keyof TableHooks)[],
+    work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+  ): Promise<T> {
+    const needsTransaction = hookNames.some((name) => this.#hooks[name] !== undefined)
+    try {
+      return await inUnitOfWork(this.#state, needsTransaction, work)
+    } catch (error) {
+      const mapped = this.#explain(mapDatabaseError(error, this.#operation(op)), op)
+      const outcome: AuditOutcome = typeof mapped === 'object' && mapped !== null && deniedErrors.has(mapped) ? 'denied' : 'failure'
+      await this.#recordFailure(op, resourceId, outcome, mapped)
+      throw mapped
+    }
+  }
+
+  async #recordFailure(op: string, resourceId: string | null, outcome: AuditOutcome, error: unknown): Promise<void> {
+    if (!this.#model.auditEnabled) return
+    const errorCode = error instanceof TenantryError ? error.code : 'ERROR'
+    const event = await recordOutcome(this.#state, {
+      action: this.#action(op === 'createMany' ? 'create' : op === 'updateMany' ? 'update' : op === 'softDeleteMany' ? 'softDelete' : op),
+      resourceType: this.#model.name,
+      resourceId,
+      outcome,
+      errorCode,
+    })
+    if (event) await dispatchToSink(this.#state.runtime, [event])
+  }
+
+  #explain(error: unknown, op: string): unknown {
+    if (op === 'restore' && error instanceof TenantryError && error.code === 'UNIQUE_VIOLATION') {
+      return new TenantryError(
+        'UNIQUE_VIOLATION',
+        `${this.#operation('restore')}: a live row already holds the same unique key (constraint "${error.constraint ?? 'unnamed'}")`,
+        { table: this.#model.name, ...(error.constraint ? { constraint: error.constraint } : {}), operation: this.#operation('restore') },
+        { cause: error.cause },
+      )
+    }
+    return error
+  }
+
+  async #insert(inputs: Insert[], op: 'create' | 'createMany'): Promise<Row[]> {
+    const operation = this.#operation(op)
+    await this.#ready()
+    const prepared: Record<string, unknown>[] = []
+    for (const input of inputs) prepared.push(await this.#prepareInsert(input, operation))
+    return (await this.#write(op, null, ['beforeCreate', 'afterCreate'], async (db, inner, events) => {
+      const rows: Record<string, unknown>[] = []
+      for (const values of prepared) {
+        const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
+        rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
+      }
+      const created = await this.#runWrite(db, insertStatement(inner, this.#model, rows, this.#action('create'), this.#writeOptions()), events)
+      if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
+      return created
+    })) as Row[]
+  }
+
+  async #prepareInsert(input: unknown, operation: string): Promise<Record<string, unknown>> {
+    const raw = requireObject(input, this.#model, operation, 'input')
+    await this.#refuseForeignTenant(raw, operation, null)
+    const parsed = parseWithSchema(this.#model.definition.insert, raw, this.#model, operation)
+    // A table schema that strips unknown keys must not let a tenant column through unchecked.
+    const tenantColumn = this.#model.tenantColumn
+    const values = tenantColumn && tenantColumn in raw && !(tenantColumn in parsed) ? { ...parsed, [tenantColumn]: raw[tenantColumn] } : parsed
+    return this.#withTenant(this.#checkedInsert(values, operation))
+  }
+
+  #checkedInsert(values: Record<string, unknown>, operation: string): Record<string, unknown> {
+    checkWritableColumns(this.#model, values, operation, 'insert')
+    return values
+  }
+
+  #withTenant(values: Record<string, unknown>): Record<string, unknown> {
+    const tenantId = scopeTenantId(this.#state)
+    if (tenantId !== null && isSystemCreated(this.#model)) {
+      throw new TenantryError('FORBIDDEN', `${this.#operation('create')}: only a system scope (asSystem) creates ${this.#model.name}`, {
+        table: this.#model.name,
+      })
+    }
+    const column = this.#model.tenantColumn
+    if (tenantId === null && column && column !== this.#model.primaryKey && values[column] == null) {
+      throw new TenantryError('VALIDATION', `${this.#operation('create')}: a system scope must name the tenant ("${column}")`, {
+        table: this.#model.name,
+        column,
+      })
+    }
+    return { ...values, ...tenantInsertValues(this.#model, tenantId) }
+  }
+
+  /** Input naming another tenant, or trying to move a row to one, is refused and audited as `denied`. */
+  async #refuseForeignTenant(raw: Record<string, unknown>, operation: string, resourceId: string | null): Promise<void> {
+    const column = this.#model.tenantColumn
+    const tenantId = scopeTenantId(this.#state)
+    if (!column || tenantId === null || !(column in raw)) return
+    const named = raw[column]
+    if (typeof named === 'string' && named.toLowerCase() === tenantId) return
+    const error = new TenantryError('FORBIDDEN', `${operation}: "${column}" may only name the scope's own tenant`, {
+      table: this.#model.name,
+      column,
+      operation,
+    })
+    await this.#recordFailure(operation.slice(this.#model.name.length + 1), resourceId, 'denied', error)
+    throw error
+  }
+
+  async #preparePatch(patch: unknown, operation: string, resourceId: string | null): Promise<Record<string, unknown>> {
+    const raw = requireObject(patch, this.#model, operation, 'patch')
+    await this.#refuseForeignTenant(raw, operation, resourceId)
+    const parsed = parseWithSchema(this.#model.definition.update, raw, this.#model, operation)
+    const values = { ...parsed }
+    // The tenant column may only repeat the scope's own tenant, which changes nothing.
+    if (this.#model.tenantColumn) delete values[this.#model.tenantColumn]
+    checkWritableColumns(this.#model, values, operation, 'update')
+    if (Object.keys(values).length === 0) {
+      throw new TenantryError('VALIDATION', `${operation}: the patch changes no column`, { table: this.#model.name, operation })
+    }
+    return values
+  }
+
+  async #beforeUpdate(values: Record<string, unknown>, inner: ScopeState, ids: unknown[] | null, operation: string): Promise<Record<string, unknown>> {
+    const replaced = await this.#hooks.beforeUpdate?.({ ...values }, { ...this.#hookArgs(inner), ids })
+    if (!replaced) return values
+    if (!isPlainObject(replaced)) throw new TenantryError('VALIDATION', `${operation}: beforeUpdate must return an object`, { operation })
+    checkWritableColumns(this.#model, replaced, operation, 'update')
+    return replaced
+  }
+
+  async #changeDeletedState(op: string, filters: RawBuilder<SqlBool>[], to: 'deleted' | 'live', resourceId: string | null): Promise<Record<string, unknown>[]> {
+    const operation = this.#operation(op)
+    await this.#ready()
+    if (this.#model.softDelete.kind === 'none') {
+      throw new TenantryError('VALIDATION', `${operation}: table "${this.#model.name}" has no soft-delete strategy (use purge)`, {
+        table: this.#model.name,
+        operation,
+      })
+    }
+    const action = to === 'deleted' ? 'softDelete' : 'restore'
+    const fromView: DeletedView = to === 'deleted' ? 'live' : 'deleted'
+    const assignments = softDeleteAssignments(this.#model, to)
+    if (this.#model.columns.has('updated_at')) assignments.push(sql`updated_at = now()`)
+    const hookNames: (keyof TableHooks)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
+    return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
+      if (to === 'deleted') await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], { ...this.#hookArgs(inner), kind: 'soft' })
+      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#action(action), this.#writeOptions())
+      const rows = await this.#runWrite(db, statement, events)
+      if (resourceId !== null && rows.length === 0) throw this.#notFound(op, true)
+      if (to === 'deleted' && rows.length > 0) await this.#hooks.afterDelete?.(rows as never, { ...this.#hookArgs(inner), kind: 'soft' })
+      return rows
+    }) as Promise<Record<string, unknown>[]>
+  }
+}

@@ -1,0 +1,78 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely'
+import type { TableModel } from '../schema/table-model.js'
+
+/**
+ * The one place where tenant and soft-delete predicates are built. Every repository read, count,
+ * update and delete, and every query rewritten by `scope.db`, takes its filter from here.
+ */
+
+/** Which rows of a soft-deletable table a view shows. */
+export type DeletedView = 'live' | 'all' | 'deleted'
+
+export interface RowScope {
+  /** The tenant whose rows are visible; `null` only for an explicit `asSystem` scope. */
+  tenantId: string | null
+  view: DeletedView
+}
+
+const TRUE: RawBuilder<SqlBool> = sql<SqlBool>`true`
+
+function column(alias: string, name: string): RawBuilder<unknown> {
+  return sql`${sql.id(alias)}.${sql.id(name)}`
+}
+
+/** `alias.tenant_id = $tenant` (or membership-based for global tables); nothing for system scopes. */
+export function tenantPredicate(model: TableModel, alias: string, tenantId: string | null): RawBuilder<SqlBool> | null {
+  if (tenantId === null) return null
+  if (model.tenantColumn) return sql<SqlBool>`${column(alias, model.tenantColumn)} = ${tenantId}::uuid`
+  const through = model.tenantThrough
+  if (through) {
+    const live = through.softDeleteColumn ? sql` and m.${sql.id(through.softDeleteColumn)} is null` : sql``
+    return sql<SqlBool>`exists (select 1 from ${sql.id(through.schema, through.table)} as m
+      where m.${sql.id(through.memberColumn)} = ${column(alias, model.primaryKey)}
+        and m.${sql.id(through.tenantColumn)} = ${tenantId}::uuid${live})`
+  }
+  // A table with no tenant column and no membership rule is never visible inside a tenant scope.
+  return sql<SqlBool>`false`
+}
+
+/** The soft-delete predicate of `view`, or nothing for tables without soft delete and for `all`. */
+export function softDeletePredicate(model: TableModel, alias: string, view: DeletedView): RawBuilder<SqlBool> | null {
+  const strategy = model.softDelete
+  if (strategy.kind === 'none' || view === 'all') return null
+  if (strategy.kind === 'timestamp') {
+    return view === 'live'
+      ? sql<SqlBool>`${column(alias, strategy.column)} is null`
+      : sql<SqlBool>`${column(alias, strategy.column)} is not null`
+  }
+  const flag = column(alias, strategy.column)
+  const deletedValue = sql.lit(strategy.deletedWhen)
+  return view === 'live'
+    ? sql<SqlBool>`${flag} is distinct from ${deletedValue}`
+    : sql<SqlBool>`${flag} is not distinct from ${deletedValue}`
+}
+
+/** Every predicate of `scope` for `alias`, joined with `and` (`true` when there is none). */
+export function scopeCondition(model: TableModel, alias: string, scope: RowScope): RawBuilder<SqlBool> {
+  const parts = [tenantPredicate(model, alias, scope.tenantId), softDeletePredicate(model, alias, scope.view)].filter(
+    (p): p is RawBuilder<SqlBool> => p !== null,
+  )
+  if (parts.length === 0) return TRUE
+  return sql<SqlBool>`(${sql.join(parts, sql` and `)})`
+}
+
+/** `SET` assignments that mark rows deleted (`to: 'deleted'`) or live again (`to: 'live'`). */
+export function softDeleteAssignments(model: TableModel, to: 'deleted' | 'live'): RawBuilder<unknown>[] {
+  const strategy = model.softDelete
+  if (strategy.kind === 'none') return []
+  const stamp = (name: string) => sql`${sql.id(name)} = ${to === 'deleted' ? sql`now()` : sql`null`}`
+  if (strategy.kind === 'timestamp') return [stamp(strategy.column)]
+  const flagValue = to === 'deleted' ? strategy.deletedWhen : !strategy.deletedWhen
+  return [sql`${sql.id(strategy.column)} = ${sql.lit(flagValue)}`, ...(strategy.timestamp ? [stamp(strategy.timestamp)] : [])]
+}
+
+/** The columns and values an insert must carry for the tenant (empty for system or global tables). */
+export function tenantInsertValues(model: TableModel, tenantId: string | null): Record<string, string> {
+  if (tenantId === null || !model.tenantColumn || model.tenantColumn === model.primaryKey) return {}
+  return { [model.tenantColumn]: tenantId }
+}

@@ -1,0 +1,100 @@
+import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { SetOptional } from 'type-fest'
+import type { TenantContext } from '../context.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import type { ScopeState, SystemActor } from '../execution/runtime.js'
+import { inTransaction } from '../execution/unit-of-work.js'
+import { Repository } from '../repository/repository.js'
+import type { BuiltinTableName } from '../schema/builtin-tables.js'
+import type { TableModel } from '../schema/table-model.js'
+import type { BuiltinDatabase } from './builtin-database.js'
+import { AuditLog } from '../audit/audit-log.js'
+
+/** A repository typed from the host's Kysely `Database` interface. */
+export type TableRepository<DB, TName extends keyof DB> = Repository<
+  Selectable<DB[TName]>,
+  InsertInput<Insertable<DB[TName]>>,
+  Updateable<DB[TName]>
+>
+
+/** Insert input: the tenant column is optional, because the scope fills it. */
+export type InsertInput<T> = SetOptional<T, Extract<keyof T, 'tenant_id'>>
+
+/**
+ * What `withContext` and `asSystem` return: repositories, transactions and built-in tables, all
+ * bound to one tenant (or, for `asSystem`, to an explicit and audited cross-tenant actor).
+ *
+ * @example
+ * const scope = tenantry.withContext({ tenantId, actorId })
+ * await scope.transaction(async (tx) => {
+ *   const project = await tx.repo('projects').create({ name: 'Apollo' })
+ *   await tx.repo('tasks').create({ project_id: project.id, title: 'Launch' })
+ * })
+ */
+export class TenantScope<DB = any> {
+  /** @internal */
+  readonly state: ScopeState
+
+  constructor(state: ScopeState) {
+    this.state = state
+  }
+
+  /** The validated context; `null` for a system scope. */
+  get context(): TenantContext | null {
+    return this.state.context
+  }
+
+  /** The system actor and reason of an `asSystem` scope; `null` for a tenant scope. */
+  get system(): SystemActor | null {
+    return this.state.system
+  }
+
+  /** The repository of a table declared in `createTenantry({ tables })`. Unknown names throw before any SQL. */
+  repo<TName extends keyof DB & string>(name: TName): TableRepository<DB, TName> {
+    const model = this.state.runtime.models.get(name)
+    if (!model) {
+      throw new TenantryError('VALIDATION', `repo: unknown table "${name}"; declare it in createTenantry({ tables })`, { table: name })
+    }
+    return new Repository(this.state, model)
+  }
+
+  /** Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after commit. */
+  transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>): Promise<T> {
+    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner)))
+  }
+
+  /** Tenants: inside a tenant scope, only the scope's own tenant. Creating tenants needs `asSystem`. */
+  get tenants(): TableRepository<BuiltinDatabase, 'tenants'> {
+    return this.#builtin('tenants')
+  }
+
+  /** Global user identities; inside a tenant scope only members of that tenant are visible. */
+  get users(): TableRepository<BuiltinDatabase, 'users'> {
+    return this.#builtin('users')
+  }
+
+  get memberships(): TableRepository<BuiltinDatabase, 'memberships'> {
+    return this.#builtin('memberships')
+  }
+
+  get roles(): TableRepository<BuiltinDatabase, 'roles'> {
+    return this.#builtin('roles')
+  }
+
+  get userRoles(): TableRepository<BuiltinDatabase, 'user_roles'> {
+    return this.#builtin('user_roles')
+  }
+
+  /** The audit trail of this scope: list, record custom events, prune. */
+  get auditLog(): AuditLog {
+    return new AuditLog(this.state)
+  }
+
+  #builtin<TName extends Exclude<BuiltinTableName, 'audit_logs'>>(name: TName): TableRepository<BuiltinDatabase, TName> {
+    const model = this.state.runtime.builtins.get(name) as TableModel
+    return new Repository(this.state, model) as unknown as TableRepository<BuiltinDatabase, TName>
+  }
+}
+
+/** The scope handed to `scope.transaction(fn)` and to hooks: the same API, on one transaction. */
+export type TransactionScope<DB = any> = TenantScope<DB>
