@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// `npm run check`: type check, the public-surface check, then publint and
+// @arethetypeswrong/cli on the packed tarball (what users actually install).
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const run = (cmd, args, options = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...options })
+
+console.log('» type check')
+run('tsc', ['--noEmit', '-p', 'tsconfig.json'])
+
+console.log('» public surface: every module under src/ is reachable from an entry point')
+const entries = ['src/index.ts', 'src/testing/index.ts', 'src/cli/index.ts']
+const reachable = new Set()
+const visit = (file) => {
+  if (reachable.has(file)) return
+  reachable.add(file)
+  const text = readFileSync(join(root, file), 'utf8')
+  for (const match of text.matchAll(/from '(\.[^']+)\.js'/g)) {
+    const target = join(file, '..', `${match[1]}.ts`)
+    visit(relative(root, join(root, target)))
+  }
+  for (const match of text.matchAll(/import\('(\.[^']+)\.js'\)/g)) {
+    visit(relative(root, join(root, file, '..', `${match[1]}.ts`)))
+  }
+}
+entries.forEach(visit)
+const walk = (dir) =>
+  readdirSync(join(root, dir), { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+  )
+const orphans = walk('src').filter((f) => !reachable.has(f))
+if (orphans.length > 0) {
+  console.error(`modules not reachable from any entry point:\n  ${orphans.join('\n  ')}`)
+  process.exit(1)
+}
+
+console.log('» pack')
+const out = mkdtempSync(join(tmpdir(), 'tenantry-pack-'))
+try {
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', out], { cwd: root, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)
+  const tarball = join(out, packed)
+  console.log('» publint')
+  run('publint', ['run', tarball, '--strict'])
+  console.log('» @arethetypeswrong/cli')
+  run('attw', [tarball, '--profile', 'node16'])
+} finally {
+  rmSync(out, { recursive: true, force: true })
+}
+console.log('check: all clean')
