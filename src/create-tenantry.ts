@@ -160,6 +160,6 @@ export class Tenantry<DB = any> {
   }
 
   #state(scope: Pick<ScopeState, 'context' | 'system'>): ScopeState {
-    return { runtime: this.runtime, ...scope, trx: null, pendingEvents: null }
+    return { runtime: this.runtime, ...scope, trx: null, pendingEvents: null, deferredOutcomes: null }
   }
 }

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely'
 import { scopeActorId, type ScopeState } from '../execution/runtime.js'
 import { applyContext } from '../execution/unit-of-work.js'
+import { dispatchToSink } from './audit-sink.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { AuditEvent, AuditOutcome } from './audit-event.js'
 
@@ -76,10 +77,21 @@ export interface OutcomeRecord {
 }
 
 /**
- * Writes a `failure` or `denied` row outside the (rolled back) transaction of the write, on its own
- * connection, so the record survives the rollback.
+ * Records a `failure` or `denied` row outside the (rolled back) transaction of the write, so the
+ * record survives the rollback: at once when no transaction is open, else when `scope.transaction`
+ * has ended. The event also goes to the sink.
  */
-export async function recordOutcome(state: ScopeState, record: OutcomeRecord): Promise<AuditEvent | null> {
+export async function recordOutcome(state: ScopeState, record: OutcomeRecord): Promise<void> {
+  if (state.trx && state.deferredOutcomes) {
+    state.deferredOutcomes.push(record)
+    return
+  }
+  const event = await writeOutcome(state, record)
+  if (event) await dispatchToSink(state.runtime, [event])
+}
+
+/** Writes one outcome row on a connection of its own (autocommit, or a context-setting transaction under RLS). */
+async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<AuditEvent | null> {
   const ctx = state.context
   const tenantId = record.tenantId !== undefined ? record.tenantId : (ctx?.tenantId ?? null)
   const statement = sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
@@ -89,10 +101,11 @@ export async function recordOutcome(state: ScopeState, record: OutcomeRecord): P
     returning *`
   try {
     const runtime = state.runtime
+    const outside: ScopeState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
     const { rows } =
       runtime.isolation === 'rls'
         ? await runtime.root.transaction().execute(async (trx) => {
-            await applyContext(trx, { ...state, trx })
+            await applyContext(trx, outside)
             return statement.execute(trx)
           })
         : await statement.execute(runtime.root)

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { AuditEvent } from '../audit/audit-event.js'
+import type { OutcomeRecord } from '../audit/audit-statement.js'
 import type { TenantContext } from '../context.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -43,6 +44,11 @@ export interface ScopeState {
   trx: Transaction<any> | null
   /** Audit events of the open transaction, handed to the sink after it commits. */
   pendingEvents: AuditEvent[] | null
+  /**
+   * `failure`/`denied` records raised inside `scope.transaction`, written once it has ended, so a
+   * pool of one connection never waits on itself.
+   */
+  deferredOutcomes: OutcomeRecord[] | null
 }
 
 /** The tenant whose rows the scope sees; `null` for a system scope. */

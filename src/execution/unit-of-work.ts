@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { AuditEvent } from '../audit/audit-event.js'
 import { dispatchToSink } from '../audit/audit-sink.js'
+import { recordOutcome, type OutcomeRecord } from '../audit/audit-statement.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import type { ScopeState } from './runtime.js'
 
@@ -39,7 +40,7 @@ export async function inUnitOfWork<T>(
   if (needsTransaction || state.runtime.isolation === 'rls') {
     result = await state.runtime.root.transaction().execute(async (trx) => {
       await applyContext(trx, state)
-      return work(trx, { ...state, trx, pendingEvents: events }, events)
+      return work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events)
     })
   } else {
     result = await work(state.runtime.root, state, events)
@@ -52,14 +53,17 @@ export async function inUnitOfWork<T>(
 export async function inTransaction<T>(state: ScopeState, fn: (inner: ScopeState) => Promise<T>): Promise<T> {
   if (state.trx) return fn(state)
   const events: AuditEvent[] = []
+  const outcomes: OutcomeRecord[] = []
   let result: T
   try {
     result = await state.runtime.root.transaction().execute(async (trx) => {
       await applyContext(trx, state)
-      return fn({ ...state, trx, pendingEvents: events })
+      return fn({ ...state, trx, pendingEvents: events, deferredOutcomes: outcomes })
     })
   } catch (error) {
     throw mapDatabaseError(error)
+  } finally {
+    for (const outcome of outcomes) await recordOutcome(state, outcome)
   }
   await dispatchToSink(state.runtime, events)
   return result

@@ -1,7 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
 import { auditRowToEvent, recordOutcome } from '../audit/audit-statement.js'
 import type { AuditEvent, AuditOutcome } from '../audit/audit-event.js'
-import { dispatchToSink } from '../audit/audit-sink.js'
 import type { HookArgs, TableHooks } from '../define-table.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
@@ -404,14 +403,13 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   async #recordFailure(op: string, resourceId: string | null, outcome: AuditOutcome, error: unknown): Promise<void> {
     if (!this.#model.auditEnabled) return
     const errorCode = error instanceof TenantryError ? error.code : 'ERROR'
-    const event = await recordOutcome(this.#state, {
+    await recordOutcome(this.#state, {
       action: this.#action(op === 'createMany' ? 'create' : op === 'updateMany' ? 'update' : op === 'softDeleteMany' ? 'softDelete' : op),
       resourceType: this.#model.name,
       resourceId,
       outcome,
       errorCode,
     })
-    if (event) await dispatchToSink(this.#state.runtime, [event])
   }
 
   #explain(error: unknown, op: string): unknown {

@@ -257,3 +257,33 @@ describe('scope.auditLog', () => {
     expect(rows).toEqual([{ tenant_id: other, n: '25' }])
   })
 })
+
+describe('failures inside scope.transaction on a pool of one connection', () => {
+  it('writes the failure row after the transaction ends instead of waiting for a second connection', async () => {
+    const pg = await import('pg')
+    const single = new pg.default.Pool({ connectionString: fileDb.url, max: 1 })
+    try {
+      const tiny = makeTenantry(single)
+      const scope = tiny.withContext(context())
+      const marker = `single-${randomUUID()}`
+      const error = await scope
+        .transaction(async (tx) => {
+          await tx.repo('projects').create({ name: marker, slug: marker })
+          await tx.repo('projects').create({ name: marker, slug: marker })
+        })
+        .catch((e: unknown) => e)
+      expect(isTenantryError(error, 'UNIQUE_VIOLATION')).toBe(true)
+      const failures = await fileDb.db
+        .selectFrom('tenantry.audit_logs')
+        .select('error_code')
+        .where('outcome', '=', 'failure')
+        .where('request_id', '=', 'req-42')
+        .where('created_at', '>', new Date(Date.now() - 10_000))
+        .execute()
+      expect(failures.some((f) => f.error_code === 'UNIQUE_VIOLATION')).toBe(true)
+      expect(await fileDb.db.selectFrom('projects').select('id').where('name', '=', marker).execute()).toEqual([])
+    } finally {
+      await single.end()
+    }
+  })
+})

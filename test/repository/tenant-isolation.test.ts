@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { isTenantryError, type Tenantry } from '../../src/index.js'
+import { isTenantryError, type TableRepository, type Tenantry } from '../../src/index.js'
 import { useFileDatabase } from '../support/test-database.js'
 import { createHostTables, insertTenant, makeTenantry, type AppDB } from '../support/host-schema.js'
 
@@ -31,7 +31,7 @@ beforeEach(async () => {
   await tenantry.withContext({ tenantId: tenantA }).repo('projects').create({ name: 'A live', slug: 'shared' })
 })
 
-type Repo = ReturnType<ReturnType<Tenantry<AppDB>['withContext']>['repo']>
+type Repo = TableRepository<AppDB, 'projects'>
 
 /** Each operation of the repository API, run as tenant A and aimed at tenant B's rows. */
 const operations: Record<string, (repo: Repo, bId: string) => Promise<unknown>> = {
