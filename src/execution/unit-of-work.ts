@@ -52,6 +52,8 @@ export async function inUnitOfWork<T>(
 /** `scope.transaction(fn)`: one database transaction; audit events reach the sink after commit. */
 export async function inTransaction<T>(state: ScopeState, fn: (inner: ScopeState) => Promise<T>): Promise<T> {
   if (state.trx) return fn(state)
+  // Read the table columns first: inside the transaction that read would need a second connection.
+  await state.runtime.ready()
   const events: AuditEvent[] = []
   const outcomes: OutcomeRecord[] = []
   let result: T
