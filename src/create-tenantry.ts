@@ -11,6 +11,9 @@ import { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from
 import { builtinTableModels } from './schema/builtin-tables.js'
 import { loadTableColumns } from './schema/table-introspection.js'
 import { normaliseSoftDelete, type TableModel } from './schema/table-model.js'
+import { checkIsolationMode } from './rls/isolation-check.js'
+import { RowLevelSecurity } from './rls/row-level-security.js'
+import { hostTargets } from './rls/rls-targets.js'
 import { TenantScope } from './scope/tenant-scope.js'
 
 export interface TenantryOptions<DB> {
@@ -90,6 +93,11 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
   }
   const builtins = builtinTableModels(schema, redact)
   let loading: Promise<void> | undefined
+  let warned = false
+  const warnOnce = (message: string) => {
+    if (!warned) console.warn(message)
+    warned = true
+  }
   const runtime: TenantryRuntime = {
     root,
     schema,
@@ -104,10 +112,13 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
         ((error) => console.warn(`tenantry: audit sink failed (${error instanceof Error ? error.name : typeof error}); events stay in audit_logs`)),
     },
     ready() {
-      loading ??= loadTableColumns(root, [...models.values()], [...builtins.values()]).catch((error) => {
-        loading = undefined
-        throw error
-      })
+      loading ??= loadTableColumns(root, [...models.values()], [...builtins.values()])
+        // The database must match the isolation mode before the first query (same round trip).
+        .then((security) => checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce))
+        .catch((error) => {
+          loading = undefined
+          throw error
+        })
       return loading
     },
     scopeFor: (state) => new TenantScope(state),
@@ -152,6 +163,11 @@ export class Tenantry<DB = any> {
   /** Applies the bundled migrations (idempotent, advisory-locked). */
   migrate(options: Pick<MigrateOptions, 'direction' | 'all'> = {}): Promise<MigrateResult> {
     return migrate({ db: this.runtime.root, schema: this.runtime.schema, ...options })
+  }
+
+  /** Row-level security, the second isolation layer: `enable()`, `disable()`, `status()`. */
+  get rls(): RowLevelSecurity {
+    return new RowLevelSecurity(this.runtime)
   }
 
   /** Reads the declared tables' columns now instead of on first use. */

@@ -10,22 +10,45 @@ interface ColumnRow {
   udt_name: string
   is_nullable: 'YES' | 'NO'
   has_default: boolean
+  row_security: boolean
+  force_row_security: boolean
+  owned: boolean
+  bypass_rls: boolean
+}
+
+/** Row-level security of a declared table, read in the same round trip as its columns. */
+export interface TableSecurity {
+  schema: string
+  table: string
+  /** `ENABLE ROW LEVEL SECURITY`. */
+  rowSecurity: boolean
+  /** `FORCE ROW LEVEL SECURITY`. */
+  forceRowSecurity: boolean
+  /** The connected role owns the table (an owner bypasses policies unless they are forced). */
+  owned: boolean
+  /** The connected role is a superuser or has `BYPASSRLS`. */
+  bypassRls: boolean
 }
 
 /**
  * Reads the columns of every declared table in one round trip and checks that the declared
  * key, tenant and soft-delete columns exist. Runs once per tenantry instance, before first use.
  */
-export async function loadTableColumns(db: Kysely<any>, models: TableModel[], optional: TableModel[] = []): Promise<void> {
+export async function loadTableColumns(db: Kysely<any>, models: TableModel[], optional: TableModel[] = []): Promise<TableSecurity[]> {
   const all = [...models, ...optional]
-  if (all.length === 0) return
+  const security: TableSecurity[] = []
+  if (all.length === 0) return security
   const pairs = all.map((m) => sql`(${m.schema}, ${m.table})`)
   const { rows } = await sql<ColumnRow>`
-    select table_schema, table_name, column_name, udt_name, is_nullable,
-           (column_default is not null or is_identity = 'YES' or is_generated = 'ALWAYS') as has_default
-      from information_schema.columns
-     where (table_schema, table_name) in (${sql.join(pairs)})
-     order by ordinal_position`.execute(db)
+    select col.table_schema, col.table_name, col.column_name, col.udt_name, col.is_nullable,
+           (col.column_default is not null or col.is_identity = 'YES' or col.is_generated = 'ALWAYS') as has_default,
+           c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, pg_has_role(c.relowner, 'USAGE') as owned,
+           (select r.rolsuper or r.rolbypassrls from pg_roles r where r.rolname = current_user) as bypass_rls
+      from information_schema.columns col
+      join pg_namespace n on n.nspname = col.table_schema
+      join pg_class c on c.relnamespace = n.oid and c.relname = col.table_name
+     where (col.table_schema, col.table_name) in (${sql.join(pairs)})
+     order by col.ordinal_position`.execute(db)
   for (const model of all) {
     const columns = new Map<string, ColumnInfo>()
     for (const row of rows) {
@@ -35,6 +58,17 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
         type: row.udt_name,
         nullable: row.is_nullable === 'YES',
         hasDefault: row.has_default,
+      })
+    }
+    const first = rows.find((row) => row.table_schema === model.schema && row.table_name === model.table)
+    if (first) {
+      security.push({
+        schema: model.schema,
+        table: model.table,
+        rowSecurity: first.row_security,
+        forceRowSecurity: first.force_row_security,
+        owned: first.owned,
+        bypassRls: first.bypass_rls,
       })
     }
     if (columns.size === 0 && optional.includes(model)) continue
@@ -53,4 +87,5 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
     }
     model.columns = columns
   }
+  return security
 }

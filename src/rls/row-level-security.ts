@@ -1,0 +1,36 @@
+import type { TenantryRuntime } from '../execution/runtime.js'
+import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from './rls-admin.js'
+import { hostTargets } from './rls-targets.js'
+
+/**
+ * `tenantry.rls`: the second isolation layer, for the bundled tables and every table declared with
+ * `defineTable`. Run `enable()` as the tables' owner (the role that ran the migrations); the
+ * application itself should connect as an ordinary role, which the policies then bind.
+ *
+ * @example
+ * await tenantry.migrate()
+ * await tenantry.rls.enable()
+ * const { state } = await tenantry.rls.status() // 'enabled'
+ */
+export class RowLevelSecurity {
+  readonly #runtime: TenantryRuntime
+
+  constructor(runtime: TenantryRuntime) {
+    this.#runtime = runtime
+  }
+
+  /** Installs the policies and enables and FORCEs row-level security, in one transaction. */
+  enable(): Promise<RlsStatus> {
+    return enableRowLevelSecurity(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
+  }
+
+  /** Disables row-level security (policies stay, inert). Query-mode isolation keeps working. */
+  disable(): Promise<RlsStatus> {
+    return disableRowLevelSecurity(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
+  }
+
+  /** Per table: enabled, forced, policies; plus whether the connected role bypasses row-level security. */
+  status(): Promise<RlsStatus> {
+    return rowLevelSecurityStatus(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
+  }
+}
