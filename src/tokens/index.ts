@@ -1,0 +1,5 @@
+export { createTokenService, type TokenService, type TokenServiceDeps, type SessionInfo } from './token-service.js'
+export type { IssuedToken } from './refresh-token-rotation.js'
+export { resolveTokenConfig, type TokenConfig, type ResolvedTokenConfig } from './token-config.js'
+export type { IssueInput, RequestInfo } from './token-inputs.js'
+export type { TokenAuditCallback } from './token-audit.js'

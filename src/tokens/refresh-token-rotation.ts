@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { notifyCommitted, type TokenAuditCallback } from './token-audit.js'
+import type { ResolvedTokenConfig } from './token-config.js'
+import { tokenExpired, tokenInvalid, tokenReused, tokenRevoked } from './token-errors.js'
+import {
+  deriveSuccessorSecret,
+  formatToken,
+  hashSecret,
+  newSelector,
+  parseToken,
+  randomSecret,
+  secretMatches,
+  type ParsedToken,
+} from './token-format.js'
+import { callTokenFunction, findTokenStatement, rotateStatement, type FoundToken } from './token-statements.js'
+
+export interface TokenDeps {
+  db: Kysely<any>
+  schema: string
+  config: ResolvedTokenConfig
+  onCommitted?: TokenAuditCallback | undefined
+}
+
+/** What `issue` and `rotate` hand back. */
+export interface IssuedToken {
+  /** `rt_<selector>.<secret>`: give it to the client, never log or store it. */
+  token: string
+  /** The session (token family) the token belongs to. */
+  sessionId: string
+  /** When this token stops working if it is not rotated: the idle expiry, capped by the absolute one. */
+  expiresAt: Date
+}
+
+/** A stored hash for unknown selectors, so that a miss costs the same comparison as a hit. */
+const NO_SUCH_HASH = hashSecret(Buffer.alloc(32))
+
+/**
+ * Finds a token by selector and checks its secret in constant time: round trip 1 of every call that
+ * presents a token. A malformed token, an unknown selector and a wrong secret are all
+ * `TOKEN_INVALID`, and none of them changes anything.
+ */
+export async function verifyToken(deps: TokenDeps, token: unknown, operation: string): Promise<{ parsed: ParsedToken; found: FoundToken }> {
+  const parsed = parseToken(token)
+  if (!parsed) throw tokenInvalid(operation)
+  const [found] = await callTokenFunction(deps.db, operation, findTokenStatement(deps.schema, parsed.selector))
+  const matches = secretMatches(parsed.secret, found?.secret_hash ?? NO_SUCH_HASH)
+  if (!found || !matches) throw tokenInvalid(operation)
+  return { parsed, found }
+}
+
+/**
+ * Rotates a refresh token in two round trips: a lookup (the hash check happens here, with
+ * `timingSafeEqual`), then one call of `tokens_rotate`, which locks the family and decides under
+ * the lock. The successor is prepared before that call: with a signing key its secret is
+ * HMAC(key, parent secret ‖ successor id), so a retry of the parent inside the grace window can
+ * re-derive the successor the first call created instead of writing a second branch.
+ *
+ * Reuse revokes the family in the same statement, which commits before `TOKEN_REUSED` is thrown.
+ */
+export async function rotateRefreshToken(
+  deps: TokenDeps,
+  token: unknown,
+  request: { ip: string | null; userAgent: string | null },
+): Promise<IssuedToken> {
+  const operation = 'tokens.rotate'
+  const { parsed, found } = await verifyToken(deps, token, operation)
+  const { config } = deps
+
+  const childId = randomUUID()
+  const signingKey = config.signingKid === null ? undefined : config.keys.get(config.signingKid)
+  const childSecret = signingKey ? deriveSuccessorSecret(signingKey, parsed.secret, childId) : randomSecret()
+  const childSelector = newSelector()
+
+  const [row] = await callTokenFunction(
+    deps.db,
+    operation,
+    rotateStatement(deps.schema, {
+      tokenId: found.token_id,
+      sessionId: found.session_id,
+      childId,
+      childSelector,
+      childHash: hashSecret(childSecret),
+      childKid: signingKey ? config.signingKid : null,
+      idleTtlMs: config.idleTtlMs,
+      graceMs: config.graceMs,
+      graceKids: [...config.keys.keys()],
+      ip: request.ip,
+      userAgent: request.userAgent,
+      lockTimeoutMs: config.lockTimeoutMs,
+    }),
+  )
+  if (!row) throw tokenInvalid(operation)
+  await notifyCommitted(deps.onCommitted, row.audit)
+
+  switch (row.outcome) {
+    case 'rotated':
+      return { token: formatToken(childSelector, childSecret), sessionId: row.session_id!, expiresAt: row.expires_at! }
+    case 'grace':
+      return { token: rederiveSuccessor(deps, parsed, row), sessionId: row.session_id!, expiresAt: row.expires_at! }
+    case 'reused':
+      throw tokenReused(operation)
+    case 'revoked':
+      throw tokenRevoked(operation)
+    case 'expired':
+      throw tokenExpired(operation)
+    default:
+      throw tokenInvalid(operation)
+  }
+}
+
+/** The successor a grace retry hands out again, checked against its stored hash. */
+function rederiveSuccessor(
+  deps: TokenDeps,
+  parent: ParsedToken,
+  row: { token_id: string | null; token_selector: string | null; token_kid: string | null; token_hash: Buffer | null },
+): string {
+  const key = row.token_kid === null ? undefined : deps.config.keys.get(row.token_kid)
+  if (!key || !row.token_id || !row.token_selector || !row.token_hash) throw tokenInvalid('tokens.rotate')
+  const secret = deriveSuccessorSecret(key, parent.secret, row.token_id)
+  // Only a key replaced under the same id gets here: the retry cannot be answered, nothing was changed.
+  if (!secretMatches(secret, row.token_hash)) {
+    throw new TenantryError('CONFIGURATION', `tokens.rotate: key "${row.token_kid}" no longer derives the successor; keep old keys under their id`)
+  }
+  return formatToken(row.token_selector, secret)
+}

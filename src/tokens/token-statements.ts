@@ -1,0 +1,144 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely'
+import { mapDatabaseError } from '../errors/map-database-error.js'
+
+/**
+ * Calls to the `tokens_*` functions of migration 0003. Each is one statement, so one implicit
+ * transaction and one round trip; the functions set `tenantry.system` and take the family lock
+ * themselves.
+ */
+
+export interface FoundToken {
+  token_id: string
+  session_id: string
+  secret_hash: Buffer
+}
+
+export interface IssueRow {
+  outcome: 'issued' | 'user_not_found'
+  expires_at: Date | null
+  audit: Record<string, unknown>[]
+}
+
+export type RotateOutcome = 'rotated' | 'grace' | 'reused' | 'revoked' | 'expired' | 'invalid'
+
+export interface RotateRow {
+  outcome: RotateOutcome
+  session_id: string | null
+  token_id: string | null
+  token_selector: string | null
+  token_kid: string | null
+  token_hash: Buffer | null
+  expires_at: Date | null
+  audit: Record<string, unknown>[]
+}
+
+export interface RevokeRow {
+  outcome: 'revoked' | 'already_revoked' | 'not_found'
+  audit: Record<string, unknown>[]
+}
+
+export interface RevokeAllRow {
+  revoked: number
+  audit: Record<string, unknown>[]
+}
+
+export interface SessionRow {
+  id: string
+  user_id: string
+  tenant_id: string | null
+  client_id: string | null
+  generation: number
+  ip: string | null
+  user_agent: string | null
+  created_at: Date
+  last_used_at: Date
+  expires_at: Date
+  idle_expires_at: Date
+}
+
+/** Runs one function call and maps driver errors (lock timeout, serialization failure: `RETRYABLE`). */
+export async function callTokenFunction<Row>(db: Kysely<any>, operation: string, statement: RawBuilder<Row>): Promise<Row[]> {
+  try {
+    const { rows } = await statement.execute(db)
+    return rows
+  } catch (error) {
+    throw mapDatabaseError(error, operation)
+  }
+}
+
+export function fn(schema: string, name: string): RawBuilder<unknown> {
+  return sql`${sql.id(schema, name)}`
+}
+
+export function findTokenStatement(schema: string, selector: string): RawBuilder<FoundToken> {
+  return sql<FoundToken>`select * from ${fn(schema, 'tokens_find')}(${selector}::text)`
+}
+
+export interface IssueParams {
+  userId: string
+  tenantId: string | null
+  clientId: string | null
+  ip: string | null
+  userAgent: string | null
+  sessionId: string
+  tokenId: string
+  selector: string
+  secretHash: Buffer
+  refreshTtlMs: number
+  idleTtlMs: number
+  maxSessions: number
+  lockTimeoutMs: number
+}
+
+export function issueStatement(schema: string, p: IssueParams): RawBuilder<IssueRow> {
+  return sql<IssueRow>`select * from ${fn(schema, 'tokens_issue')}(
+    ${p.userId}::uuid, ${p.tenantId}::uuid, ${p.clientId}::text, ${p.ip}::inet, ${p.userAgent}::text,
+    ${p.sessionId}::uuid, ${p.tokenId}::uuid, ${p.selector}::text, ${p.secretHash}::bytea,
+    ${p.refreshTtlMs}::bigint, ${p.idleTtlMs}::bigint, ${p.maxSessions}::integer, ${p.lockTimeoutMs}::integer)`
+}
+
+export interface RotateParams {
+  tokenId: string
+  sessionId: string
+  childId: string
+  childSelector: string
+  childHash: Buffer
+  childKid: string | null
+  idleTtlMs: number
+  graceMs: number
+  graceKids: string[]
+  ip: string | null
+  userAgent: string | null
+  lockTimeoutMs: number
+}
+
+export function rotateStatement(schema: string, p: RotateParams): RawBuilder<RotateRow> {
+  return sql<RotateRow>`select * from ${fn(schema, 'tokens_rotate')}(
+    ${p.tokenId}::uuid, ${p.sessionId}::uuid,
+    ${p.childId}::uuid, ${p.childSelector}::text, ${p.childHash}::bytea, ${p.childKid}::text,
+    ${p.idleTtlMs}::bigint, ${p.graceMs}::bigint, ${p.graceKids}::text[],
+    ${p.ip}::inet, ${p.userAgent}::text, ${p.lockTimeoutMs}::integer)`
+}
+
+export function revokeSessionStatement(
+  schema: string,
+  p: { sessionId: string; reason: 'logout' | 'revoked'; ip: string | null; userAgent: string | null; lockTimeoutMs: number },
+): RawBuilder<RevokeRow> {
+  return sql<RevokeRow>`select * from ${fn(schema, 'tokens_revoke_session')}(
+    ${p.sessionId}::uuid, ${p.reason}::text, ${p.ip}::inet, ${p.userAgent}::text, ${p.lockTimeoutMs}::integer)`
+}
+
+export function revokeAllStatement(schema: string, p: { userId: string; except: string[]; lockTimeoutMs: number }): RawBuilder<RevokeAllRow> {
+  return sql<RevokeAllRow>`select * from ${fn(schema, 'tokens_revoke_all')}(
+    ${p.userId}::uuid, ${p.except}::uuid[], ${p.lockTimeoutMs}::integer)`
+}
+
+export function listSessionsStatement(schema: string, userId: string): RawBuilder<SessionRow> {
+  return sql<SessionRow>`select id, user_id, tenant_id, client_id, generation, host(ip) as ip, user_agent,
+    created_at, last_used_at, expires_at, idle_expires_at
+    from ${fn(schema, 'tokens_list_sessions')}(${userId}::uuid)`
+}
+
+export function pruneStatement(schema: string, batchSize: number): RawBuilder<{ deleted: number }> {
+  return sql<{ deleted: number }>`select ${fn(schema, 'tokens_prune')}(${batchSize}::integer) as deleted`
+}
