@@ -5,3 +5,29 @@ export {
   type TestDatabase,
   type TestDatabaseSource,
 } from './start-test-database.js'
+export { cloneTestDatabase, type ClonedDatabase } from './clone-test-database.js'
+export { createFixtures, Fixtures } from './create-fixtures.js'
+export { createFaker, slugify, type FixtureFaker } from './fixture-faker.js'
+export { seededRandom, type RandomSource } from './seeded-random.js'
+export type {
+  CreateFixturesOptions,
+  CreateManyOptions,
+  CreateOptions,
+  Factory,
+  FactoryContext,
+  FixtureUser,
+  MembershipFixtureOptions,
+  MembershipRow,
+  RoleFixtureOptions,
+  RoleRef,
+  RoleRow,
+  SessionFixture,
+  TenantOverrides,
+  TenantRef,
+  TenantRow,
+  TokenIssuer,
+  UserFixtureOptions,
+  UserRef,
+  UserRoleRow,
+  UserRow,
+} from './fixture-types.js'

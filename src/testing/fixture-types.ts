@@ -1,0 +1,102 @@
+import type { Insertable, Selectable } from 'kysely'
+import type { BuiltinDatabase } from '../scope/builtin-database.js'
+import type { FixtureFaker } from './fixture-faker.js'
+
+export type TenantRow = Selectable<BuiltinDatabase['tenants']>
+export type UserRow = Selectable<BuiltinDatabase['users']>
+export type MembershipRow = Selectable<BuiltinDatabase['memberships']>
+export type RoleRow = Selectable<BuiltinDatabase['roles']>
+export type UserRoleRow = Selectable<BuiltinDatabase['user_roles']>
+
+/** A tenant: its row (as `fx.tenant()` returns it), `{ id }`, or its id. */
+export type TenantRef = string | { id: string }
+/** A user: its row (as `fx.user()` returns it), `{ id }`, or its id. */
+export type UserRef = string | { id: string }
+/**
+ * A role: its row or `{ id }`; a role id or name (found in the tenant, else among system roles);
+ * or `{ name, permissions }`, found by name in the tenant or created there.
+ */
+export type RoleRef = string | { id: string } | { name: string; permissions?: string[]; description?: string | null }
+
+export interface CreateFixturesOptions {
+  /** Every generated value derives from it. Defaults to `'tenantry'`. */
+  seed?: string | number
+  /**
+   * Tag appended to unique columns only (tenant slugs, emails, `unique()` in factories). Defaults to
+   * a random tag per fixture set, so sets sharing a database never collide; pass `''` for
+   * byte-identical values across runs when each run has a database of its own.
+   */
+  namespace?: string
+  /** Reason of the audited system scope that creates tenants, users and roles. Defaults to `'test fixtures'`. */
+  reason?: string
+}
+
+export type TenantOverrides = Partial<Insertable<BuiltinDatabase['tenants']>>
+
+export interface UserFixtureOptions extends Partial<Insertable<BuiltinDatabase['users']>> {
+  /** Makes an active membership in this tenant. Required when `roles` are given. */
+  tenant?: TenantRef
+  /** Roles granted in `tenant`. */
+  roles?: RoleRef[]
+  /** Status of the membership. Defaults to `active`. */
+  membershipStatus?: 'active' | 'invited' | 'suspended'
+}
+
+/** A user made by `fx.user`: the `users` row, plus its membership and roles in `tenant`. */
+export type FixtureUser = UserRow & {
+  membership: MembershipRow | null
+  roles: RoleRow[]
+}
+
+export interface MembershipFixtureOptions {
+  user: UserRef
+  tenant: TenantRef
+  roles?: RoleRef[]
+  status?: 'active' | 'invited' | 'suspended'
+}
+
+export interface RoleFixtureOptions {
+  tenant: TenantRef
+  /** Defaults to a generated, unique name. */
+  name?: string
+  /** Permission strings such as `projects:read` or `*:*`. Defaults to none. */
+  permissions?: string[]
+  description?: string | null
+}
+
+/** What a factory registered with `fx.define` receives. */
+export interface FactoryContext {
+  /** 1 for the first row of this table made by this fixture set, then 2, 3, ... */
+  seq: number
+  /** The tenant the row is made for (the reference that was passed, as an object). */
+  tenant: { id: string } & Partial<TenantRow>
+  /** A generator seeded for this table and `seq`: the same row values for the same seed. */
+  faker: FixtureFaker
+  /** `base` made unique within the fixture set and tagged with its namespace: use it for unique columns. */
+  unique: (base: string) => string
+}
+
+export type Factory<Insert> = (context: FactoryContext) => Partial<Insert>
+
+export interface CreateOptions<Insert> {
+  tenant: TenantRef
+  /** Values that win over the factory's. */
+  overrides?: Partial<Insert>
+  /** Actor of the audited write (defaults to none). */
+  actor?: UserRef
+}
+
+export interface CreateManyOptions<Insert> {
+  tenant: TenantRef
+  /** Values that win over the factory's, or a function of the row index (0-based). */
+  overrides?: Partial<Insert> | ((index: number) => Partial<Insert>)
+  actor?: UserRef
+}
+
+/** What `fx.session` returns: whatever `tenantry.tokens.issue` returns. */
+export type SessionFixture = Awaited<ReturnType<TokenIssuer['issue']>>
+
+/** The part of `tenantry.tokens` that `fx.session` needs. */
+export interface TokenIssuer {
+  issue(input: { userId: string; tenantId: string; [key: string]: unknown }): Promise<{ refreshToken: string; [key: string]: unknown }>
+}
