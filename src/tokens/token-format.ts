@@ -4,7 +4,10 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 const SELECTOR_BYTES = 16
 /** 256-bit secret: only its SHA-256 is stored. */
 const SECRET_BYTES = 32
-const TOKEN_PATTERN = /^rt_([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/
+/** `<selector>.<secret>` after the prefix. */
+const TOKEN_BODY = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/
+/** Prefix of refresh tokens; other single-use tokens (invitations: `inv`) pass their own. */
+export const REFRESH_TOKEN_PREFIX = 'rt'
 /** Longer input is refused before any parsing work. */
 const MAX_TOKEN_LENGTH = 128
 
@@ -19,9 +22,9 @@ export interface TokenMaterial extends ParsedToken {
   secretHash: Buffer
 }
 
-/** `rt_<selector>.<secret>`, both base64url without padding. */
-export function formatToken(selector: string, secret: Buffer): string {
-  return `rt_${selector}.${secret.toString('base64url')}`
+/** `rt_<selector>.<secret>` (or `<prefix>_...`), both base64url without padding. */
+export function formatToken(selector: string, secret: Buffer, prefix: string = REFRESH_TOKEN_PREFIX): string {
+  return `${prefix}_${selector}.${secret.toString('base64url')}`
 }
 
 /**
@@ -32,9 +35,9 @@ export function formatToken(selector: string, secret: Buffer): string {
  * parseToken('rt_AAAAAAAAAAAAAAAAAAAAAA.' + 'A'.repeat(43)) // { selector, secret }
  * parseToken('Bearer xyz') // null
  */
-export function parseToken(token: unknown): ParsedToken | null {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return null
-  const match = TOKEN_PATTERN.exec(token)
+export function parseToken(token: unknown, prefix: string = REFRESH_TOKEN_PREFIX): ParsedToken | null {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !token.startsWith(`${prefix}_`)) return null
+  const match = TOKEN_BODY.exec(token.slice(prefix.length + 1))
   if (!match) return null
   const selector = match[1]!
   const secret = Buffer.from(match[2]!, 'base64url')
