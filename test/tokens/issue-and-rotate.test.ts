@@ -172,22 +172,32 @@ describe('rotate', () => {
     const again = await tokens.rotate(rotated.token)
 
     // absolute expiry reached while idle expiry is in the future would break the invariant, so both move
-    await sql`update tenantry.sessions set expires_at = clock_timestamp() - interval '1 millisecond',
-                idle_expires_at = clock_timestamp() - interval '1 millisecond' where id = ${issued.sessionId}`.execute(db)
+    await sql`update tenantry.sessions set expires_at = now() - interval '1 millisecond',
+                idle_expires_at = now() - interval '1 millisecond' where id = ${issued.sessionId}`.execute(db)
     expect(await failure(tokens.rotate(again.token))).toMatchObject({ code: 'TOKEN_EXPIRED' })
     const session = await sessionRow(db, issued.sessionId)
     expect(session).toMatchObject({ revoked_at: null, generation: 2 })
   })
 
-  it('takes two round trips; issue, revokeSession and listSessions take one', async () => {
+  it('rotates in two round trips; issue, revokeSession, revokeAllForUser and listSessions take one', async () => {
     const { tokens } = makeTokens(pool)
     const userId = await insertUser(db)
     let issued = await tokens.issue({ userId })
     expect(await roundTrips.measure(() => tokens.issue({ userId }))).toBe(1)
+    const parent = issued.token
     expect(await roundTrips.measure(async () => void (issued = await tokens.rotate(issued.token)))).toBe(2)
+    // a grace retry of the parent
+    expect(await roundTrips.measure(() => tokens.rotate(parent))).toBe(2)
+    // a wrong secret is refused after the lookup
+    const forged = `rt_${selectorOf(issued.token)}.${Buffer.alloc(32).toString('base64url')}`
+    expect(await roundTrips.measure(() => tokens.rotate(forged).catch(() => undefined))).toBe(1)
     expect(await roundTrips.measure(() => tokens.listSessions(userId))).toBe(1)
+    expect(await roundTrips.measure(() => tokens.revokeAllForUser(userId, { except: issued.sessionId }))).toBe(1)
     expect(await roundTrips.measure(() => tokens.revokeSession(issued.sessionId))).toBe(1)
     expect((await sessionRow(db, issued.sessionId))!.revoked_reason).toBe('revoked')
+    const other = await tokens.issue({ userId })
+    expect(await roundTrips.measure(() => tokens.revoke(other.token))).toBe(2)
+    expect(await tokens.listSessions(userId)).toEqual([])
   })
 
   it('keeps the write when onCommitted throws', async () => {
