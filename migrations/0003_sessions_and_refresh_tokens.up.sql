@@ -312,9 +312,9 @@ end $$;
 
 -- prune ----------------------------------------------------------------------------------------
 -- Deletes up to p_batch_size dead families (revoked or expired) with their tokens. SKIP LOCKED:
--- a family some call is working on is left for the next batch, never waited for. FOR UPDATE
--- re-checks the condition on the latest row version, so a family made live again by a concurrent
--- rotation (impossible once dead, but cheap to be sure of) is not deleted.
+-- a family some call is working on is left for a later batch, never waited for. FOR UPDATE
+-- re-checks the condition on the latest committed row version, so a family that a rotation
+-- extended after this statement's snapshot is not mistaken for an expired one.
 create or replace function {{schema}}.tokens_prune(p_batch_size integer)
 returns integer
 language plpgsql as $$
