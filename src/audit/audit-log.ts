@@ -4,7 +4,7 @@ import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { validationError } from '../errors/validation-error.js'
 import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
-import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { inContextTransaction, inUnitOfWork } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
 import type { TableModel } from '../schema/table-model.js'
 import { durationToMs, type Duration } from '../util/duration.js'
@@ -133,7 +133,8 @@ export class AuditLog {
     const tenantFilter = tenantId === null ? sql`` : sql` and tenant_id = ${tenantId}::uuid`
     let total = 0
     for (;;) {
-      const deleted = await this.#state.runtime.root.transaction().execute(async (trx) => {
+      // Under RLS the batch runs with the scope's context, so the policy limits it to the tenant too.
+      const deleted = await inContextTransaction(this.#state, async (trx) => {
         await sql`select set_config('tenantry.audit_retention', 'on', true)`.execute(trx)
         const result = await sql`delete from ${table} where id in (
             select id from ${table} where created_at < ${olderThan}${tenantFilter}

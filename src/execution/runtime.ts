@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { AuditEvent } from '../audit/audit-event.js'
 import type { OutcomeRecord } from '../audit/audit-statement.js'
 import type { TenantContext } from '../context.js'
@@ -40,8 +40,12 @@ export interface ScopeState {
   runtime: TenantryRuntime
   context: TenantContext | null
   system: SystemActor | null
-  /** Set inside `scope.transaction`. */
-  trx: Transaction<any> | null
+  /**
+   * Set inside `scope.transaction` (and a unit of work's own transaction): a Kysely bound to the
+   * transaction's connection. Under RLS it is not a Kysely `Transaction`, because tenantry sends
+   * BEGIN itself, together with the context.
+   */
+  trx: Kysely<any> | null
   /** Audit events of the open transaction, handed to the sink after it commits. */
   pendingEvents: AuditEvent[] | null
   /**

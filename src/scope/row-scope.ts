@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely'
+import { sql, type OperationNode, type RawBuilder, type SqlBool } from 'kysely'
 import type { TableModel } from '../schema/table-model.js'
 
 /**
@@ -75,4 +75,12 @@ export function softDeleteAssignments(model: TableModel, to: 'deleted' | 'live')
 export function tenantInsertValues(model: TableModel, tenantId: string | null): Record<string, string> {
   if (tenantId === null || !model.tenantColumn || model.tenantColumn === model.primaryKey) return {}
   return { [model.tenantColumn]: tenantId }
+}
+
+/**
+ * `scopeCondition` as a Kysely operation node, for the `scope.db` plugin, which adds it to the
+ * WHERE or ON of every declared table a query touches.
+ */
+export function scopeConditionNode(model: TableModel, alias: string, scope: RowScope): OperationNode {
+  return scopeCondition(model, alias, scope).toOperationNode()
 }

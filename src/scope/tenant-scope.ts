@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely'
 import type { SetOptional } from 'type-fest'
 import type { TenantContext } from '../context.js'
 import { TenantryError } from '../errors/tenantry-error.js'
@@ -9,6 +9,7 @@ import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { BuiltinDatabase } from './builtin-database.js'
 import { AuditLog } from '../audit/audit-log.js'
+import { createScopedKysely, type ScopedDbOptions } from './scoped-kysely/scoped-kysely.js'
 
 /** A repository typed from the host's Kysely `Database` interface. */
 export type TableRepository<DB, TName extends keyof DB> = Repository<
@@ -61,6 +62,34 @@ export class TenantScope<DB = any> {
   /** Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after commit. */
   transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>): Promise<T> {
     return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner)))
+  }
+
+  /**
+   * A `Kysely<DB>` whose every query carries the tenant and soft-delete predicates of each declared
+   * table it touches (joins, subqueries, CTEs, updates, deletes) and whose inserts fill the tenant
+   * column. Raw `sql` is refused (see `scopedDb`). Writes through it are not audited: use `repo`
+   * for audited writes. Inside `scope.transaction`, `tx.db` runs on the transaction.
+   *
+   * @example
+   * const rows = await scope.db
+   *   .selectFrom('projects as p')
+   *   .leftJoin('devices as d', 'd.project_id', 'p.id')
+   *   .select(['p.name', 'd.serial'])
+   *   .execute()
+   */
+  get db(): Kysely<DB> {
+    return createScopedKysely<DB>(this.state)
+  }
+
+  /**
+   * `scope.db` with options: `view` shows soft-deleted rows (`'all'`, `'deleted'`), and
+   * `allowRawSql` lets raw `sql` through (nested Kysely queries in it are still scoped).
+   *
+   * @example
+   * const all = await scope.scopedDb({ view: 'all' }).selectFrom('projects').selectAll().execute()
+   */
+  scopedDb(options: ScopedDbOptions = {}): Kysely<DB> {
+    return createScopedKysely<DB>(this.state, options)
   }
 
   /** Tenants: inside a tenant scope, only the scope's own tenant. Creating tenants needs `asSystem`. */

@@ -1,0 +1,36 @@
+import type { ConnectionProvider, DatabaseConnection, QueryExecutor } from 'kysely'
+import type { ScopeState } from '../../execution/runtime.js'
+import { withinContextTransaction } from '../../execution/unit-of-work.js'
+import { ScopedConnection } from './scoped-connection.js'
+import type { TenantScopePlugin } from './tenant-scope-plugin.js'
+
+/**
+ * Hands `scope.db` its connections. Inside `scope.transaction` that is the transaction's
+ * connection. Under row-level security, outside a transaction, each query becomes its own unit
+ * of work: BEGIN with the context (one round trip), the query, COMMIT, so the context is always
+ * set and always transaction-local.
+ */
+export class ScopedConnectionProvider implements ConnectionProvider {
+  readonly #base: QueryExecutor
+  readonly #state: ScopeState
+  readonly #plugin: TenantScopePlugin
+  readonly #allowRawSql: boolean
+
+  constructor(base: QueryExecutor, state: ScopeState, plugin: TenantScopePlugin, allowRawSql: boolean) {
+    this.#base = base
+    this.#state = state
+    this.#plugin = plugin
+    this.#allowRawSql = allowRawSql
+  }
+
+  async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    const state = this.#state
+    // The isolation check runs before the first query (inside a transaction it already has).
+    if (!state.trx) await state.runtime.ready()
+    return this.#base.provideConnection((connection) => {
+      const scoped = new ScopedConnection(connection, this.#plugin, this.#allowRawSql)
+      if (state.runtime.isolation !== 'rls' || state.trx) return consumer(scoped)
+      return withinContextTransaction((query) => connection.executeQuery(query), state, () => consumer(scoped))
+    })
+  }
+}

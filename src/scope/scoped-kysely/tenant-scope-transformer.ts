@@ -1,0 +1,271 @@
+import {
+  AliasNode,
+  AndNode,
+  ColumnNode,
+  FromNode,
+  FunctionNode,
+  IdentifierNode,
+  type JoinNode,
+  ListNode,
+  OperationNodeTransformer,
+  ParensNode,
+  PrimitiveValueListNode,
+  SelectionNode,
+  SelectQueryNode,
+  TableNode,
+  OnNode,
+  ValueListNode,
+  ValueNode,
+  ValuesNode,
+  WhereNode,
+  type DeleteQueryNode,
+  type InsertQueryNode,
+  type MergeQueryNode,
+  type OperationNode,
+  type QueryId,
+  type RawNode,
+  type UpdateQueryNode,
+} from 'kysely'
+import { TenantryError } from '../../errors/tenantry-error.js'
+import { isSystemCreated } from '../../schema/builtin-tables.js'
+import type { TableModel } from '../../schema/table-model.js'
+import { scopeConditionNode, type RowScope } from '../row-scope.js'
+import { resolveScopedTable, type ScopedTable } from './scoped-table.js'
+
+export interface TenantScopeRules {
+  /** Declared host tables and the bundled ones. */
+  models: TableModel[]
+  scope: RowScope
+  /** Let `sql` fragments through (their nested queries are still scoped). */
+  allowRawSql: boolean
+  /**
+   * Nodes this scope has produced: rewritten queries and its own predicates. Kysely transforms a
+   * subquery builder when it is embedded, so the outer query meets it again; it is left as is.
+   * A query rewritten by another scope is not in the set: it is rewritten again, and its
+   * predicates (raw SQL to this scope) are refused, so scopes cannot be mixed by accident.
+   */
+  produced: WeakSet<OperationNode>
+}
+
+/** Joins whose joined table may show rows without a match: its predicate cannot go into ON. */
+const OUTER_FOR_JOINED = new Set(['RightJoin', 'FullJoin'])
+/** Joins without an ON clause: the joined table's predicate goes into WHERE. */
+const WITHOUT_ON = new Set(['CrossJoin', 'LateralCrossJoin', 'CrossApply', 'OuterApply', 'Using'])
+/** A function name as Kysely prints it, verbatim: a plain (optionally schema-qualified) name. */
+const PLAIN_FUNCTION = /^[a-z_][a-z0-9_$]*(\.[a-z_][a-z0-9_$]*)?$/i
+/** Functions that would change the row-level security context from inside a query. */
+const CONTEXT_FUNCTIONS = /^(pg_catalog\.)?set_config$/i
+
+function forbidden(message: string): TenantryError {
+  return new TenantryError('FORBIDDEN', `scope.db: ${message}`)
+}
+
+function and(existing: OperationNode | undefined, predicate: OperationNode): OperationNode {
+  return existing ? AndNode.create(ParensNode.create(existing), predicate) : predicate
+}
+
+/**
+ * Rewrites one query so that each declared table it touches carries the scope's tenant and
+ * soft-delete predicates (taken from `row-scope.ts`, the one module that builds them):
+ * FROM/USING/UPDATE targets and cross joins in WHERE, inner and left joins in ON, the joined side
+ * of right and full joins as a filtered subquery. Subqueries, CTEs and set operations are reached
+ * by the base transformer's recursion. Inserts get the tenant column filled and checked.
+ *
+ * A CTE named like a declared table is treated as that table (scoped, or an error when it lacks
+ * the columns): failing closed beats guessing which name a reference resolves to.
+ */
+export class TenantScopeTransformer extends OperationNodeTransformer {
+  readonly #rules: TenantScopeRules
+
+  constructor(rules: TenantScopeRules) {
+    super()
+    this.#rules = rules
+  }
+
+  protected override transformSelectQuery(node: SelectQueryNode, queryId?: QueryId): SelectQueryNode {
+    if (this.#rules.produced.has(node)) return node
+    return this.#produced(this.#scopeSelectQuery(super.transformSelectQuery(node, queryId)))
+  }
+
+  #scopeSelectQuery(transformed: SelectQueryNode): SelectQueryNode {
+    const joins = transformed.joins ?? []
+    const wrapFroms = joins.some((join) => OUTER_FOR_JOINED.has(join.joinType))
+    const predicates: OperationNode[] = []
+    const froms = transformed.from?.froms.map((item) => {
+      const table = this.#resolve(item)
+      if (!table) return item
+      if (wrapFroms) return this.#filtered(item, table)
+      predicates.push(this.#predicate(table))
+      return item
+    })
+    const newJoins = joins.map((join) => this.#scopeJoin(join, predicates))
+    return Object.freeze({
+      ...transformed,
+      ...(transformed.from && froms ? { from: FromNode.create(froms) } : {}),
+      ...(transformed.joins ? { joins: newJoins } : {}),
+      ...this.#where(transformed.where, predicates),
+    })
+  }
+
+  protected override transformUpdateQuery(node: UpdateQueryNode, queryId?: QueryId): UpdateQueryNode {
+    if (this.#rules.produced.has(node)) return node
+    return this.#produced(this.#scopeUpdateQuery(super.transformUpdateQuery(node, queryId)))
+  }
+
+  #scopeUpdateQuery(transformed: UpdateQueryNode): UpdateQueryNode {
+    const predicates: OperationNode[] = []
+    const targets = transformed.table && ListNode.is(transformed.table) ? transformed.table.items : transformed.table ? [transformed.table] : []
+    for (const item of targets) {
+      const table = this.#resolve(item)
+      if (!table) continue
+      this.#refuseTenantAssignment(table, transformed.updates?.map((u) => u.column) ?? [], 'update')
+      predicates.push(this.#predicate(table))
+    }
+    for (const item of transformed.from?.froms ?? []) {
+      const table = this.#resolve(item)
+      if (table) predicates.push(this.#predicate(table))
+    }
+    const joins = transformed.joins?.map((join) => this.#scopeJoin(join, predicates))
+    return Object.freeze({ ...transformed, ...(joins ? { joins } : {}), ...this.#where(transformed.where, predicates) })
+  }
+
+  protected override transformDeleteQuery(node: DeleteQueryNode, queryId?: QueryId): DeleteQueryNode {
+    if (this.#rules.produced.has(node)) return node
+    return this.#produced(this.#scopeDeleteQuery(super.transformDeleteQuery(node, queryId)))
+  }
+
+  #scopeDeleteQuery(transformed: DeleteQueryNode): DeleteQueryNode {
+    const predicates: OperationNode[] = []
+    for (const item of [...transformed.from.froms, ...(transformed.using?.tables ?? [])]) {
+      const table = this.#resolve(item)
+      if (table) predicates.push(this.#predicate(table))
+    }
+    const joins = transformed.joins?.map((join) => this.#scopeJoin(join, predicates))
+    return Object.freeze({
+      ...transformed,
+      ...(joins ? { joins } : {}),
+      ...this.#where(transformed.where, predicates),
+    })
+  }
+
+  protected override transformInsertQuery(node: InsertQueryNode, queryId?: QueryId): InsertQueryNode {
+    if (this.#rules.produced.has(node)) return node
+    return this.#produced(this.#scopeInsertQuery(super.transformInsertQuery(node, queryId)))
+  }
+
+  #scopeInsertQuery(transformed: InsertQueryNode): InsertQueryNode {
+    const table = transformed.into ? this.#resolve(transformed.into) : null
+    const tenantId = this.#rules.scope.tenantId
+    if (!table || tenantId === null) return transformed
+    const { model } = table
+    if (isSystemCreated(model)) throw forbidden(`only a system scope (asSystem) inserts into ${model.name}`)
+    const column = model.tenantColumn!
+    const withTenant = this.#fillTenant(transformed, column, tenantId, model.name)
+    const conflict = withTenant.onConflict
+    if (!conflict?.updates) return withTenant
+    // ON CONFLICT DO UPDATE may hit another tenant's row through a unique key: guard it.
+    this.#refuseTenantAssignment(table, conflict.updates.map((u) => u.column), 'insert ... on conflict do update')
+    const guarded = WhereNode.create(and(conflict.updateWhere?.where, this.#predicate(table)))
+    return Object.freeze({ ...withTenant, onConflict: Object.freeze({ ...conflict, updateWhere: guarded }) })
+  }
+
+  protected override transformMergeQuery(_node: MergeQueryNode, _queryId?: QueryId): MergeQueryNode {
+    throw forbidden('merge is not supported; use insert, update and delete')
+  }
+
+  protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
+    if (this.#rules.produced.has(node)) return node
+    if (!this.#rules.allowRawSql) {
+      throw forbidden('raw `sql` is refused because tenantry cannot scope it; use scope.scopedDb({ allowRawSql: true }) to allow it')
+    }
+    return super.transformRaw(node, queryId)
+  }
+
+  protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
+    // Kysely prints function names verbatim, so a crafted name would be raw SQL.
+    if (!this.#rules.allowRawSql && !PLAIN_FUNCTION.test(node.func)) throw forbidden(`function name "${node.func.slice(0, 60)}" is not a plain identifier`)
+    if (CONTEXT_FUNCTIONS.test(node.func)) throw forbidden('set_config is refused: it would change the tenant context')
+    return super.transformFunction(node, queryId)
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  #resolve(item: OperationNode): ScopedTable | null {
+    return resolveScopedTable(item, this.#rules.models)
+  }
+
+  #predicate(table: ScopedTable, reference = table.reference): OperationNode {
+    return this.#produced(scopeConditionNode(table.model, reference, this.#rules.scope))
+  }
+
+  #produced<T extends OperationNode>(node: T): T {
+    this.#rules.produced.add(node)
+    return node
+  }
+
+  #where(where: WhereNode | undefined, predicates: OperationNode[]): { where?: WhereNode } {
+    if (predicates.length === 0) return {}
+    const combined = predicates.reduce((left, right) => AndNode.create(left, right))
+    return { where: WhereNode.create(and(where?.where, combined)) }
+  }
+
+  #scopeJoin(join: JoinNode, wherePredicates: OperationNode[]): JoinNode {
+    const table = this.#resolve(join.table)
+    if (!table) return join
+    if (OUTER_FOR_JOINED.has(join.joinType)) return Object.freeze({ ...join, table: this.#filtered(join.table, table) })
+    if (WITHOUT_ON.has(join.joinType) || !join.on) {
+      wherePredicates.push(this.#predicate(table))
+      return join
+    }
+    return Object.freeze({ ...join, on: OnNode.create(and(join.on.on, this.#predicate(table))) })
+  }
+
+  /** `(select * from <table> where <scope>) as <reference>`: a table that an outer join may null-extend. */
+  #filtered(item: OperationNode, table: ScopedTable): OperationNode {
+    const source = AliasNode.is(item) ? item.node : item
+    const select = SelectQueryNode.cloneWithSelections(SelectQueryNode.createFrom([source]), [SelectionNode.createSelectAll()])
+    const inner = Object.freeze({ ...select, where: WhereNode.create(this.#predicate(table, table.name)) })
+    return AliasNode.create(this.#produced(inner), IdentifierNode.create(table.reference))
+  }
+
+  #refuseTenantAssignment(table: ScopedTable, columns: readonly OperationNode[], what: string): void {
+    const column = table.model.tenantColumn
+    if (this.#rules.scope.tenantId === null || !column) return
+    if (columns.some((c) => ColumnNode.is(c) && c.column.name === column)) {
+      throw forbidden(`${what} may not set "${column}" of ${table.model.name}`)
+    }
+  }
+
+  /** Adds the tenant column to every row, or checks that every row names the scope's own tenant. */
+  #fillTenant(node: InsertQueryNode, column: string, tenantId: string, table: string): InsertQueryNode {
+    const columns = node.columns ?? []
+    const index = columns.findIndex((c) => c.column.name === column)
+    const values = node.values
+    if (values === undefined || node.defaultValues) {
+      return Object.freeze({
+        ...node,
+        defaultValues: false,
+        columns: [ColumnNode.create(column)],
+        values: ValuesNode.create([PrimitiveValueListNode.create([tenantId])]),
+      })
+    }
+    if (!ValuesNode.is(values)) throw forbidden(`insert ... select into ${table} is not supported; insert values instead`)
+    const rows = values.values.map((row) => {
+      if (index === -1) {
+        return PrimitiveValueListNode.is(row)
+          ? PrimitiveValueListNode.create([...row.values, tenantId])
+          : ValueListNode.create([...row.values, ValueNode.create(tenantId)])
+      }
+      const named = PrimitiveValueListNode.is(row) ? row.values[index] : ValueNode.is(row.values[index]!) ? (row.values[index] as ValueNode).value : undefined
+      if (typeof named !== 'string' || named.toLowerCase() !== tenantId) {
+        throw forbidden(`"${column}" of ${table} may only name the scope's own tenant`)
+      }
+      return row
+    })
+    return Object.freeze({
+      ...node,
+      columns: index === -1 ? [...columns, ColumnNode.create(column)] : columns,
+      values: ValuesNode.create(rows),
+    })
+  }
+}
