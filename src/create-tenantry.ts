@@ -15,6 +15,8 @@ import { checkIsolationMode } from './rls/isolation-check.js'
 import { RowLevelSecurity } from './rls/row-level-security.js'
 import { hostTargets } from './rls/rls-targets.js'
 import { TenantScope } from './scope/tenant-scope.js'
+import { createTokenService, type TokenConfig, type TokenService } from './tokens/index.js'
+import { dispatchToSink } from './audit/audit-sink.js'
 
 export interface TenantryOptions<DB> {
   /** The host's pool. tenantry never creates or ends a pool. */
@@ -35,6 +37,11 @@ export interface TenantryOptions<DB> {
     /** Told about sink failures. Defaults to a one-line `console.warn` without event contents. */
     onSinkError?: (error: unknown) => void
   }
+  /**
+   * Refresh-token rotation (`tenantry.tokens`): lifetimes, grace window, session cap and HMAC keys.
+   * Without `keys` there is no grace window. See docs/refresh-tokens.md.
+   */
+  tokens?: TokenConfig
 }
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
@@ -45,6 +52,7 @@ const optionsSchema = z.object({
   schema: identifier.optional(),
   tables: z.record(z.string(), z.object({ table: z.string().min(1) }).loose()).optional(),
   isolation: z.enum(['query', 'rls']).optional(),
+  tokens: z.unknown().optional(),
   audit: z
     .object({
       redact: z.array(z.string()).optional(),
@@ -123,16 +131,28 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
     },
     scopeFor: (state) => new TenantScope(state),
   }
-  return new Tenantry<DB>(runtime)
+  const tokens = createTokenService({
+    db: root,
+    schema,
+    ...(options.tokens ? { config: options.tokens } : {}),
+    onCommitted: (events) => dispatchToSink(runtime, events),
+  })
+  return new Tenantry<DB>(runtime, tokens)
 }
 
 /** A tenantry instance. Make one per pool with `createTenantry`. */
 export class Tenantry<DB = any> {
   /** @internal */
   readonly runtime: TenantryRuntime
+  /**
+   * Refresh tokens: `issue`, `rotate`, `revoke`, `revokeSession`, `revokeAllForUser`,
+   * `listSessions`, `prune`. Sessions are token families; reuse revokes the family.
+   */
+  readonly tokens: TokenService
 
-  constructor(runtime: TenantryRuntime) {
+  constructor(runtime: TenantryRuntime, tokens: TokenService) {
     this.runtime = runtime
+    this.tokens = tokens
   }
 
   /** Postgres schema of the bundled tables. */

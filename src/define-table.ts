@@ -22,16 +22,17 @@ export interface HookArgs {
  * Per-table hooks. They run inside the write's transaction; throwing (for example with
  * `veto('reason')`) rolls the write back and leaves a `failure` audit row.
  */
+// Method syntax keeps hook parameters bivariant, so a table's typed hooks fit `tables: Record<...>`.
 export interface TableHooks<Row = Record<string, unknown>, Insert = Record<string, unknown>, Update = Record<string, unknown>> {
   /** May return a replacement input. */
-  beforeCreate?: (input: Insert, args: HookArgs) => void | Insert | Promise<void | Insert>
-  afterCreate?: (row: Row, args: HookArgs) => void | Promise<void>
+  beforeCreate?(input: Insert, args: HookArgs): void | Insert | Promise<void | Insert>
+  afterCreate?(row: Row, args: HookArgs): void | Promise<void>
   /** May return a replacement patch. Runs once per call (also for `updateMany`). */
-  beforeUpdate?: (patch: Update, args: HookArgs & { ids: unknown[] | null }) => void | Update | Promise<void | Update>
-  afterUpdate?: (rows: Row[], args: HookArgs) => void | Promise<void>
+  beforeUpdate?(patch: Update, args: HookArgs & { ids: unknown[] | null }): void | Update | Promise<void | Update>
+  afterUpdate?(rows: Row[], args: HookArgs): void | Promise<void>
   /** `kind` tells a soft delete from a purge. */
-  beforeDelete?: (ids: unknown[] | null, args: HookArgs & { kind: 'soft' | 'purge' }) => void | Promise<void>
-  afterDelete?: (rows: Row[], args: HookArgs & { kind: 'soft' | 'purge' }) => void | Promise<void>
+  beforeDelete?(ids: unknown[] | null, args: HookArgs & { kind: 'soft' | 'purge' }): void | Promise<void>
+  afterDelete?(rows: Row[], args: HookArgs & { kind: 'soft' | 'purge' }): void | Promise<void>
 }
 
 /** A host table as tenantry sees it. Build one with `defineTable`. */

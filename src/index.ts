@@ -28,4 +28,17 @@ export {
   type MigrationStatus,
 } from './migration/migrate.js'
 export type { Duration } from './util/duration.js'
+export {
+  createTokenService,
+  resolveTokenConfig,
+  type TokenService,
+  type TokenServiceDeps,
+  type SessionInfo,
+  type IssuedToken,
+  type TokenConfig,
+  type ResolvedTokenConfig,
+  type IssueInput,
+  type RequestInfo,
+  type TokenAuditCallback,
+} from './tokens/index.js'
 export type { IsolationMode } from './execution/runtime.js'
