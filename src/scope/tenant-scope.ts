@@ -9,6 +9,11 @@ import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { BuiltinDatabase } from './builtin-database.js'
 import { AuditLog } from '../audit/audit-log.js'
+import { Invitations } from '../rbac/invitations.js'
+import { InvalidatingRepository } from '../rbac/invalidating-repository.js'
+import { invalidatePermissions } from '../rbac/permission-cache.js'
+import { checkPermission, requirePermission } from '../rbac/permission-check.js'
+import { RoleRepository } from '../rbac/role-repository.js'
 import { createScopedKysely, type ScopedDbOptions } from './scoped-kysely/scoped-kysely.js'
 
 /** A repository typed from the host's Kysely `Database` interface. */
@@ -61,7 +66,11 @@ export class TenantScope<DB = any> {
 
   /** Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after commit. */
   transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>): Promise<T> {
-    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner)))
+    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner))).catch((error: unknown) => {
+      // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
+      invalidatePermissions(this.state)
+      throw error
+    })
   }
 
   /**
@@ -102,21 +111,56 @@ export class TenantScope<DB = any> {
     return this.#builtin('users')
   }
 
+  /** Memberships of the tenant. Writes forget the scope's cached permissions (see `can`). */
   get memberships(): TableRepository<BuiltinDatabase, 'memberships'> {
-    return this.#builtin('memberships')
+    return this.#grantTable('memberships')
   }
 
-  get roles(): TableRepository<BuiltinDatabase, 'roles'> {
-    return this.#builtin('roles')
+  /** Roles of the tenant, with `create`, `rename`, `setPermissions`, `assign`, `unassign`, `seedDefaultRoles`. */
+  get roles(): RoleRepository {
+    return new RoleRepository(this.state, this.state.runtime.builtins.get('roles') as TableModel)
   }
 
+  /** Role assignments of the tenant. Prefer `roles.assign`/`roles.unassign`, which check membership and role. */
   get userRoles(): TableRepository<BuiltinDatabase, 'user_roles'> {
-    return this.#builtin('user_roles')
+    return this.#grantTable('user_roles')
+  }
+
+  /** Invitations to the tenant: `invite`, `accept`, `revoke`, `list`. */
+  get invitations(): Invitations {
+    return new Invitations(this.state)
+  }
+
+  /**
+   * Whether the context's actor holds `permission` (`resource:action`) in the context's tenant,
+   * through an active membership and roles of this tenant or system roles. `false` without an
+   * actor and in a system scope. One round trip for the first check of a scope, none after.
+   *
+   * @example
+   * if (await scope.can('projects:write')) { ... }
+   */
+  can(permission: string): Promise<boolean> {
+    return checkPermission(this.state, permission)
+  }
+
+  /**
+   * Like `can`, but a refusal throws `FORBIDDEN` and leaves a `denied` audit row (`rbac.require`).
+   *
+   * @example
+   * await scope.require('projects:write')
+   */
+  require(permission: string): Promise<void> {
+    return requirePermission(this.state, permission)
   }
 
   /** The audit trail of this scope: list, record custom events, prune. */
   get auditLog(): AuditLog {
     return new AuditLog(this.state)
+  }
+
+  #grantTable<TName extends 'memberships' | 'user_roles'>(name: TName): TableRepository<BuiltinDatabase, TName> {
+    const model = this.state.runtime.builtins.get(name) as TableModel
+    return new InvalidatingRepository(this.state, model) as unknown as TableRepository<BuiltinDatabase, TName>
   }
 
   #builtin<TName extends Exclude<BuiltinTableName, 'audit_logs'>>(name: TName): TableRepository<BuiltinDatabase, TName> {

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench [-- --quick | --smoke] [-- --scale]`: what tenantry costs over the same SQL
+ * hand-written with Kysely and with raw `pg`, on one server, in one run. See docs/performance.md.
+ */
+import { cpus, totalmem } from 'node:os'
+import { parseBenchOptions, type BenchOptions } from './bench-options.js'
+import { prepareDatabase, startBenchServer, type BenchDatabase } from './bench-database.js'
+import { formatResults, formatScale, latestRows, writeJson, type OpResult } from './bench-report.js'
+import type { OpDefinition } from './ops/op-context.js'
+import { permissionOps } from './ops/permission-ops.js'
+import { readOps } from './ops/read-ops.js'
+import { tokenOps } from './ops/token-ops.js'
+import { writeOps } from './ops/write-ops.js'
+import { callsPerImplementation, measureImplementations, type ImplementationName } from './timing-harness.js'
+
+const OPS: OpDefinition[] = [...readOps, ...writeOps, ...tokenOps, ...permissionOps]
+const RESULTS_DIR = new URL('./results/', import.meta.url)
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+async function runMode(database: BenchDatabase, options: BenchOptions, only?: ImplementationName): Promise<Map<string, OpResult['query'] | string>> {
+  const out = new Map<string, OpResult['query'] | string>()
+  for (const def of OPS) {
+    const built = await def.build(database.ctx)
+    if ('unavailable' in built) {
+      out.set(def.op, built.unavailable as string)
+      continue
+    }
+    const calls = only ? { [only]: built[only]! } : built
+    out.set(def.op, await measureImplementations(calls, () => database.counter, options))
+    log(`  ${database.label}: ${def.op}`)
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const options = parseBenchOptions(process.argv.slice(2))
+  const started = Date.now()
+  log(`tenantry bench (${options.mode}${options.scale ? ', scale' : ''}): starting PostgreSQL`)
+  const server = await startBenchServer()
+  const open: BenchDatabase[] = []
+  const base = { tenants: options.tenants, rowsPerTenant: options.rowsPerTenant, auditRowsPerTenant: options.rowsPerTenant }
+  // softDelete consumes rows: enough for the query run and the scale comparison.
+  const victimsPerImplementation = 2 * callsPerImplementation(options)
+  try {
+    const query = await prepareDatabase(server, { label: 'query', sizes: base, isolation: 'query', victimsPerImplementation })
+    open.push(query)
+    log(`query mode: ${(base.tenants * base.rowsPerTenant).toLocaleString('en-US')} host rows`)
+    const queryResults = await runMode(query, options)
+
+    const rls = await prepareDatabase(server, { label: 'rls', sizes: base, isolation: 'rls', victimsPerImplementation })
+    open.push(rls)
+    log('rls mode (tenantry only)')
+    const rlsResults = await runMode(rls, options, 'tenantry')
+
+    const results: OpResult[] = OPS.map(({ op }) => {
+      const q = queryResults.get(op)
+      const r = rlsResults.get(op)
+      if (typeof q === 'string') return { op, unavailable: q }
+      return { op, query: q, ...(r && typeof r !== 'string' && r.tenantry ? { rls: r.tenantry } : {}) }
+    })
+
+    let scaleText = ''
+    if (options.scale) {
+      const large = { tenants: options.scaleTenants, rowsPerTenant: options.scaleRowsPerTenant, auditRowsPerTenant: options.scaleRowsPerTenant }
+      const seedStart = Date.now()
+      log(`scale: seeding ${(large.tenants * large.rowsPerTenant).toLocaleString('en-US')} host rows and as many audit rows`)
+      const big = await prepareDatabase(server, { label: 'scale', sizes: large, isolation: 'query', victimsPerImplementation })
+      open.push(big)
+      log(`scale: seeded in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`)
+      for (const result of results) {
+        if (result.unavailable) continue
+        const def = OPS.find((d) => d.op === result.op)!
+        const [small, huge] = [await def.build(query.ctx), await def.build(big.ctx)]
+        if ('unavailable' in small || 'unavailable' in huge) continue
+        const pair = await measureImplementations({ base: small.tenantry!, large: huge.tenantry! }, (name) => (name === 'base' ? query : big).counter, options)
+        result.scale = { base: pair.base!, large: pair.large! }
+        log(`  scale: ${result.op}`)
+      }
+      scaleText = formatScale(results, base.tenants * base.rowsPerTenant, large.tenants * large.rowsPerTenant)
+    }
+
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version }
+    console.log(formatResults(results))
+    if (scaleText) console.log(`\n${scaleText}`)
+    console.log(`\n${options.mode} run, ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}, ${((Date.now() - started) / 1000).toFixed(0)} s`)
+    if (options.mode !== 'smoke') {
+      await writeJson(new URL('latest.json', RESULTS_DIR).pathname, latestRows(results))
+      await writeJson(new URL('latest-details.json', RESULTS_DIR).pathname, { mode: options.mode, scale: options.scale, machine, settings: options, results })
+    }
+  } catch (error) {
+    log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+    process.exitCode = 1
+  } finally {
+    for (const database of open.reverse()) await database.close().catch(() => {})
+    await server.stop()
+  }
+}
+
+main().catch((error) => {
+  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)
+  process.exit(1)
+})

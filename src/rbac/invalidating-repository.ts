@@ -1,0 +1,77 @@
+import type { ScopeState } from '../execution/runtime.js'
+import { Repository, type UpdateOptions } from '../repository/repository.js'
+import type { WhereFilter } from '../repository/where-filter.js'
+import type { DeletedView } from '../scope/row-scope.js'
+import type { TableModel } from '../schema/table-model.js'
+import { invalidatePermissions } from './permission-cache.js'
+
+/**
+ * The repository of a table that decides grants (`roles`, `user_roles`, `memberships`): the same
+ * API, but every write forgets the scope's cached permissions, so a `scope.can` after a role change
+ * made through the same scope sees the change. Invalidation runs on failure too (it is cheap, and
+ * a failed write may have been part of a transaction that is still open).
+ */
+export class InvalidatingRepository<Row, Insert, Update> extends Repository<Row, Insert, Update> {
+  /** @internal */
+  protected readonly scopeState: ScopeState
+  /** @internal */
+  protected readonly model: TableModel
+  /** @internal */
+  protected readonly view: DeletedView
+
+  constructor(state: ScopeState, model: TableModel, view: DeletedView = 'live') {
+    super(state, model, view)
+    this.scopeState = state
+    this.model = model
+    this.view = view
+  }
+
+  override withDeleted(): InvalidatingRepository<Row, Insert, Update> {
+    return new InvalidatingRepository(this.scopeState, this.model, 'all')
+  }
+
+  override onlyDeleted(): InvalidatingRepository<Row, Insert, Update> {
+    return new InvalidatingRepository(this.scopeState, this.model, 'deleted')
+  }
+
+  override create(input: Insert): Promise<Row> {
+    return this.invalidating(() => super.create(input))
+  }
+
+  override createMany(inputs: Insert[]): Promise<Row[]> {
+    return this.invalidating(() => super.createMany(inputs))
+  }
+
+  override update(id: Row[keyof Row] | string | number, patch: Update, options?: UpdateOptions): Promise<Row> {
+    return this.invalidating(() => super.update(id, patch, options))
+  }
+
+  override updateMany(where: WhereFilter<Row>, patch: Update): Promise<{ count: number }> {
+    return this.invalidating(() => super.updateMany(where, patch))
+  }
+
+  override softDelete(id: Row[keyof Row] | string | number): Promise<Row> {
+    return this.invalidating(() => super.softDelete(id))
+  }
+
+  override softDeleteMany(where: WhereFilter<Row>): Promise<{ count: number }> {
+    return this.invalidating(() => super.softDeleteMany(where))
+  }
+
+  override restore(id: Row[keyof Row] | string | number): Promise<Row> {
+    return this.invalidating(() => super.restore(id))
+  }
+
+  override purge(id: Row[keyof Row] | string | number): Promise<Row> {
+    return this.invalidating(() => super.purge(id))
+  }
+
+  /** @internal Runs a grant-changing write and forgets the scope's cached permissions afterwards. */
+  protected async invalidating<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write()
+    } finally {
+      invalidatePermissions(this.scopeState)
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { sql } from 'kysely'
+import { recordOutcome } from '../audit/audit-statement.js'
+import { mapDatabaseError } from '../errors/map-database-error.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import type { ScopeState } from '../execution/runtime.js'
+import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { cachedPermissions } from './permission-cache.js'
+import { anyPermissionCovers, parsePermission } from './permission-match.js'
+
+/** Audit action of a refused `scope.require`. */
+export const REQUIRE_ACTION = 'rbac.require'
+
+/**
+ * Every permission the context's actor holds in the context's tenant, in one statement: an active,
+ * live membership of a live user in a live tenant, the actor's `user_roles` in that tenant, and
+ * their live roles that belong to that tenant or are system roles (`tenant_id is null`). A role of
+ * another tenant grants nothing here even if a `user_roles` row points at it.
+ */
+async function loadGrantedPermissions(state: ScopeState, tenantId: string, actorId: string): Promise<readonly string[]> {
+  const s = (table: string) => sql.id(state.runtime.schema, table)
+  try {
+    return await inUnitOfWork(state, false, async (db) => {
+      const { rows } = await sql<{ permissions: string[] }>`
+        select coalesce(array_agg(distinct p.permission), '{}') as permissions
+          from ${s('memberships')} m
+          join ${s('tenants')} t on t.id = m.tenant_id and t.deleted_at is null
+          join ${s('users')} u on u.id = m.user_id and u.deleted_at is null and u.status not in ('suspended', 'disabled')
+          join ${s('user_roles')} ur on ur.tenant_id = m.tenant_id and ur.user_id = m.user_id
+          join ${s('roles')} r on r.id = ur.role_id and r.deleted_at is null
+                              and (r.tenant_id = m.tenant_id or r.tenant_id is null)
+          cross join lateral unnest(r.permissions) as p(permission)
+         where m.tenant_id = ${tenantId}::uuid and m.user_id = ${actorId}::uuid
+           and m.status = 'active' and m.deleted_at is null`.execute(db)
+      return Object.freeze([...(rows[0]?.permissions ?? [])])
+    })
+  } catch (error) {
+    throw mapDatabaseError(error, 'can')
+  }
+}
+
+/**
+ * `scope.can(permission)`: whether the context's actor holds `permission` in the context's tenant.
+ * Malformed permissions are `VALIDATION`; no actor, or a system scope (no tenant), is `false`
+ * without SQL. The first check of a scope costs one round trip, later ones none.
+ */
+export async function checkPermission(state: ScopeState, permission: string, operation = 'can'): Promise<boolean> {
+  parsePermission(permission, operation)
+  const tenantId = state.context?.tenantId
+  const actorId = state.context?.actorId
+  if (!tenantId || !actorId) return false
+  const granted = await cachedPermissions(state, () => loadGrantedPermissions(state, tenantId, actorId))
+  return anyPermissionCovers(granted, permission)
+}
+
+/**
+ * `scope.require(permission)`: like `can`, but a refusal is a `FORBIDDEN` error and a `denied`
+ * audit row (written outside any transaction, so it survives the rollback the error causes).
+ */
+export async function requirePermission(state: ScopeState, permission: string): Promise<void> {
+  if (await checkPermission(state, permission, 'require')) return
+  await recordOutcome(state, {
+    action: REQUIRE_ACTION,
+    resourceType: 'permission',
+    resourceId: permission,
+    outcome: 'denied',
+    errorCode: 'FORBIDDEN',
+    metadata: { permission },
+  })
+  throw new TenantryError('FORBIDDEN', `require: permission "${permission}" is not granted in this tenant`, { operation: 'require' })
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod'
+import { recordOutcome } from '../audit/audit-statement.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import type { TableModel } from '../schema/table-model.js'
+
+export const uuid = z.uuid()
+
+/** Checks a uuid argument before any SQL; the message names the argument, never the value. */
+export function checkUuid(value: unknown, what: string, operation: string): string {
+  if (!uuid.safeParse(value).success) throw new TenantryError('VALIDATION', `${operation}: ${what} must be a uuid`, { operation })
+  return (value as string).toLowerCase()
+}
+
+/**
+ * The tenant an RBAC write acts in: the scope's own tenant, or in a system scope the `tenantId`
+ * the caller names. A tenant scope naming another tenant is refused and audited as `denied`.
+ */
+export async function resolveTenant(state: ScopeState, tenantId: unknown, operation: string, action: string): Promise<string> {
+  const own = scopeTenantId(state)
+  if (own === null) {
+    if (tenantId === undefined || tenantId === null) {
+      throw new TenantryError('VALIDATION', `${operation}: a system scope must name the tenant ({ tenantId })`, { operation })
+    }
+    return checkUuid(tenantId, 'tenantId', operation)
+  }
+  if (tenantId === undefined || tenantId === null || (typeof tenantId === 'string' && tenantId.toLowerCase() === own)) return own
+  const error = new TenantryError('FORBIDDEN', `${operation}: tenantId may only name the scope's own tenant`, { operation })
+  await recordOutcome(state, { action, resourceType: null, resourceId: null, outcome: 'denied', errorCode: error.code })
+  throw error
+}
+
+/** A built-in table model (`roles`, `user_roles`, `memberships`). */
+export function builtinModel(state: ScopeState, name: 'roles' | 'user_roles' | 'memberships'): TableModel {
+  const model = state.runtime.builtins.get(name)
+  if (!model) throw new TenantryError('CONFIGURATION', `built-in table "${name}" is not configured`)
+  return model
+}
+
+/** Leaves a `failure`/`denied` row for an RBAC write that failed, then returns the error to throw. */
+export async function auditFailure(
+  state: ScopeState,
+  error: unknown,
+  record: { action: string; resourceType: string; resourceId: string | null; tenantId?: string | null; denied?: boolean },
+): Promise<unknown> {
+  const errorCode = error instanceof TenantryError ? error.code : 'ERROR'
+  await recordOutcome(state, {
+    action: record.action,
+    resourceType: record.resourceType,
+    resourceId: record.resourceId,
+    outcome: record.denied ? 'denied' : 'failure',
+    errorCode,
+    ...(record.tenantId !== undefined ? { tenantId: record.tenantId } : {}),
+  })
+  return error
+}
