@@ -31,7 +31,7 @@ create table {{schema}}.sessions (
   idle_expires_at   timestamptz not null,
   revoked_at        timestamptz,
   revoked_reason    text constraint sessions_revoked_reason_check
-                    check (revoked_reason in ('logout', 'revoked', 'revoked_all', 'reuse_detected', 'evicted')),
+                    check (revoked_reason in ('logout', 'revoked', 'revoked_all', 'reuse_detected', 'evicted', 'user_inactive')),
   constraint sessions_revoked_consistent check ((revoked_at is null) = (revoked_reason is null)),
   constraint sessions_idle_within_absolute check (idle_expires_at <= expires_at)
 );
@@ -126,6 +126,12 @@ begin
     return query select 'user_not_found'::text, null::timestamptz, '[]'::jsonb;
     return;
   end if;
+  -- A suspended, disabled or invited identity gets no session.
+  perform 1 from {{schema}}.users u where u.id = p_user_id and u.status = 'active';
+  if not found then
+    return query select 'user_inactive'::text, null::timestamptz, '[]'::jsonb;
+    return;
+  end if;
   v_now := clock_timestamp();
 
   -- Keep the (cap - 1) most recently used live families, revoke the rest: least recently used first out.
@@ -194,6 +200,17 @@ begin
   v_now := clock_timestamp();
   if v_session.revoked_at is not null then
     return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb;
+    return;
+  end if;
+  -- A user suspended, disabled or deleted since the login loses the session at the next refresh.
+  perform 1 from {{schema}}.users u where u.id = v_session.user_id and u.deleted_at is null and u.status = 'active';
+  if not found then
+    update {{schema}}.sessions s set revoked_at = v_now, revoked_reason = 'user_inactive'
+     where s.id = v_session.id
+    returning * into v_session;
+    v_audit := jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.revoke', 'success', null, p_ip, p_user_agent,
+                                                         jsonb_build_object('reason', 'user_inactive')));
+    return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, v_audit;
     return;
   end if;
   if v_now >= v_session.expires_at or v_now >= v_session.idle_expires_at then

@@ -115,6 +115,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           lockTimeoutMs: config.lockTimeoutMs,
         }),
       )
+      if (row?.outcome === 'user_inactive') {
+        throw new TenantryError('FORBIDDEN', `${operation}: the user is not active`, { operation, table: 'users' })
+      }
       if (!row || row.outcome !== 'issued' || !row.expires_at) {
         throw new TenantryError('NOT_FOUND', `${operation}: user not found`, { operation, table: 'users' })
       }

@@ -14,7 +14,7 @@ export interface FoundToken {
 }
 
 export interface IssueRow {
-  outcome: 'issued' | 'user_not_found'
+  outcome: 'issued' | 'user_not_found' | 'user_inactive'
   expires_at: Date | null
   audit: Record<string, unknown>[]
 }
