@@ -14,6 +14,7 @@ import type {
   RoleRef,
   RoleRow,
   SessionFixture,
+  SessionFixtureOptions,
   TenantOverrides,
   TenantRef,
   TenantRow,
@@ -52,6 +53,7 @@ export class Fixtures<DB = any> {
   readonly faker: FixtureFaker
   readonly #tenantry: Tenantry<DB>
   readonly #reason: string
+  readonly #tokens: TokenIssuer | undefined
   readonly #unique: UniqueValues
   readonly #sequences = new Map<string, number>()
   readonly #factories = new Map<string, Factory<any>>()
@@ -62,6 +64,7 @@ export class Fixtures<DB = any> {
     this.namespace = resolveNamespace(options.namespace)
     this.faker = createFaker(`${this.seed}/adhoc`)
     this.#reason = options.reason ?? 'test fixtures'
+    this.#tokens = options.tokens
     this.#unique = new UniqueValues(this.namespace)
   }
 
@@ -134,12 +137,12 @@ export class Fixtures<DB = any> {
    * Issues a real session and refresh token for `user` in `tenant` through `tenantry.tokens`.
    *
    * @example
-   * const { refreshToken } = await fx.session({ user: admin, tenant: acme })
+   * const { token, sessionId } = await fx.session({ user: admin, tenant: acme, clientId: 'web' })
    */
-  async session(options: { user: UserRef; tenant: TenantRef; [key: string]: unknown }): Promise<SessionFixture> {
-    const tokens = (this.#tenantry as unknown as { tokens?: TokenIssuer }).tokens
+  async session(options: SessionFixtureOptions): Promise<SessionFixture> {
+    const tokens = this.#tokens ?? (this.#tenantry as unknown as { tokens?: TokenIssuer }).tokens
     if (!tokens || typeof tokens.issue !== 'function') {
-      throw new Error('fx.session: this tenantry instance has no refresh tokens (tenantry.tokens); configure createTenantry({ tokens })')
+      throw new Error('fx.session: no token service; configure createTenantry({ tokens }) or pass createFixtures(tenantry, { tokens })')
     }
     const { user, tenant, ...rest } = options
     return tokens.issue({ ...rest, userId: idOf(user, 'user'), tenantId: idOf(tenant, 'tenant') })

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable } from 'kysely'
 import type { BuiltinDatabase } from '../scope/builtin-database.js'
+import type { IssuedToken, IssueInput, TokenService } from '../tokens/index.js'
 import type { FixtureFaker } from './fixture-faker.js'
 
 export type TenantRow = Selectable<BuiltinDatabase['tenants']>
@@ -29,6 +30,8 @@ export interface CreateFixturesOptions {
   namespace?: string
   /** Reason of the audited system scope that creates tenants, users and roles. Defaults to `'test fixtures'`. */
   reason?: string
+  /** Token service for `fx.session`. Defaults to `tenantry.tokens`. */
+  tokens?: TokenIssuer
 }
 
 export type TenantOverrides = Partial<Insertable<BuiltinDatabase['tenants']>>
@@ -93,10 +96,13 @@ export interface CreateManyOptions<Insert> {
   actor?: UserRef
 }
 
-/** What `fx.session` returns: whatever `tenantry.tokens.issue` returns. */
-export type SessionFixture = Awaited<ReturnType<TokenIssuer['issue']>>
+/** What `fx.session` returns: the first refresh token of a new session, as `tokens.issue` returns it. */
+export type SessionFixture = IssuedToken
 
 /** The part of `tenantry.tokens` that `fx.session` needs. */
-export interface TokenIssuer {
-  issue(input: { userId: string; tenantId: string; [key: string]: unknown }): Promise<{ refreshToken: string; [key: string]: unknown }>
+export type TokenIssuer = Pick<TokenService, 'issue'>
+
+export interface SessionFixtureOptions extends Omit<IssueInput, 'userId' | 'tenantId'> {
+  user: UserRef
+  tenant: TenantRef
 }

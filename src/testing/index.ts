@@ -22,6 +22,7 @@ export type {
   RoleRef,
   RoleRow,
   SessionFixture,
+  SessionFixtureOptions,
   TenantOverrides,
   TenantRef,
   TenantRow,
