@@ -56,11 +56,11 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
     return super.createMany(Array.isArray(values) ? values.map(withoutUndefined) : values)
   }
 
-  override update(id: string, patch: RoleUpdateInput, options?: UpdateOptions): Promise<RoleRow> {
+  override async update(id: string, patch: RoleUpdateInput, options?: UpdateOptions): Promise<RoleRow> {
     return super.update(id, parseRoleUpdate(patch, 'roles.update'), options)
   }
 
-  override updateMany(where: WhereFilter<RoleRow>, patch: RoleUpdateInput): Promise<{ count: number }> {
+  override async updateMany(where: WhereFilter<RoleRow>, patch: RoleUpdateInput): Promise<{ count: number }> {
     return super.updateMany(where, parseRoleUpdate(patch, 'roles.updateMany'))
   }
 
