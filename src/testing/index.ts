@@ -32,3 +32,12 @@ export type {
   UserRoleRow,
   UserRow,
 } from './fixture-types.js'
+export {
+  seedDemoData,
+  demoDataSet,
+  type DemoRole,
+  type DemoTenant,
+  type DemoUser,
+  type SeedDemoDataOptions,
+  type SeedDemoDataResult,
+} from './seed-demo-data.js'

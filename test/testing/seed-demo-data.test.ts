@@ -1,0 +1,93 @@
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { runSeedCommand, SEED_EXIT } from '../../src/cli/commands/seed.js'
+import { cloneTestDatabase, withDatabase } from '../../src/testing/index.js'
+
+// An empty database (not a copy of the migrated template): the command must migrate it itself.
+const clone = await cloneTestDatabase({ serverUrl: inject('testServerUrl') })
+const pool = new pg.Pool({ connectionString: clone.url, max: 2 })
+const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+
+afterAll(async () => {
+  await db.destroy()
+  await clone.drop()
+})
+
+async function run(argv: string[], env: Record<string, string | undefined> = { DATABASE_URL: clone.url }) {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await runSeedCommand(argv, { env, stdout: (l) => out.push(l), stderr: (l) => err.push(l) })
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+async function rolesBySlugAndEmail(): Promise<string[]> {
+  const rows = await db
+    .selectFrom('tenantry.user_roles as ur')
+    .innerJoin('tenantry.users as u', 'u.id', 'ur.user_id')
+    .innerJoin('tenantry.roles as r', 'r.id', 'ur.role_id')
+    .innerJoin('tenantry.tenants as t', 't.id', 'ur.tenant_id')
+    .select(['t.slug', 'u.email', 'r.name'])
+    .orderBy('t.slug')
+    .orderBy('u.email')
+    .execute()
+  return rows.map((r) => `${r.slug} ${r.email} ${r.name}`)
+}
+
+describe('tenantry seed --demo', () => {
+  it('migrates an empty database and loads the tenants, roles, users, consultant and sessions', async () => {
+    const { code, out, err } = await run(['--demo'])
+    expect(err).toBe('')
+    expect(code).toBe(SEED_EXIT.ok)
+    expect(out).toMatch(/applied \d+ migration\(s\)/)
+    expect(out).toContain('seeded 2 tenants, 6 roles, 6 users, 7 sessions')
+
+    const tenants = await db.selectFrom('tenantry.tenants').select(['slug', 'type', 'status']).orderBy('slug').execute()
+    expect(tenants).toEqual([
+      { slug: 'bluebird-trial', type: 'trial', status: 'active' },
+      { slug: 'northwind', type: 'enterprise', status: 'active' },
+    ])
+    const admin = await db.selectFrom('tenantry.roles').select('permissions').where('name', '=', 'admin').execute()
+    expect(admin).toEqual([{ permissions: ['*:*'] }, { permissions: ['*:*'] }])
+    expect(await rolesBySlugAndEmail()).toContain('northwind sam.rivera@consulting.example.net operator')
+    expect(await rolesBySlugAndEmail()).toContain('bluebird-trial sam.rivera@consulting.example.net admin')
+    const consultantMemberships = await db
+      .selectFrom('tenantry.memberships as m')
+      .innerJoin('tenantry.users as u', 'u.id', 'm.user_id')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('u.email', '=', 'sam.rivera@consulting.example.net')
+      .executeTakeFirstOrThrow()
+    expect(Number(consultantMemberships.n)).toBe(2)
+    const sessions = await db.selectFrom('tenantry.sessions').select(['client_id', 'tenant_id']).execute()
+    expect(sessions).toHaveLength(7)
+    expect(sessions.every((s) => s.client_id === 'demo-seed' && s.tenant_id !== null)).toBe(true)
+    const audited = await db.selectFrom('tenantry.audit_logs').select('action').where('action', '=', 'tenants.create').execute()
+    expect(audited).toHaveLength(2)
+  })
+
+  it('changes nothing on a second run, and loads everything again with --reset', async () => {
+    const before = await db.selectFrom('tenantry.tenants').select('id').orderBy('id').execute()
+    const again = await run(['--demo'])
+    expect(again.code).toBe(SEED_EXIT.ok)
+    expect(again.out).toContain('demo data already present')
+    expect(await db.selectFrom('tenantry.tenants').select('id').orderBy('id').execute()).toEqual(before)
+
+    const reset = await run(['--demo', '--reset', '--no-sessions'])
+    expect(reset.code).toBe(SEED_EXIT.ok)
+    expect(reset.out).toContain('seeded 2 tenants, 6 roles, 6 users, 0 sessions')
+    const after = await db.selectFrom('tenantry.tenants').select('id').execute()
+    expect(after).toHaveLength(2)
+    expect(after.map((t) => t.id)).not.toContain(before[0]!.id)
+    expect(await db.selectFrom('tenantry.users').select('id').execute()).toHaveLength(6)
+    expect(await db.selectFrom('tenantry.sessions').select('id').execute()).toHaveLength(0) // cascaded with the users
+  })
+
+  it('explains usage errors with exit code 2 and a database failure with 1', async () => {
+    expect(await run([])).toMatchObject({ code: SEED_EXIT.usage, err: expect.stringContaining('--demo') })
+    expect(await run(['--demo', '--bogus'])).toMatchObject({ code: SEED_EXIT.usage, err: expect.stringContaining('--bogus') })
+    expect(await run(['--demo'], {})).toMatchObject({ code: SEED_EXIT.usage, err: expect.stringContaining('DATABASE_URL') })
+    const missing = await run(['--demo'], { DATABASE_URL: withDatabase(inject('testServerUrl'), 'tenantry_no_such_database') })
+    expect(missing.code).toBe(SEED_EXIT.error)
+    expect(missing.err).toContain('SQLSTATE 3D000')
+  })
+})
