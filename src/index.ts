@@ -42,3 +42,7 @@ export {
   type TokenAuditCallback,
 } from './tokens/index.js'
 export type { IsolationMode } from './execution/runtime.js'
+export { RowLevelSecurity } from './rls/row-level-security.js'
+export type { RlsStatus, RlsTableStatus } from './rls/rls-admin.js'
+export type { ScopedDbOptions } from './scope/scoped-kysely/scoped-kysely.js'
+export type { DeletedView } from './scope/row-scope.js'
