@@ -245,6 +245,18 @@ describe('fx.session', () => {
     expect(rotated.sessionId).toBe(session.sessionId)
   })
 
+  it('hands out a token the tenantry rotates, and a replayed one is reuse (the docs example)', async () => {
+    const fx = createFixtures(tenantry, { seed: 'docs-session' })
+    const acme = await fx.tenant()
+    const user = await fx.user({ tenant: acme, roles: [{ name: 'viewer', permissions: ['*:read'] }] })
+    const { token, sessionId } = await fx.session({ user, tenant: acme, clientId: 'web' })
+    const next = await tenantry.tokens.rotate(token)
+    expect(next.sessionId).toBe(sessionId)
+    await expect(tenantry.tokens.rotate(token)).rejects.toMatchObject({ code: 'TOKEN_REUSED' })
+    const stored = await fileDb.db.selectFrom('tenantry.sessions').select('revoked_at').where('id', '=', sessionId).executeTakeFirstOrThrow()
+    expect(stored.revoked_at).toBeInstanceOf(Date)
+  })
+
   it("uses tenantry.tokens by default, and says what to configure when there is none", async () => {
     const fx = createFixtures(tenantry, { seed: 'default-tokens' })
     const tenant = await fx.tenant()
