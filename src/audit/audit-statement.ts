@@ -47,8 +47,9 @@ export function auditInsertFromCte(state: ScopeState, model: TableModel, action:
   const newValues = sources.after ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
   const changed =
     sources.after && sources.before
-      ? sql`array(select e.key from jsonb_each(to_jsonb(${row})) as e where e.key <> all(${NOT_A_CHANGE}::text[])
-                and e.value is distinct from to_jsonb(${previous}) -> e.key order by e.key)`
+      ? sql`array(select e.key from jsonb_each(to_jsonb(${row})) as e
+                left join jsonb_each(to_jsonb(${previous})) as p on p.key = e.key
+                where e.key <> all(${NOT_A_CHANGE}::text[]) and e.value is distinct from p.value order by e.key)`
       : sources.after
         ? sql`${sources.createdFields ?? []}::text[]`
         : sql`null::text[]`

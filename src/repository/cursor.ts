@@ -54,16 +54,26 @@ export function cursorValuesSelection(alias: string, keys: SortKey[]): RawBuilde
   return sql`array[${sql.join(keys.map((k) => sql`${sql.id(alias)}.${sql.id(k.column)}::text`))}] as ${sql.id(CURSOR_COLUMN)}`
 }
 
-/** Rows strictly after the cursor in the page's ordering (expanded form, so mixed directions work). */
+/**
+ * Rows strictly after the cursor in the page's ordering. With one direction throughout it is a row
+ * comparison, which an index on the sort columns can bound; with mixed directions it is the
+ * expanded form, plus a bound on the first column so the index still narrows the scan.
+ */
 export function afterCursorPredicate(model: TableModel, alias: string, keys: SortKey[], values: string[]): RawBuilder<SqlBool> {
   const typed = keys.map((k, i) => {
     const type = model.columns.get(k.column)?.type ?? 'text'
     return { ref: sql`${sql.id(alias)}.${sql.id(k.column)}`, value: sql`${values[i]}::${sql.id(type)}`, direction: k.direction }
   })
+  const first = typed[0]!
+  if (typed.every((k) => k.direction === first.direction)) {
+    const op = sql.raw(first.direction === 'asc' ? '>' : '<')
+    return sql<SqlBool>`(${sql.join(typed.map((k) => k.ref))}) ${op} (${sql.join(typed.map((k) => k.value))})`
+  }
   const branches = typed.map((key, i) => {
     const equalities = typed.slice(0, i).map((prev) => sql`${prev.ref} = ${prev.value}`)
     const step = key.direction === 'asc' ? sql`${key.ref} > ${key.value}` : sql`${key.ref} < ${key.value}`
     return sql`(${sql.join([...equalities, step], sql` and `)})`
   })
-  return sql<SqlBool>`(${sql.join(branches, sql` or `)})`
+  const bound = first.direction === 'asc' ? sql`${first.ref} >= ${first.value}` : sql`${first.ref} <= ${first.value}`
+  return sql<SqlBool>`(${bound} and (${sql.join(branches, sql` or `)}))`
 }
