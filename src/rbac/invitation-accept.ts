@@ -144,9 +144,9 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
   // Roles deleted since the invitation was made, or moved out of reach, are skipped.
   steps.push(sql`roles_created as (
       insert into ${s('user_roles')} (tenant_id, user_id, role_id)
-      select ${tenant}, ${user}::uuid, r.id from ${s('roles')} r
-       where r.id = any((select i.role_ids from ${s('invitations')} i where i.id = ${invitation.id}::uuid))
-         and r.deleted_at is null and (r.tenant_id = ${tenant} or r.tenant_id is null)
+      select ${tenant}, ${user}::uuid, r.id
+        from ${s('invitations')} i join ${s('roles')} r on r.id = any(i.role_ids)
+       where i.id = ${invitation.id}::uuid and r.deleted_at is null and (r.tenant_id = ${tenant} or r.tenant_id is null)
       on conflict (tenant_id, user_id, role_id) do nothing
       returning *)`)
   steps.push(sql`roles_audit as (${auditInsertFromCte(state, builtinModel(state, 'user_roles'), ASSIGN_ACTION, {

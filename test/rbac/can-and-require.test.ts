@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { isTenantryError, type Tenantry } from '../../src/index.js'
 import { useFileDatabase } from '../support/test-database.js'
@@ -66,7 +67,7 @@ describe('scope.can', () => {
     const left = await insertUser(fileDb.db)
     const membership = await insertMembership(fileDb.db, tenantA, left)
     await insertUserRole(fileDb.db, tenantA, left, editorA)
-    await fileDb.db.updateTable('tenantry.memberships').set({ deleted_at: new Date() }).where('id', '=', membership).execute()
+    await fileDb.db.updateTable('tenantry.memberships').set({ deleted_at: sql`now()` }).where('id', '=', membership).execute()
 
     const disabled = await insertUser(fileDb.db, 'disabled')
     await insertMembership(fileDb.db, tenantA, disabled)
@@ -76,7 +77,7 @@ describe('scope.can', () => {
     await insertMembership(fileDb.db, tenantA, deletedRoleHolder)
     const deletedRole = await insertRole(fileDb.db, tenantA, ['*:*'])
     await insertUserRole(fileDb.db, tenantA, deletedRoleHolder, deletedRole)
-    await fileDb.db.updateTable('tenantry.roles').set({ deleted_at: new Date() }).where('id', '=', deletedRole).execute()
+    await fileDb.db.updateTable('tenantry.roles').set({ deleted_at: sql`now()` }).where('id', '=', deletedRole).execute()
 
     const outsider = await insertUser(fileDb.db)
     await insertUserRole(fileDb.db, tenantA, outsider, editorA)
