@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely'
 import { scopeActorId, type ScopeState } from '../execution/runtime.js'
-import { applyContext } from '../execution/unit-of-work.js'
+import { inContextTransaction } from '../execution/unit-of-work.js'
 import { dispatchToSink } from './audit-sink.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { AuditEvent, AuditOutcome } from './audit-event.js'
@@ -105,10 +105,7 @@ async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<A
     const outside: ScopeState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
     const { rows } =
       runtime.isolation === 'rls'
-        ? await runtime.root.transaction().execute(async (trx) => {
-            await applyContext(trx, outside)
-            return statement.execute(trx)
-          })
+        ? await inContextTransaction(outside, (trx) => statement.execute(trx))
         : await statement.execute(runtime.root)
     return rows[0] ? auditRowToEvent(rows[0]) : null
   } catch {

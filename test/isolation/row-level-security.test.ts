@@ -190,6 +190,9 @@ describe('round trips under row-level security', () => {
       'scope.db select': await role.roundTrips.measure(() => app.withContext({ tenantId: tenantA }).db.selectFrom('projects').selectAll().execute()),
     }
     expect(trips).toEqual({ findById: 3, findMany: 3, count: 3, create: 3, update: 3, softDelete: 3, 'scope.db select': 3 })
+    // A denied write: its statement (3), then its `denied` audit row in a transaction of its own (3).
+    const other = app.withContext({ tenantId: tenantB }).repo('projects')
+    expect(await role.roundTrips.measure(() => other.update(seed.id, { name: 'x' }).catch(() => {}))).toBe(6)
     const scope = app.withContext({ tenantId: tenantA })
     const inTransaction = await role.roundTrips.measure(() =>
       scope.transaction(async (tx) => {

@@ -1,4 +1,5 @@
 import { sql, CompiledQuery, type Generated } from 'kysely'
+import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { defineTable, isTenantryError, type Tenantry } from '../../src/index.js'
 import { useFileDatabase } from '../support/test-database.js'
@@ -182,6 +183,24 @@ describe('scope.db refuses what it cannot scope', () => {
     await expectCode(scope.db.transaction().execute(async () => {}), 'VALIDATION')
     const raw = await sql<{ n: string }>`select count(*) as n from projects`.execute(scope.scopedDb({ allowRawSql: true }))
     expect(raw.rows[0]!.n).toBe('3')
+  })
+
+  it('scopes the subqueries of JSON helpers once raw sql is allowed', async () => {
+    const db = tenantry.withContext({ tenantId: tenantA }).scopedDb({ allowRawSql: true })
+    const rows = await db
+      .selectFrom('projects as p')
+      .select((eb) => ['p.name', jsonArrayFrom(eb.selectFrom('tasks as t').select('t.title').whereRef('t.project_id', '=', 'p.id')).as('tasks')])
+      .execute()
+    expect(rows).toEqual([{ name: 'A live', tasks: [{ title: 'A task' }] }])
+  })
+
+  it('refuses a builder of another scope nested in a query', async () => {
+    const a = tenantry.withContext({ tenantId: tenantA }).db
+    const b = tenantry.withContext({ tenantId: tenantB }).db
+    await expectCode(a.selectFrom('projects').select('name').where('id', 'in', b.selectFrom('projects').select('id')).execute(), 'FORBIDDEN')
+    const scope = tenantry.withContext({ tenantId: tenantA })
+    const nested = await scope.db.selectFrom('projects').select('name').where('id', 'in', scope.db.selectFrom('tasks').select('project_id')).execute()
+    expect(nested).toEqual([{ name: 'A live' }])
   })
 
   it('refuses inserts a tenant scope may not make', async () => {
