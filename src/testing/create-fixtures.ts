@@ -1,6 +1,4 @@
 import type { Insertable, Selectable } from 'kysely'
-import type { Tenantry } from '../create-tenantry.js'
-import type { TenantScope } from '../scope/tenant-scope.js'
 import { createFaker, slugify, type FixtureFaker } from './fixture-faker.js'
 import type {
   CreateFixturesOptions,
@@ -22,6 +20,7 @@ import type {
   UserFixtureOptions,
   UserRef,
 } from './fixture-types.js'
+import type { DatabaseOf, FixtureScope, FixtureTenantry, ScopeOf } from './fixture-host.js'
 import { resolveNamespace, UniqueValues } from './unique-values.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -39,26 +38,26 @@ const SLUG_MAX = 63
  * const admin = await fx.user({ tenant: acme, roles: [{ name: 'admin', permissions: ['*:*'] }] })
  * const project = await fx.create('projects', { tenant: acme, overrides: { budget: 10 } })
  */
-export function createFixtures<DB>(tenantry: Tenantry<DB>, options: CreateFixturesOptions = {}): Fixtures<DB> {
-  return new Fixtures<DB>(tenantry, options)
+export function createFixtures<T extends FixtureTenantry>(tenantry: T, options: CreateFixturesOptions = {}): Fixtures<DatabaseOf<T>, ScopeOf<T>> {
+  return new Fixtures<DatabaseOf<T>, ScopeOf<T>>(tenantry, options)
 }
 
-/** The fixture set made by `createFixtures`. */
-export class Fixtures<DB = any> {
+/** The fixture set made by `createFixtures`. `DB` is the host's database interface, `Scope` the type of its tenant scopes. */
+export class Fixtures<DB = any, Scope = FixtureScope> {
   /** The seed every generated value derives from. */
   readonly seed: string
   /** The tag appended to unique columns (empty when turned off). */
   readonly namespace: string
   /** A generator for ad-hoc values, seeded from `seed`. */
   readonly faker: FixtureFaker
-  readonly #tenantry: Tenantry<DB>
+  readonly #tenantry: FixtureTenantry
   readonly #reason: string
   readonly #tokens: TokenIssuer | undefined
   readonly #unique: UniqueValues
   readonly #sequences = new Map<string, number>()
   readonly #factories = new Map<string, Factory<any>>()
 
-  constructor(tenantry: Tenantry<DB>, options: CreateFixturesOptions = {}) {
+  constructor(tenantry: FixtureTenantry, options: CreateFixturesOptions = {}) {
     this.#tenantry = tenantry
     this.seed = String(options.seed ?? 'tenantry')
     this.namespace = resolveNamespace(options.namespace)
@@ -140,7 +139,7 @@ export class Fixtures<DB = any> {
    * const { token, sessionId } = await fx.session({ user: admin, tenant: acme, clientId: 'web' })
    */
   async session(options: SessionFixtureOptions): Promise<SessionFixture> {
-    const tokens = this.#tokens ?? (this.#tenantry as unknown as { tokens?: TokenIssuer }).tokens
+    const tokens = this.#tokens ?? this.#tenantry.tokens
     if (!tokens || typeof tokens.issue !== 'function') {
       throw new Error('fx.session: no token service; configure createTenantry({ tokens }) or pass createFixtures(tenantry, { tokens })')
     }
@@ -200,17 +199,17 @@ export class Fixtures<DB = any> {
    * @example
    * const projects = fx.scope({ tenant: acme, user: admin }).repo('projects')
    */
-  scope(options: { tenant: TenantRef; user?: UserRef }): TenantScope<DB> {
-    return this.#scope(idOf(options.tenant, 'tenant'), options.user)
+  scope(options: { tenant: TenantRef; user?: UserRef }): Scope {
+    return this.#scope(idOf(options.tenant, 'tenant'), options.user) as Scope
   }
 
   // ---- internals -----------------------------------------------------------------------------
 
-  #system(): TenantScope<DB> {
+  #system(): FixtureScope {
     return this.#tenantry.asSystem({ reason: this.#reason })
   }
 
-  #scope(tenantId: string, actor: UserRef | undefined): TenantScope<DB> {
+  #scope(tenantId: string, actor: UserRef | undefined): FixtureScope {
     return this.#tenantry.withContext({ tenantId, ...(actor !== undefined ? { actorId: idOf(actor, 'user') } : {}) })
   }
 
@@ -246,7 +245,7 @@ export class Fixtures<DB = any> {
   }
 
   async #join(
-    tx: TenantScope<DB>,
+    tx: FixtureScope,
     userId: string,
     tenantId: string,
     roles: RoleRef[],
@@ -261,7 +260,7 @@ export class Fixtures<DB = any> {
     return { membership, roles: granted }
   }
 
-  async #resolveRole(tx: TenantScope<DB>, tenantId: string, ref: RoleRef): Promise<RoleRow> {
+  async #resolveRole(tx: FixtureScope, tenantId: string, ref: RoleRef): Promise<RoleRow> {
     if (typeof ref === 'object' && 'id' in ref) return tx.roles.getById(ref.id)
     if (typeof ref === 'string' && UUID.test(ref)) return tx.roles.getById(ref)
     const name = typeof ref === 'string' ? ref : ref.name

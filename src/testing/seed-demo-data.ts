@@ -1,5 +1,5 @@
-import type { Tenantry } from '../create-tenantry.js'
 import { createFixtures } from './create-fixtures.js'
+import type { FixtureTenantry } from './fixture-host.js'
 import type { RoleRow, TenantRow, UserRow } from './fixture-types.js'
 
 /** One role of the demo set: permission strings as the source systems write them. */
@@ -94,7 +94,7 @@ const REASON = 'demo data seed'
  * await tenantry.migrate()
  * const { tenants, users } = await seedDemoData(tenantry, { reset: true })
  */
-export async function seedDemoData(tenantry: Tenantry<any>, options: SeedDemoDataOptions = {}): Promise<SeedDemoDataResult> {
+export async function seedDemoData(tenantry: FixtureTenantry, options: SeedDemoDataOptions = {}): Promise<SeedDemoDataResult> {
   const system = tenantry.asSystem({ reason: REASON })
   const slugs = demoDataSet.tenants.map((t) => t.slug)
   const existing = await system.tenants.findMany({ where: { slug: slugs } })
@@ -111,7 +111,7 @@ export async function seedDemoData(tenantry: Tenantry<any>, options: SeedDemoDat
   }
   const users: UserRow[] = []
   const sessionIds: string[] = []
-  const tokens = (tenantry as { tokens?: unknown }).tokens
+  const tokens = tenantry.tokens
   for (const { memberships, ...identity } of demoDataSet.users) {
     const [first, ...others] = Object.entries(memberships)
     const user = await fx.user({ ...identity, tenant: tenants.get(first![0])!, roles: first![1] })
@@ -128,7 +128,7 @@ export async function seedDemoData(tenantry: Tenantry<any>, options: SeedDemoDat
 }
 
 /** Purges the demo tenants and users; memberships, roles and sessions go with them (cascade). */
-async function purgeDemoData(tenantry: Tenantry<any>): Promise<void> {
+async function purgeDemoData(tenantry: FixtureTenantry): Promise<void> {
   const system = tenantry.asSystem({ reason: `${REASON} (reset)` })
   const tenants = await system.tenants.withDeleted().findMany({ where: { slug: demoDataSet.tenants.map((t) => t.slug) } })
   for (const tenant of tenants) await system.tenants.purge(tenant.id)

@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest'
-import type { Tenantry } from '../../src/index.js'
-import { createFixtures, type Fixtures } from '../../src/testing/index.js'
+import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
+import type { Tenantry, TenantScope } from '../../src/index.js'
+import { createFixtures, type FixtureTenantry, type Fixtures } from '../../src/testing/index.js'
 import { createTokenService } from '../../src/tokens/index.js'
 import { useFileDatabase } from '../support/test-database.js'
 import { createHostTables, makeTenantry, type AppDB } from '../support/host-schema.js'
@@ -29,6 +29,14 @@ async function rolesOf(userId: string, tenantId: string): Promise<string[]> {
     .execute()
   return rows.map((r) => r.name as string)
 }
+
+describe('types', () => {
+  it('accepts a Tenantry structurally, so the separate tenantry/testing bundle takes instances made by tenantry', () => {
+    expectTypeOf<Tenantry<AppDB>>().toExtend<FixtureTenantry<AppDB>>()
+    expectTypeOf(createFixtures(tenantry).scope).returns.toEqualTypeOf<TenantScope<AppDB>>()
+    expectTypeOf(createFixtures(tenantry).create<'projects'>).returns.resolves.toHaveProperty('slug')
+  })
+})
 
 describe('determinism', () => {
   it('produces the same names, slugs and emails for the same seed, apart from the namespace tag', async () => {
