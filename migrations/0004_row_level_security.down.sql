@@ -1,22 +1,21 @@
--- Turns row-level security off on the bundled tables and removes their policies and the helpers.
--- Host tables keep any policy made with install_tenant_policy until drop_tenant_policy is called
--- (their row-level security is switched off here only if it was on, by `rls disable`).
+-- Undoes 0004 everywhere it reached: every table carrying a tenantry policy (bundled tables and
+-- host tables enabled by `rls enable`) gets row-level security switched off and the policies
+-- dropped, then the helpers go. Run `rls disable` first if you want to keep host policies.
 do $$
 declare
-  t text;
+  r record;
 begin
-  foreach t in array array['tenants', 'users', 'memberships', 'roles', 'user_roles', 'invitations',
-                           'audit_logs', 'sessions', 'refresh_tokens'] loop
-    if to_regclass(format('{{schema}}.%I', t)) is not null then
-      execute format('alter table {{schema}}.%I no force row level security', t);
-      execute format('alter table {{schema}}.%I disable row level security', t);
-      execute format('drop policy if exists tenantry_tenant_isolation on {{schema}}.%I', t);
-      execute format('drop policy if exists tenantry_system_only on {{schema}}.%I', t);
-    end if;
+  for r in
+    select distinct c.oid::regclass as target
+      from pg_policy p join pg_class c on c.oid = p.polrelid
+     where p.polname in ('tenantry_tenant_isolation', 'tenantry_system_only', 'tenantry_system_roles_read')
+  loop
+    execute format('alter table %s no force row level security', r.target);
+    execute format('alter table %s disable row level security', r.target);
+    execute format('drop policy if exists tenantry_tenant_isolation on %s', r.target);
+    execute format('drop policy if exists tenantry_system_only on %s', r.target);
+    execute format('drop policy if exists tenantry_system_roles_read on %s', r.target);
   end loop;
-  if to_regclass('{{schema}}.roles') is not null then
-    drop policy if exists tenantry_system_roles_read on {{schema}}.roles;
-  end if;
 end $$;
 drop function if exists {{schema}}.install_bundled_policies();
 drop function if exists {{schema}}.disable_row_level_security(regclass);
