@@ -168,7 +168,7 @@ describe('rotate', () => {
     expect(await failure(tokens.rotate(rotated.token))).toMatchObject({ code: 'TOKEN_EXPIRED' })
 
     // just inside the window: still good
-    await sql`update tenantry.sessions set idle_expires_at = clock_timestamp() + interval '2 seconds' where id = ${issued.sessionId}`.execute(db)
+    await sql`update tenantry.sessions set idle_expires_at = clock_timestamp() + interval '30 seconds' where id = ${issued.sessionId}`.execute(db)
     const again = await tokens.rotate(rotated.token)
 
     // absolute expiry reached while idle expiry is in the future would break the invariant, so both move
