@@ -116,17 +116,19 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
   }
 
   /**
-   * Creates a role in a tenant. Generated: a unique `name` when none is given.
+   * Creates a role in a tenant, or a system role with `tenant: null` (assignable in every tenant).
+   * Generated: a unique `name` when none is given.
    *
    * @example
    * const operator = await fx.role({ tenant: acme, name: 'operator', permissions: ['devices:*', 'tasks:read'] })
    */
   async role(options: RoleFixtureOptions): Promise<RoleRow> {
     const faker = this.#next('role')
-    const tenantId = idOf(options.tenant, 'tenant')
+    if (options?.tenant === undefined) throw new Error('fx.role: pass { tenant } (or tenant: null for a system role)')
+    const tenantId = options.tenant === null ? null : idOf(options.tenant, 'tenant')
     return this.#system().roles.create({
-      tenant_id: tenantId,
-      name: options.name ?? this.#unique.claim(`role:${tenantId}`, `${faker.word()}-role`),
+      ...(tenantId !== null ? { tenant_id: tenantId } : {}),
+      name: options.name ?? this.#roleName(tenantId, `${faker.word()}-role`),
       permissions: options.permissions ?? [],
       ...(options.description !== undefined ? { description: options.description } : {}),
     })
@@ -225,6 +227,11 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
     return this.#unique.tagged(kind, slugify(name, room))
   }
 
+  /** Tenant roles are unique per tenant, which the tenant's own slug already makes unique; system roles need the tag. */
+  #roleName(tenantId: string | null, base: string): string {
+    return tenantId === null ? this.#unique.tagged('role:system', base) : this.#unique.claim(`role:${tenantId}`, base)
+  }
+
   #email(displayName: string, faker: FixtureFaker): string {
     const [local, domain] = faker.email(displayName).split('@') as [string, string]
     // Sub-addressing (`+tag`) keeps the address valid and readable.
@@ -253,9 +260,11 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
   ): Promise<{ membership: MembershipRow; roles: RoleRow[] }> {
     const membership = await tx.memberships.create({ tenant_id: tenantId, user_id: userId, ...(status ? { status } : {}) })
     const granted: RoleRow[] = []
-    for (const ref of roles) granted.push(await this.#resolveRole(tx, tenantId, ref))
-    if (granted.length > 0) {
-      await tx.userRoles.createMany(granted.map((role) => ({ tenant_id: tenantId, user_id: userId, role_id: role.id })))
+    for (const ref of roles) {
+      const role = await this.#resolveRole(tx, tenantId, ref)
+      // Through `roles.assign`, as the host's own code would: audited as `roles.assign`.
+      await tx.roles.assign(userId, role.id, { tenantId })
+      granted.push(role)
     }
     return { membership, roles: granted }
   }

@@ -22,7 +22,9 @@ export interface FixtureScope {
   readonly tenants: FixtureRepository
   readonly users: FixtureRepository
   readonly memberships: FixtureRepository
-  readonly roles: FixtureRepository
+  readonly roles: FixtureRepository & {
+    assign(userId: string, roleId: string, options?: { tenantId?: string }): Promise<unknown>
+  }
   readonly userRoles: FixtureRepository
   transaction<T>(fn: (tx: FixtureScope) => Promise<T>): Promise<T>
 }

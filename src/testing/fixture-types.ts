@@ -59,7 +59,8 @@ export interface MembershipFixtureOptions {
 }
 
 export interface RoleFixtureOptions {
-  tenant: TenantRef
+  /** The tenant of the role; `null` makes a system role. */
+  tenant: TenantRef | null
   /** Defaults to a generated, unique name. */
   name?: string
   /** Permission strings such as `projects:read` or `*:*`. Defaults to none. */

@@ -133,6 +133,19 @@ describe('fx.user, fx.membership and fx.role', () => {
     expect(user.roles.map((r) => r.name)).toEqual(['viewer', 'operator'])
   })
 
+  it('assigns roles through roles.assign (audited) and can grant a system role', async () => {
+    const fx = createFixtures(tenantry, { seed: 'system-roles' })
+    const tenant = await fx.tenant()
+    const auditor = await fx.role({ tenant: null, permissions: ['audit:read'] })
+    expect(auditor.tenant_id).toBeNull()
+    expect(auditor.name).toMatch(new RegExp(`-role-${fx.namespace}$`))
+    const user = await fx.user({ tenant, roles: [auditor.id] })
+    expect(await rolesOf(user.id, tenant.id)).toEqual([auditor.name])
+    const audit = await fileDb.db.selectFrom('tenantry.audit_logs').select(['action', 'tenant_id']).where('action', '=', 'roles.assign').where('tenant_id', '=', tenant.id).execute()
+    expect(audit).toHaveLength(1)
+    expect(await fx.scope({ tenant, user }).can('audit:read')).toBe(true)
+  })
+
   it('reuses a role named by a string and refuses a name that does not exist', async () => {
     const fx = createFixtures(tenantry, { seed: 'role-names' })
     const tenant = await fx.tenant()
