@@ -37,6 +37,9 @@ export async function useFileDatabase(options: { poolSize?: number } = {}): Prom
     }
   })
   const checkPool = new pg.Pool({ connectionString: url, max: 4 })
+  // DROP DATABASE ... WITH (FORCE) after the file ends connections still closing; not a failure.
+  pool.on('error', () => {})
+  checkPool.on('error', () => {})
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: checkPool }) })
   const roundTrips: RoundTripCounter = {
     get count() {
