@@ -93,8 +93,10 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
     const { tenant, roles, membershipStatus, ...overrides } = options
     if (roles && roles.length > 0 && tenant === undefined) throw new Error('fx.user: roles need a tenant ({ tenant, roles })')
     const faker = this.#next('user')
-    const displayName = overrides.display_name ?? faker.fullName()
-    const email = overrides.email ?? this.#email(displayName, faker)
+    const generatedName = faker.fullName()
+    // An explicit `display_name: null` stays null; the email is still derived from a name.
+    const displayName = 'display_name' in overrides ? (overrides.display_name ?? null) : generatedName
+    const email = overrides.email ?? this.#email(displayName ?? generatedName, faker)
     return this.#system().transaction(async (tx) => {
       const user = await tx.users.create({ ...overrides, display_name: displayName, email })
       if (tenant === undefined) return { ...user, membership: null, roles: [] }
