@@ -1,13 +1,14 @@
 -- tenantry core: helpers, tenants, users, memberships, roles, user_roles, invitations.
--- {{schema}} is replaced with the configured schema name (default "tenantry").
-
-create extension if not exists pgcrypto;
+-- {{schema}} is replaced with the quoted schema name (default "tenantry"); the migrator creates
+-- the schema. gen_random_uuid() is built in since PostgreSQL 13, so no extension is needed (and
+-- none is created: that would need privileges a migration role often lacks).
 
 -- updated_at ---------------------------------------------------------------------------------
 create or replace function {{schema}}.set_updated_at() returns trigger
 language plpgsql as $$
 begin
-  -- keep an explicit value only when it moves forward; otherwise stamp with the statement clock
+  -- An UPDATE that assigns a new updated_at (an import, a fixture) keeps it; any other UPDATE is
+  -- stamped with now(), the transaction's clock, like created_at's default.
   if new.updated_at is null or new.updated_at is not distinct from old.updated_at then
     new.updated_at := now();
   end if;
@@ -31,10 +32,11 @@ language sql stable as $$
   select nullif(current_setting('tenantry.tenant_id', true), '')::uuid
 $$;
 
--- `resource:action`, each side a lower-case name or `*`.
+-- `resource:action`, each side a lower-case name or `*`. A null element is invalid (bool_and would
+-- skip it).
 create or replace function {{schema}}.permissions_are_valid(permissions text[]) returns boolean
 language sql immutable as $$
-  select coalesce(bool_and(p ~ '^(\*|[a-z0-9][a-z0-9_.-]*):(\*|[a-z0-9][a-z0-9_.-]*)$'), true)
+  select coalesce(bool_and(p is not null and p ~ '^(\*|[a-z0-9][a-z0-9_.-]*):(\*|[a-z0-9][a-z0-9_.-]*)$'), true)
   from unnest(permissions) as p
 $$;
 
@@ -108,8 +110,12 @@ create table {{schema}}.roles (
   deleted_at   timestamptz,
   constraint roles_deleted_after_created check (deleted_at is null or deleted_at >= created_at)
 );
-create unique index roles_tenant_name_live_key on {{schema}}.roles
-  (coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), lower(name)) where deleted_at is null;
+-- Two partial indexes rather than one on coalesce(tenant_id, ...): PostgreSQL 14 has no NULLS NOT
+-- DISTINCT, and an expression index could not serve the `where tenant_id = $1` of every tenant read.
+create unique index roles_tenant_name_live_key on {{schema}}.roles (tenant_id, lower(name))
+  where deleted_at is null and tenant_id is not null;
+create unique index roles_system_name_live_key on {{schema}}.roles (lower(name))
+  where deleted_at is null and tenant_id is null;
 create trigger tenantry_set_updated_at before update on {{schema}}.roles
   for each row execute function {{schema}}.set_updated_at();
 
@@ -124,6 +130,29 @@ create table {{schema}}.user_roles (
 );
 create unique index user_roles_tenant_user_role_key on {{schema}}.user_roles (tenant_id, user_id, role_id);
 create index user_roles_role_idx on {{schema}}.user_roles (role_id);
+-- deleting a user cascades here; without it that is a sequential scan
+create index user_roles_user_idx on {{schema}}.user_roles (user_id);
+
+-- A role of one tenant must never be granted in another (system roles, tenant_id null, may be
+-- granted anywhere). A foreign key cannot say "same tenant or null", so a trigger does, raising a
+-- check violation that names the rule. A role not found here (inserted by the same statement, or
+-- hidden by row-level security) is left to the foreign key.
+create or replace function {{schema}}.user_roles_role_in_tenant() returns trigger
+language plpgsql as $$
+declare
+  role_tenant uuid;
+  role_found boolean;
+begin
+  select r.tenant_id, true into role_tenant, role_found from {{schema}}.roles r where r.id = new.role_id;
+  if role_found and role_tenant is not null and role_tenant <> new.tenant_id then
+    raise exception 'role belongs to another tenant'
+      using errcode = 'check_violation', constraint = 'user_roles_role_in_tenant',
+            table = 'user_roles', schema = tg_table_schema;
+  end if;
+  return new;
+end $$;
+create trigger user_roles_role_in_tenant before insert or update of tenant_id, role_id on {{schema}}.user_roles
+  for each row execute function {{schema}}.user_roles_role_in_tenant();
 create trigger tenantry_set_updated_at before update on {{schema}}.user_roles
   for each row execute function {{schema}}.set_updated_at();
 
@@ -131,9 +160,9 @@ create trigger tenantry_set_updated_at before update on {{schema}}.user_roles
 create table {{schema}}.invitations (
   id           uuid primary key default gen_random_uuid(),
   tenant_id    uuid not null references {{schema}}.tenants (id) on delete cascade,
-  email        text not null constraint invitations_email_format check (email ~* '^[^@\s]+@[^@\s]+\.[^@\s]+$'),
+  email        text not null constraint invitations_email_format check (email ~* '^[^@\s]+@[^@\s]+\.[^@\s]+$' and length(email) <= 320),
   role_ids     uuid[] not null default '{}',
-  selector     text not null,
+  selector     text not null constraint invitations_selector_format check (selector ~ '^[A-Za-z0-9_-]{22,64}$'),
   secret_hash  bytea not null constraint invitations_secret_hash_length check (length(secret_hash) = 32),
   invited_by   uuid references {{schema}}.users (id) on delete set null,
   expires_at   timestamptz not null,

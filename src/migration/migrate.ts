@@ -1,87 +1,65 @@
-import { readdir, readFile } from 'node:fs/promises'
-import { Kysely, PostgresDialect } from 'kysely'
-import { Migrator, NO_MIGRATIONS, type MigrationResult } from 'kysely/migration'
-import type pg from 'pg'
-import { bundledMigrationsFolder } from './migrations-folder.js'
-import { readSqlMigrations, SqlMigrationProvider, type SqlMigrationSource } from './sql-migration-provider.js'
+import { NO_MIGRATIONS, type MigrationResult } from 'kysely/migration'
+import { createMigrator, type MigrationTarget } from './create-migrator.js'
 
-export const DEFAULT_SCHEMA = 'tenantry'
-/** Our own bookkeeping tables, so we never share Kysely's default `kysely_migration` with the host. */
-export const MIGRATION_TABLE = 'tenantry_migration'
-export const MIGRATION_LOCK_TABLE = 'tenantry_migration_lock'
+export { bundledMigrations, DEFAULT_SCHEMA, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type MigrationTarget } from './create-migrator.js'
 
+/** `latest` and `up` apply every pending migration; `down` undoes the last one (all with `all`). */
 export type MigrationDirection = 'up' | 'down' | 'latest'
 
-export interface MigrateOptions {
-  pool?: pg.Pool
-  db?: Kysely<any>
-  /** Postgres schema of the bundled tables. Defaults to `tenantry`. */
-  schema?: string
-  /** `latest`/`up` apply every pending migration; `down` undoes the last one. Defaults to `latest`. */
+export interface MigrateOptions extends MigrationTarget {
+  /** Defaults to `latest`. */
   direction?: MigrationDirection
-  /** Undo every migration (with `direction: 'down'`). */
+  /** With `direction: 'down'`: undo every migration, not only the last one. */
   all?: boolean
-  /** Where the SQL comes from; defaults to the package's `migrations/` folder. */
-  sources?: () => Promise<SqlMigrationSource[]>
 }
 
 export interface MigrateResult {
-  /** What ran, in order, like Kysely's `MigrationResult`. */
+  /** What ran, in order, as Kysely's `MigrationResult`s (`Success`, `Error`, `NotExecuted`). */
   results: MigrationResult[]
-  /** The first error, if any; migrations before it stay applied. */
+  /**
+   * The first error, if any. Each migration runs in its own transaction, so the one that failed
+   * left nothing behind and the ones before it stay applied.
+   */
   error?: unknown
 }
 
 export interface MigrationStatus {
   name: string
+  /** When it was applied; `null` while it is pending. */
   appliedAt: Date | null
 }
 
-/** Loads the bundled migration files. */
-export function bundledMigrations(): Promise<SqlMigrationSource[]> {
-  return readSqlMigrations({ readdir, readFile }, bundledMigrationsFolder())
-}
-
 /**
- * Applies (or undoes) tenantry's bundled migrations. Safe to call from several processes at once:
- * Kysely's migrator serialises them with an advisory lock, and applied migrations are skipped.
+ * Applies (or undoes) tenantry's bundled migrations, recorded in `<schema>.tenantry_migration`.
+ * Safe to call from several processes at once: Kysely's migrator takes an advisory lock, so the
+ * second caller waits and then finds nothing to do. Like Kysely, it reports errors in the result
+ * instead of throwing half-way.
  *
  * @example
  * const { error, results } = await migrate({ pool, schema: 'tenantry' })
  * if (error) throw error
+ * for (const r of results) console.log(r.status, r.migrationName)
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
-  return withMigrator(options, async (migrator) => {
-    const direction = options.direction ?? 'latest'
-    const set =
-      direction === 'down'
-        ? options.all
-          ? await migrator.migrateTo(NO_MIGRATIONS)
-          : await migrator.migrateDown()
-        : await migrator.migrateToLatest()
-    return set.error === undefined ? { results: [...(set.results ?? [])] } : { results: [...(set.results ?? [])], error: set.error }
-  })
+  const migrator = createMigrator(options)
+  const set =
+    options.direction === 'down'
+      ? options.all
+        ? await migrator.migrateTo(NO_MIGRATIONS)
+        : await migrator.migrateDown()
+      : await migrator.migrateToLatest()
+  const results = [...(set.results ?? [])]
+  return set.error === undefined ? { results } : { results, error: set.error }
 }
 
-/** Lists every bundled migration with when it was applied (`null`: pending). */
-export async function migrationStatus(options: Omit<MigrateOptions, 'direction' | 'all'>): Promise<MigrationStatus[]> {
-  return withMigrator(options, async (migrator) => {
-    const infos = await migrator.getMigrations()
-    return infos.map((info) => ({ name: info.name, appliedAt: info.executedAt ?? null }))
-  })
-}
-
-async function withMigrator<T>(options: MigrateOptions, run: (migrator: Migrator) => Promise<T>): Promise<T> {
-  const schema = options.schema ?? DEFAULT_SCHEMA
-  if (!options.db && !options.pool) throw new Error('migrate: pass `pool` or `db`')
-  // A Kysely made here over the host's pool is never destroyed: that would end the host's pool.
-  const db = options.db ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: options.pool! }) })
-  const migrator = new Migrator({
-    db,
-    provider: new SqlMigrationProvider(options.sources ?? bundledMigrations, schema),
-    migrationTableSchema: schema,
-    migrationTableName: MIGRATION_TABLE,
-    migrationLockTableName: MIGRATION_LOCK_TABLE,
-  })
-  return run(migrator)
+/**
+ * Lists every bundled migration with when it was applied (`null`: pending). Reads only; on a
+ * database never migrated it creates nothing and reports everything pending.
+ *
+ * @example
+ * const pending = (await migrationStatus({ pool })).filter((m) => m.appliedAt === null)
+ */
+export async function migrationStatus(options: MigrationTarget): Promise<MigrationStatus[]> {
+  const infos = await createMigrator(options).getMigrations()
+  return infos.map((info) => ({ name: info.name, appliedAt: info.executedAt ?? null }))
 }
