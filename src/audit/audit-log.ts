@@ -6,6 +6,7 @@ import { validationError } from '../errors/validation-error.js'
 import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
 import { inContextTransaction, inUnitOfWork } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
+import { scopeCondition } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { durationToMs, type Duration } from '../util/duration.js'
 import type { AuditEvent, AuditOutcome } from './audit-event.js'
@@ -128,17 +129,16 @@ export class AuditLog {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
       throw new TenantryError('VALIDATION', 'auditLog.prune: batchSize must be an integer from 1 to 100000')
     }
-    const tenantId = scopeTenantId(this.#state)
     const table = sql.id(this.#state.runtime.schema, 'audit_logs')
-    const tenantFilter = tenantId === null ? sql`` : sql` and tenant_id = ${tenantId}::uuid`
+    const inScope = scopeCondition(this.#model(), 'a', { tenantId: scopeTenantId(this.#state), view: 'all' })
     let total = 0
     for (;;) {
       // Under RLS the batch runs with the scope's context, so the policy limits it to the tenant too.
       const deleted = await inContextTransaction(this.#state, async (trx) => {
         await sql`select set_config('tenantry.audit_retention', 'on', true)`.execute(trx)
         const result = await sql`delete from ${table} where id in (
-            select id from ${table} where created_at < ${olderThan}${tenantFilter}
-             order by created_at limit ${batchSize} for update skip locked)`.execute(trx)
+            select a.id from ${table} a where a.created_at < ${olderThan} and ${inScope}
+             order by a.created_at limit ${batchSize} for update skip locked)`.execute(trx)
         return Number(result.numAffectedRows ?? 0)
       })
       total += deleted

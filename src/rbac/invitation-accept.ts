@@ -5,6 +5,8 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { AUDIT_COLUMN } from '../repository/write-statements.js'
+import type { BuiltinTableName } from '../schema/builtin-tables.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
 import { collectAuditEvents } from './audited-rows.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation } from './invitation-model.js'
 import { invitationSecretMatches, parseInvitationToken } from './invitation-token.js'
@@ -93,13 +95,16 @@ export async function acceptInvitation(state: ScopeState, token: unknown, userId
 
 async function lockInvitation(db: Kysely<any>, state: ScopeState, selector: string, user: string): Promise<LockedInvitation | undefined> {
   const s = (table: string) => sql.id(state.runtime.schema, table)
+  // The tenant is the invitation's, unknown until this row is read: the membership joins on it,
+  // and only liveness comes from the row scope.
+  const live = (name: BuiltinTableName, alias: string) => scopeCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
   const { rows } = await sql<LockedInvitation>`
     select i.id, i.tenant_id, i.secret_hash,
            i.accepted_at is not null as accepted, i.revoked_at is not null as revoked,
-           i.expires_at <= now() as expired, t.deleted_at is null as tenant_live,
+           i.expires_at <= now() as expired, ${live('tenants', 't')} as tenant_live,
            (select m.status from ${s('memberships')} m
-             where m.tenant_id = i.tenant_id and m.user_id = ${user}::uuid and m.deleted_at is null) as membership_status,
-           exists (select 1 from ${s('users')} u where u.id = ${user}::uuid and u.deleted_at is null) as user_exists
+             where m.tenant_id = i.tenant_id and m.user_id = ${user}::uuid and ${live('memberships', 'm')}) as membership_status,
+           exists (select 1 from ${s('users')} u where u.id = ${user}::uuid and ${live('users', 'u')}) as user_exists
       from ${s('invitations')} i join ${s('tenants')} t on t.id = i.tenant_id
      where i.selector = ${selector}
        for update of i`.execute(db)
@@ -119,9 +124,12 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
   const s = (table: string) => sql.id(state.runtime.schema, table)
   const tenant = sql`${invitation.tenant_id}::uuid`
   const memberships = builtinModel(state, 'memberships')
+  const roles = builtinModel(state, 'roles')
   const steps: RawBuilder<unknown>[] = []
   const audits: string[] = []
   if (invitation.membership_status === null) {
+    // The conflict target's `where deleted_at is null` names the partial unique index and must
+    // repeat its text; it is not a row scope.
     steps.push(sql`member_created as (
         insert into ${s('memberships')} (tenant_id, user_id, status) values (${tenant}, ${user}::uuid, 'active')
         on conflict (tenant_id, user_id) where deleted_at is null do nothing
@@ -135,7 +143,7 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
   } else if (invitation.membership_status === 'invited') {
     steps.push(sql`member_before as (
         select * from ${s('memberships')} m
-         where m.tenant_id = ${tenant} and m.user_id = ${user}::uuid and m.deleted_at is null for update)`)
+         where ${scopeCondition(memberships, 'm', { tenantId: invitation.tenant_id, view: 'live' })} and m.user_id = ${user}::uuid for update)`)
     steps.push(sql`member_changed as (
         update ${s('memberships')} as u set status = 'active' from member_before b where u.id = b.id returning u.*)`)
     steps.push(sql`member_audit as (${auditInsertFromCte(state, memberships, 'memberships.update', { after: 'member_changed', before: 'member_before' })})`)
@@ -146,7 +154,8 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
       insert into ${s('user_roles')} (tenant_id, user_id, role_id)
       select ${tenant}, ${user}::uuid, r.id
         from ${s('invitations')} i join ${s('roles')} r on r.id = any(i.role_ids)
-       where i.id = ${invitation.id}::uuid and r.deleted_at is null and (r.tenant_id = ${tenant} or r.tenant_id is null)
+       where i.id = ${invitation.id}::uuid and ${scopeCondition(roles, 'r', { tenantId: null, view: 'live' })}
+         and ${tenantOrSystemPredicate(roles, 'r', invitation.tenant_id)}
       on conflict (tenant_id, user_id, role_id) do nothing
       returning *)`)
   steps.push(sql`roles_audit as (${auditInsertFromCte(state, builtinModel(state, 'user_roles'), ASSIGN_ACTION, {

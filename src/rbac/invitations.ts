@@ -7,12 +7,13 @@ import { validationError } from '../errors/validation-error.js'
 import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { AUDIT_COLUMN } from '../repository/write-statements.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
 import { durationToMs, type Duration } from '../util/duration.js'
 import { collectAuditEvents } from './audited-rows.js'
 import { acceptInvitation, type AcceptedInvitation } from './invitation-accept.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation, type InvitationStatus } from './invitation-model.js'
 import { newInvitationToken } from './invitation-token.js'
-import { auditFailure, checkUuid, resolveTenant } from './rbac-scope.js'
+import { auditFailure, builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
 
 /** Input of `invitations.invite`. */
 export interface InviteInput {
@@ -87,6 +88,7 @@ export class Invitations {
     const roleIds = [...new Set(roles.map((id) => id.toLowerCase()))]
     const { token, selector, secretHash } = newInvitationToken()
     const s = this.#table
+    const roleModel = builtinModel(this.#state, 'roles')
     try {
       const rows = await inUnitOfWork(this.#state, false, async (db, inner, events) => {
         const audit = auditInsertFromCte(inner, invitationModel(inner.runtime), INVITE_ACTION, {
@@ -97,8 +99,8 @@ export class Invitations {
         const { rows } = await sql<Record<string, unknown>>`
           with valid_roles as (
             select r.id from ${s('roles')} r
-             where r.id = any(${roleIds}::uuid[]) and r.deleted_at is null
-               and (r.tenant_id = ${tenantId}::uuid or r.tenant_id is null)),
+             where r.id = any(${roleIds}::uuid[]) and ${scopeCondition(roleModel, 'r', { tenantId: null, view: 'live' })}
+               and ${tenantOrSystemPredicate(roleModel, 'r', tenantId)}),
           created as (
             insert into ${s('invitations')} (tenant_id, email, role_ids, selector, secret_hash, invited_by, expires_at)
             select ${tenantId}::uuid, ${email}, ${roleIds}::uuid[], ${selector}, ${secretHash}::bytea,
@@ -139,13 +141,13 @@ export class Invitations {
     const key = checkUuid(id, 'id', operation)
     const tenantId = scopeTenantId(this.#state)
     const s = this.#table
-    const inTenant = tenantId === null ? sql`` : sql` and t.tenant_id = ${tenantId}::uuid`
+    const inTenant = scopeCondition(invitationModel(this.#state.runtime), 't', { tenantId, view: 'all' })
     try {
       const rows = await inUnitOfWork(this.#state, false, async (db, inner, events) => {
         const audit = auditInsertFromCte(inner, invitationModel(inner.runtime), REVOKE_ACTION, { after: 'changed', before: 'target' })
         const { rows } = await sql<Record<string, unknown>>`
           with target as (
-            select t.* from ${s('invitations')} t where t.id = ${key}::uuid${inTenant} for update),
+            select t.* from ${s('invitations')} t where t.id = ${key}::uuid and ${inTenant} for update),
           changed as (
             update ${s('invitations')} as u set revoked_at = now()
               from target where u.id = target.id and target.accepted_at is null and target.revoked_at is null
@@ -175,8 +177,7 @@ export class Invitations {
     if (!parsed.success) throw validationError(`${operation}: invalid options`, parsed.error, { table: 'invitations', operation })
     const o = parsed.data
     const tenantId = scopeTenantId(this.#state) === null && o.tenantId === undefined ? null : await resolveTenant(this.#state, o.tenantId, operation, operation)
-    const filters: RawBuilder<unknown>[] = [sql`true`]
-    if (tenantId !== null) filters.push(sql`i.tenant_id = ${tenantId}::uuid`)
+    const filters: RawBuilder<unknown>[] = [scopeCondition(invitationModel(this.#state.runtime), 'i', { tenantId, view: 'all' })]
     if (o.email !== undefined) filters.push(sql`lower(i.email) = lower(${o.email})`)
     const s = this.#table
     try {

@@ -4,8 +4,11 @@ import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState } from '../execution/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
+import type { BuiltinTableName } from '../schema/builtin-tables.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
 import { cachedPermissions } from './permission-cache.js'
 import { anyPermissionCovers, parsePermission } from './permission-match.js'
+import { builtinModel } from './rbac-scope.js'
 
 /** Audit action of a refused `scope.require`. */
 export const REQUIRE_ACTION = 'rbac.require'
@@ -18,19 +21,22 @@ export const REQUIRE_ACTION = 'rbac.require'
  */
 async function loadGrantedPermissions(state: ScopeState, tenantId: string, actorId: string): Promise<readonly string[]> {
   const s = (table: string) => sql.id(state.runtime.schema, table)
+  // Tenants, users and roles are joined by key; the membership's tenant is the one restriction.
+  const live = (name: BuiltinTableName, alias: string) => scopeCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
+  const roles = builtinModel(state, 'roles')
   try {
     return await inUnitOfWork(state, false, async (db) => {
       const { rows } = await sql<{ permissions: string[] }>`
         select coalesce(array_agg(distinct p.permission), '{}') as permissions
           from ${s('memberships')} m
-          join ${s('tenants')} t on t.id = m.tenant_id and t.deleted_at is null
-          join ${s('users')} u on u.id = m.user_id and u.deleted_at is null and u.status not in ('suspended', 'disabled')
+          join ${s('tenants')} t on t.id = m.tenant_id and ${live('tenants', 't')}
+          join ${s('users')} u on u.id = m.user_id and ${live('users', 'u')} and u.status not in ('suspended', 'disabled')
           join ${s('user_roles')} ur on ur.tenant_id = m.tenant_id and ur.user_id = m.user_id
-          join ${s('roles')} r on r.id = ur.role_id and r.deleted_at is null
-                              and (r.tenant_id = m.tenant_id or r.tenant_id is null)
+          join ${s('roles')} r on r.id = ur.role_id and ${live('roles', 'r')}
+                              and ${tenantOrSystemPredicate(roles, 'r', tenantId)}
           cross join lateral unnest(r.permissions) as p(permission)
-         where m.tenant_id = ${tenantId}::uuid and m.user_id = ${actorId}::uuid
-           and m.status = 'active' and m.deleted_at is null`.execute(db)
+         where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })}
+           and m.user_id = ${actorId}::uuid and m.status = 'active'`.execute(db)
       return Object.freeze([...(rows[0]?.permissions ?? [])])
     })
   } catch (error) {

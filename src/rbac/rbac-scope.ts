@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { recordOutcome } from '../audit/audit-statement.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 
 export const uuid = z.uuid()
@@ -30,8 +31,8 @@ export async function resolveTenant(state: ScopeState, tenantId: unknown, operat
   throw error
 }
 
-/** A built-in table model (`roles`, `user_roles`, `memberships`). */
-export function builtinModel(state: ScopeState, name: 'roles' | 'user_roles' | 'memberships'): TableModel {
+/** A built-in table model (`roles`, `user_roles`, `memberships`, ...), for its scope predicates and audit rows. */
+export function builtinModel(state: ScopeState, name: BuiltinTableName): TableModel {
   const model = state.runtime.builtins.get(name)
   if (!model) throw new TenantryError('CONFIGURATION', `built-in table "${name}" is not configured`)
   return model

@@ -5,6 +5,7 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState } from '../execution/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { AUDIT_COLUMN, deleteStatement } from '../repository/write-statements.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
 import { collectAuditEvents } from './audited-rows.js'
 import { invalidatePermissions } from './permission-cache.js'
 import { auditFailure, builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
@@ -41,16 +42,18 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
   await state.runtime.ready()
   const s = (table: string) => sql.id(state.runtime.schema, table)
   const model = builtinModel(state, 'user_roles')
+  const roles = builtinModel(state, 'roles')
   try {
     const row = await inUnitOfWork(state, false, async (db, inner, events) => {
       const audit = auditInsertFromCte(inner, model, ASSIGN_ACTION, { after: 'created', before: null, createdFields: ASSIGNED_COLUMNS })
       const { rows } = await sql<AssignResult & Record<string, unknown>>`
         with member as (
           select 1 from ${s('memberships')} m
-           where m.tenant_id = ${tenantId}::uuid and m.user_id = ${user}::uuid and m.deleted_at is null),
+           where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })} and m.user_id = ${user}::uuid),
         role as (
           select 1 from ${s('roles')} r
-           where r.id = ${role}::uuid and r.deleted_at is null and (r.tenant_id = ${tenantId}::uuid or r.tenant_id is null)),
+           where r.id = ${role}::uuid and ${scopeCondition(roles, 'r', { tenantId: null, view: 'live' })}
+             and ${tenantOrSystemPredicate(roles, 'r', tenantId)}),
         created as (
           insert into ${s('user_roles')} (tenant_id, user_id, role_id)
           select ${tenantId}::uuid, ${user}::uuid, ${role}::uuid
@@ -62,7 +65,7 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
           select c.*, true as is_new from created c
           union all
           select e.*, false from ${s('user_roles')} e
-           where e.tenant_id = ${tenantId}::uuid and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid)
+           where ${scopeCondition(model, 'e', { tenantId, view: 'all' })} and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid)
         select exists (select 1 from member) as is_member, exists (select 1 from role) as role_in_scope,
                a.id, a.tenant_id, a.user_id, a.role_id, a.created_at, a.updated_at, a.is_new,
                (select to_jsonb(x) from audit x) as ${sql.id(AUDIT_COLUMN)}
@@ -89,8 +92,9 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
 
 /** The assignment a concurrent `assign` inserted between our snapshot and our insert. */
 async function assignedRow(db: Kysely<any>, state: ScopeState, tenantId: string, user: string, role: string): Promise<Record<string, unknown>> {
-  const { rows } = await sql<Record<string, unknown>>`select * from ${sql.id(state.runtime.schema, 'user_roles')}
-    where tenant_id = ${tenantId}::uuid and user_id = ${user}::uuid and role_id = ${role}::uuid`.execute(db)
+  const { rows } = await sql<Record<string, unknown>>`select * from ${sql.id(state.runtime.schema, 'user_roles')} e
+    where ${scopeCondition(builtinModel(state, 'user_roles'), 'e', { tenantId, view: 'all' })}
+      and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid`.execute(db)
   if (!rows[0]) throw new TenantryError('CONFLICT', 'roles.assign: the assignment changed concurrently; retry', { table: 'user_roles', operation: 'roles.assign' })
   return rows[0]
 }

@@ -5,7 +5,7 @@ import { inUnitOfWork } from '../execution/unit-of-work.js'
 import type { UpdateOptions } from '../repository/repository.js'
 import type { WhereFilter } from '../repository/where-filter.js'
 import { insertStatement } from '../repository/write-statements.js'
-import type { DeletedView } from '../scope/row-scope.js'
+import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { collectAuditEvents } from './audited-rows.js'
 import { InvalidatingRepository } from './invalidating-repository.js'
@@ -102,9 +102,9 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
     const tenantId = this.scopeState.context?.tenantId ?? null
     try {
       const { rows } = await inUnitOfWork(this.scopeState, false, (db) =>
-        sql<RoleRow>`select * from ${sql.id(this.scopeState.runtime.schema, 'roles')}
-          where deleted_at is null and (tenant_id is null or tenant_id = ${tenantId}::uuid)
-          order by tenant_id nulls first, lower(name) limit 1000`.execute(db),
+        sql<RoleRow>`select * from ${sql.id(this.scopeState.runtime.schema, 'roles')} r
+          where ${scopeCondition(this.model, 'r', { tenantId: null, view: 'live' })} and ${tenantOrSystemPredicate(this.model, 'r', tenantId)}
+          order by r.tenant_id nulls first, lower(r.name) limit 1000`.execute(db),
       )
       return rows
     } catch (error) {

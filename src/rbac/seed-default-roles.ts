@@ -4,6 +4,7 @@ import { mapDatabaseError } from '../errors/map-database-error.js'
 import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { AUDIT_COLUMN } from '../repository/write-statements.js'
+import { ownerPredicate, scopeCondition } from '../scope/row-scope.js'
 import { collectAuditEvents } from './audited-rows.js'
 import { auditFailure, builtinModel, resolveTenant } from './rbac-scope.js'
 import { parseRoleDefinitions, type RoleDefinition, type RoleRow } from './role-input.js'
@@ -36,6 +37,10 @@ export async function seedDefaultRoles(
   const input = JSON.stringify(Object.fromEntries(parsed))
   const roles = sql.id(state.runtime.schema, 'roles')
   const model = builtinModel(state, 'roles')
+  // Existing roles of exactly this owner (the tenant, or the system when seeding system roles). The
+  // conflict target's `where deleted_at is null` below is not a row scope: it names the partial
+  // unique index and must repeat its text.
+  const existing = sql`${scopeCondition(model, 'r', { tenantId: null, view: 'live' })} and ${ownerPredicate(model, 'r', tenantId)}`
   try {
     const rows = await inUnitOfWork(state, false, async (db, inner, events) => {
       const audit = auditInsertFromCte(inner, model, SEED_ACTION, { after: 'created', before: null, createdFields: ['name', 'permissions', 'description'] })
@@ -56,7 +61,7 @@ export async function seedDefaultRoles(
         union all
         select r.*, false, null
           from ${roles} r join input i on lower(r.name) = lower(i.name)
-         where r.deleted_at is null and r.tenant_id is not distinct from ${tenantId}::uuid`.execute(db)
+         where ${existing}`.execute(db)
       return collectAuditEvents(rows as (RoleRow & { seeded: boolean } & Record<string, unknown>)[], events)
     })
     const missing = [...parsed.keys()].filter((name) => !rows.some((r) => r.name.toLowerCase() === name.toLowerCase()))
@@ -64,8 +69,8 @@ export async function seedDefaultRoles(
     // them and the snapshot cannot see them, so read them once more.
     if (missing.length > 0) {
       const late = await inUnitOfWork(state, false, (db) =>
-        sql<RoleRow>`select * from ${roles} where deleted_at is null and tenant_id is not distinct from ${tenantId}::uuid
-          and lower(name) = any(${missing.map((n) => n.toLowerCase())}::text[])`.execute(db),
+        sql<RoleRow>`select * from ${roles} r where ${existing}
+          and lower(r.name) = any(${missing.map((n) => n.toLowerCase())}::text[])`.execute(db),
       )
       rows.push(...late.rows.map((r) => ({ ...r, seeded: false })))
     }

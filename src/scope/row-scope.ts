@@ -1,9 +1,11 @@
 import { sql, type OperationNode, type RawBuilder, type SqlBool } from 'kysely'
+import { TenantryError } from '../errors/tenantry-error.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /**
  * The one place where tenant and soft-delete predicates are built. Every repository read, count,
- * update and delete, and every query rewritten by `scope.db`, takes its filter from here.
+ * update and delete, every query rewritten by `scope.db`, the RBAC statements (`can`, roles,
+ * invitations) and audit retention take their filters from here.
  */
 
 /** Which rows of a soft-deletable table a view shows. */
@@ -34,6 +36,33 @@ export function tenantPredicate(model: TableModel, alias: string, tenantId: stri
   }
   // A table with no tenant column and no membership rule is never visible inside a tenant scope.
   return sql<SqlBool>`false`
+}
+
+/**
+ * Rows a tenant shares with the system (`roles`): `alias.tenant_id = $tenant or alias.tenant_id is
+ * null`. Unlike `tenantPredicate`, `null` is not "no filter": with no tenant only system rows match.
+ */
+export function tenantOrSystemPredicate(model: TableModel, alias: string, tenantId: string | null): RawBuilder<SqlBool> {
+  const tenant = ownerColumn(model, alias)
+  return sql<SqlBool>`(${tenant} = ${tenantId}::uuid or ${tenant} is null)`
+}
+
+/**
+ * Rows owned by exactly `tenantId`, or with `null` the system rows (`tenant_id is null`): the rows
+ * one owner may have by a name, e.g. the roles `seedDefaultRoles` finds before creating more.
+ */
+export function ownerPredicate(model: TableModel, alias: string, tenantId: string | null): RawBuilder<SqlBool> {
+  const tenant = ownerColumn(model, alias)
+  // Two forms rather than `is not distinct from`, which no index can serve.
+  return tenantId === null ? sql<SqlBool>`${tenant} is null` : sql<SqlBool>`${tenant} = ${tenantId}::uuid`
+}
+
+/** The tenant column of a table with system rows; the rules above mean nothing without one. */
+function ownerColumn(model: TableModel, alias: string): RawBuilder<unknown> {
+  if (!model.tenantColumn || model.tenantColumn === model.primaryKey) {
+    throw new TenantryError('CONFIGURATION', `table "${model.name}" has no tenant column that can hold system rows`)
+  }
+  return column(alias, model.tenantColumn)
 }
 
 /** The soft-delete predicate of `view`, or nothing for tables without soft delete and for `all`. */
