@@ -1,61 +1,22 @@
 import { parseArgs } from 'node:util'
-import { Kysely, PostgresDialect } from 'kysely'
+import type { MigrationResult } from 'kysely/migration'
 import pg from 'pg'
-import { DEFAULT_SCHEMA, bundledMigrations, migrate, migrationStatus } from '../../migration/migrate.js'
-import { renderMigrationSql } from '../../migration/sql-migration-provider.js'
-import { checkDatabaseUrl, describeDatabaseFailure, type CommandIo } from '../command-io.js'
-
-/** Exit codes: 0 done, 1 failure, 2 usage. */
-export const MIGRATE_EXIT = { ok: 0, error: 1, usage: 2 } as const
+import { DEFAULT_SCHEMA, migrate, migrationStatus, type MigrateOptions } from '../../migration/migrate.js'
+import { planMigrations } from '../../migration/migration-plan.js'
+import { EXIT, type CliIo } from '../cli-io.js'
+import { describeDatabaseError, parseDatabaseUrl, redact, type DatabaseUrl } from '../database-url.js'
 
 export const MIGRATE_USAGE = `usage: tenantry migrate [up|down|status] [--schema <name>] [--dry-run] [--all]
 
-  up        apply every pending migration (the default)
-  down      undo the last applied migration (--all: every one)
-  status    list applied and pending migrations
+  up       apply every pending migration (the default)
+  down     undo the last applied migration; with --all, undo every one (drops tenantry's tables)
+  status   list applied and pending migrations
 
-  --schema   Postgres schema of tenantry's tables (default: tenantry)
-  --dry-run  print the SQL that would run, run nothing
+  --schema   Postgres schema of tenantry's tables (default: ${DEFAULT_SCHEMA})
+  --dry-run  print the SQL that up/down would run, run nothing
   --all      with down: undo every migration
 
-Reads DATABASE_URL. Safe to run from several processes at once (advisory lock).`
-
-/**
- * `tenantry migrate up|down|status`. Returns the exit code.
- *
- * @example
- * process.exitCode = await runMigrateCommand(['status'], { env: process.env, stdout: console.log, stderr: console.error })
- */
-export async function runMigrateCommand(argv: string[], io: CommandIo): Promise<number> {
-  let parsed: MigrateArgs
-  try {
-    parsed = parseMigrateArgs(argv)
-  } catch (error) {
-    io.stderr(`tenantry migrate: ${error instanceof Error ? error.message : String(error)}`)
-    io.stderr(MIGRATE_USAGE)
-    return MIGRATE_EXIT.usage
-  }
-  if (parsed.help) {
-    io.stdout(MIGRATE_USAGE)
-    return MIGRATE_EXIT.ok
-  }
-  const urlProblem = checkDatabaseUrl(io.env.DATABASE_URL)
-  if (urlProblem) {
-    io.stderr(`tenantry migrate: ${urlProblem}`)
-    return urlProblem.startsWith('set ') ? MIGRATE_EXIT.usage : MIGRATE_EXIT.error
-  }
-  const pool = new pg.Pool({ connectionString: io.env.DATABASE_URL, max: 1, connectionTimeoutMillis: 10_000 })
-  pool.on('error', () => {})
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
-  try {
-    return await run(parsed, db, io)
-  } catch (error) {
-    io.stderr(`tenantry migrate ${parsed.action}: ${describeDatabaseFailure(error)}`)
-    return MIGRATE_EXIT.error
-  } finally {
-    await db.destroy()
-  }
-}
+Reads DATABASE_URL. Exit codes: 0 done, 1 failed, 2 usage.`
 
 interface MigrateArgs {
   action: 'up' | 'down' | 'status'
@@ -65,8 +26,26 @@ interface MigrateArgs {
   help: boolean
 }
 
-function parseMigrateArgs(argv: string[]): MigrateArgs {
-  const { values, positionals } = parseArgs({
+function parseMigrateArgs(argv: string[]): MigrateArgs | string {
+  let parsed: ReturnType<typeof parseWith>
+  try {
+    parsed = parseWith(argv)
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+  const { values, positionals } = parsed
+  if (positionals.length > 1) return `one action at a time (got ${positionals.join(' ')})`
+  const action = positionals[0] ?? 'up'
+  if (action !== 'up' && action !== 'down' && action !== 'status') return `unknown action "${action}"`
+  const schema = values.schema ?? DEFAULT_SCHEMA
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) return '--schema expects a lower-case SQL identifier (a-z, 0-9, _)'
+  if (values.all && action !== 'down') return '--all goes with down'
+  if (values['dry-run'] && action === 'status') return '--dry-run goes with up or down'
+  return { action, schema, dryRun: values['dry-run'] === true, all: values.all === true, help: values.help === true }
+}
+
+function parseWith(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
       schema: { type: 'string' },
@@ -77,48 +56,102 @@ function parseMigrateArgs(argv: string[]): MigrateArgs {
     strict: true,
     allowPositionals: true,
   })
-  const [action = 'up', ...extra] = positionals
-  if (extra.length > 0) throw new Error(`unexpected argument "${extra[0]}"`)
-  if (action !== 'up' && action !== 'down' && action !== 'status') throw new Error(`unknown action "${action}"`)
-  const schema = values.schema ?? DEFAULT_SCHEMA
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('--schema expects a lower-case SQL identifier')
-  if (values.all && action !== 'down') throw new Error('--all goes with down')
-  return { action, schema, dryRun: values['dry-run'] ?? false, all: values.all ?? false, help: values.help ?? false }
 }
 
-async function run(args: MigrateArgs, db: Kysely<any>, io: CommandIo): Promise<number> {
-  const status = await migrationStatus({ db, schema: args.schema })
-  if (args.action === 'status') {
-    const width = Math.max(...status.map((m) => m.name.length), 9)
-    io.stdout(`${'migration'.padEnd(width)}  applied`)
-    for (const m of status) io.stdout(`${m.name.padEnd(width)}  ${m.appliedAt ? m.appliedAt.toISOString() : 'pending'}`)
-    const pending = status.filter((m) => !m.appliedAt).length
-    io.stdout(`${status.length - pending} applied, ${pending} pending (schema "${args.schema}")`)
-    return MIGRATE_EXIT.ok
+/**
+ * `tenantry migrate [up|down|status] [--schema S] [--dry-run] [--all]` against `DATABASE_URL`.
+ * Returns the exit code; every failure is one line on stderr.
+ *
+ * @example
+ * process.exitCode = await runMigrateCommand(['status'], { env: process.env, stdout: console.log, stderr: console.error })
+ */
+export async function runMigrateCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(MIGRATE_USAGE)
+    return EXIT.ok
   }
-  if (args.dryRun) {
-    const sources = new Map((await bundledMigrations()).map((m) => [m.name, m]))
-    const applied = status.filter((m) => m.appliedAt)
-    const chosen =
-      args.action === 'up'
-        ? status.filter((m) => !m.appliedAt)
-        : args.all
-          ? [...applied].reverse()
-          : applied.slice(-1)
-    if (chosen.length === 0) io.stdout(`-- nothing to run (${args.action})`)
-    for (const m of chosen) {
-      const source = sources.get(m.name)!
-      io.stdout(`-- ${m.name} (${args.action})`)
-      io.stdout(renderMigrationSql(args.action === 'up' ? source.up : source.down, args.schema).trimEnd())
-    }
-    return MIGRATE_EXIT.ok
+  const args = parseMigrateArgs(argv)
+  if (typeof args === 'string') {
+    io.stderr(`tenantry migrate: ${args}`)
+    io.stderr(MIGRATE_USAGE)
+    return EXIT.usage
   }
-  const { results, error } = await migrate({ db, schema: args.schema, direction: args.action, all: args.all })
-  for (const r of results) io.stdout(`${r.status === 'Success' ? '✓' : r.status === 'Error' ? '✗' : '-'} ${r.migrationName} (${r.direction.toLowerCase()})`)
-  if (error) {
-    io.stderr(`tenantry migrate ${args.action}: ${describeDatabaseFailure(error)}`)
-    return MIGRATE_EXIT.error
+  const target = parseDatabaseUrl(io.env)
+  if (typeof target === 'string') {
+    io.stderr(`tenantry migrate: ${target}`)
+    return EXIT.usage
   }
-  if (results.length === 0) io.stdout(args.action === 'up' ? 'already up to date' : 'nothing to undo')
-  return MIGRATE_EXIT.ok
+  const pool = new pg.Pool({ connectionString: target.url, max: 2, connectionTimeoutMillis: 10_000 })
+  // An idle client dropped by the server must not crash the process with an unhandled 'error'.
+  pool.on('error', () => {})
+  try {
+    const options: MigrateOptions = { pool, schema: args.schema, direction: args.action === 'down' ? 'down' : 'latest', all: args.all }
+    if (args.action === 'status') return await printStatus(options, target, io)
+    if (args.dryRun) return await printPlan(options, args, io)
+    return await run(options, args, target, io)
+  } catch (error) {
+    io.stderr(`tenantry migrate ${args.action}: ${describeDatabaseError(error, target)}`)
+    return EXIT.error
+  } finally {
+    await pool.end().catch(() => {})
+  }
+}
+
+async function printStatus(options: MigrateOptions, target: DatabaseUrl, io: CliIo): Promise<number> {
+  const status = await migrationStatus(options)
+  io.stdout(`schema "${options.schema}" on ${target.label}`)
+  for (const m of status) {
+    io.stdout(`${m.appliedAt ? 'applied' : 'pending'}  ${(m.appliedAt?.toISOString() ?? '').padEnd(24)}  ${m.name}`)
+  }
+  const applied = status.filter((m) => m.appliedAt !== null).length
+  io.stdout(`${applied} applied, ${status.length - applied} pending`)
+  return EXIT.ok
+}
+
+async function printPlan(options: MigrateOptions, args: MigrateArgs, io: CliIo): Promise<number> {
+  const plan = await planMigrations(options)
+  // Every line that is not SQL is a comment, so the output can be saved and reviewed as a script.
+  io.stdout(`-- tenantry migrate ${args.action} --dry-run: ${plan.length} migration(s) in schema "${options.schema}"; nothing was run`)
+  if (plan.length > 0) {
+    io.stdout(`-- running this by hand would not record it in "${options.schema}".tenantry_migration; use tenantry migrate ${args.action}`)
+  }
+  for (const step of plan) {
+    io.stdout(`\n-- ${step.name} (${step.direction})`)
+    io.stdout(step.sql.trimEnd())
+  }
+  return EXIT.ok
+}
+
+async function run(options: MigrateOptions, args: MigrateArgs, target: DatabaseUrl, io: CliIo): Promise<number> {
+  const started = performance.now()
+  const { results, error } = await migrate(options)
+  const verb = args.action === 'down' ? 'reverted' : 'applied'
+  for (const r of results) if (r.status === 'Success') io.stdout(`${verb} ${r.migrationName}`)
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')
+    io.stderr(`tenantry migrate ${args.action}: ${failed ? describeMigrationError(error, failed, target) : describeDatabaseError(error, target)}`)
+    return EXIT.error
+  }
+  const ms = Math.round(performance.now() - started)
+  const done = results.filter((r) => r.status === 'Success').length
+  io.stdout(
+    done === 0
+      ? args.action === 'down'
+        ? `nothing to revert in schema "${options.schema}"`
+        : `schema "${options.schema}" is up to date`
+      : `${verb} ${done} migration(s) in schema "${options.schema}" (${ms} ms)`,
+  )
+  return EXIT.ok
+}
+
+/**
+ * A migration's own SQL failed (a missing privilege, a host object depending on ours). The
+ * server's message names objects, not row values, and is what the user needs to act on.
+ */
+function describeMigrationError(error: unknown, failed: MigrationResult, target: DatabaseUrl): string {
+  const { code, message, detail } = error as { code?: unknown; message?: unknown; detail?: unknown }
+  const sqlState = typeof code === 'string' ? ` (SQLSTATE ${code})` : ''
+  // 2BP01 "cannot drop ... because other objects depend on it": the detail names those objects.
+  const more = code === '2BP01' && typeof detail === 'string' ? `: ${detail.replaceAll('\n', '; ')}` : ''
+  return redact(`${failed.migrationName} failed and was rolled back: ${String(message)}${more}${sqlState} [${target.label}]`, target.password)
 }

@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bundledMigrations } from '../../src/migration/migrate.js'
+import { createFreshDatabase, tablesOf, type FreshDatabase } from './support/fresh-database.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url))
+
+interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `tenantry ...` as a user would, in a child process, with only the env given. */
+function tenantry(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [tsx, 'src/cli/index.ts', ...args],
+      { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+}
+
+/** A port nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+const oneLine = (text: string) => text.trim().split('\n')
+const PASSWORD = 'Hunter2-s3cret'
+
+let fresh: FreshDatabase
+let names: string[]
+beforeAll(async () => {
+  fresh = await createFreshDatabase()
+  names = (await bundledMigrations()).map((m) => m.name)
+})
+afterAll(() => fresh.drop())
+
+describe('tenantry (usage)', () => {
+  it('answers --help with exit 0 and usage errors with exit 2', async () => {
+    const [help, migrateHelp, none, unknownCommand, unknownAction, unknownFlag, noUrl] = await Promise.all([
+      tenantry(['--help']),
+      tenantry(['migrate', '--help']),
+      tenantry([]),
+      tenantry(['migrat']),
+      tenantry(['migrate', 'sideways']),
+      tenantry(['migrate', 'status', '--bogus']),
+      tenantry(['migrate', 'status']),
+    ])
+    expect(help).toMatchObject({ code: 0 })
+    expect(help.stdout).toContain('migrate [up|down|status]')
+    expect(migrateHelp).toMatchObject({ code: 0 })
+    expect(migrateHelp.stdout).toContain('--dry-run')
+    for (const run of [none, unknownCommand, unknownAction, unknownFlag, noUrl]) expect(run.code).toBe(2)
+    expect(unknownAction.stderr).toContain('unknown action "sideways"')
+    expect(oneLine(noUrl.stderr)).toEqual(['tenantry migrate: set DATABASE_URL to the database, e.g. postgres://user:password@localhost:5432/app'])
+  })
+})
+
+describe('tenantry migrate (connection failures)', () => {
+  it('reports a malformed URL in one line (exit 2) without the password', async () => {
+    const run = await tenantry(['migrate', 'status'], { DATABASE_URL: `postgres://admin:${PASSWORD}@[not-a-host/db` })
+    expect(run.code).toBe(2)
+    expect(oneLine(run.stderr)).toEqual(['tenantry migrate: DATABASE_URL is not a valid URL (expected postgres://user:password@host:5432/database)'])
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD)
+  })
+
+  it('reports a wrong password in one line (exit 1), without the password or a stack trace', async () => {
+    const url = new URL(fresh.url)
+    url.password = PASSWORD
+    const run = await tenantry(['migrate', 'up'], { DATABASE_URL: url.toString() })
+    expect(run.code).toBe(1)
+    expect(oneLine(run.stderr)).toEqual([`tenantry migrate up: password authentication failed [127.0.0.1:${url.port}/${fresh.name}]`])
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD)
+  })
+
+  it('reports an unreachable server in one line (exit 1)', async () => {
+    const port = await closedPort()
+    const run = await tenantry(['migrate', 'status'], { DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/app` })
+    expect(run.code).toBe(1)
+    expect(oneLine(run.stderr)).toEqual([
+      `tenantry migrate status: connection refused (is PostgreSQL running, and on that port?) [127.0.0.1:${port}/app]`,
+    ])
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD)
+  })
+})
+
+describe('tenantry migrate (against a database)', () => {
+  const env = () => ({ DATABASE_URL: fresh.url })
+  const applied = async () =>
+    (await sql<{ name: string }>`select name from tenantry.tenantry_migration order by name`.execute(fresh.db)).rows.map((r) => r.name)
+
+  it('lists every migration as pending on a fresh database', async () => {
+    const run = await tenantry(['migrate', 'status'], env())
+    expect(run.code).toBe(0)
+    for (const name of names) expect(run.stdout).toMatch(new RegExp(`^pending\\s+${name}$`, 'm'))
+    expect(run.stdout).toContain(`0 applied, ${names.length} pending`)
+  })
+
+  it('prints the SQL of a dry run and runs none of it', async () => {
+    const run = await tenantry(['migrate', 'up', '--dry-run'], env())
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain(`-- ${names[0]} (up)`)
+    expect(run.stdout).toContain('create table "tenantry".tenants')
+    expect(await tablesOf(fresh.db, 'tenantry')).toEqual([])
+  })
+
+  it('migrates up, then finds nothing to do', async () => {
+    const up = await tenantry(['migrate', 'up'], env())
+    expect(up.code).toBe(0)
+    expect(oneLine(up.stdout).slice(0, names.length)).toEqual(names.map((n) => `applied ${n}`))
+    expect(await applied()).toEqual(names)
+    const again = await tenantry(['migrate'], env())
+    expect(again).toMatchObject({ code: 0, stderr: '' })
+    expect(again.stdout.trim()).toBe('schema "tenantry" is up to date')
+  })
+
+  it('dry-runs down --all without touching anything, then reverts one and all', async () => {
+    const plan = await tenantry(['migrate', 'down', '--all', '--dry-run'], env())
+    expect(plan.code).toBe(0)
+    expect([...plan.stdout.matchAll(/^-- (\S+) \(down\)$/gm)].map((m) => m[1])).toEqual([...names].reverse())
+    expect(await applied()).toEqual(names)
+
+    const one = await tenantry(['migrate', 'down'], env())
+    expect(one.code).toBe(0)
+    expect(one.stdout).toContain(`reverted ${names.at(-1)}`)
+    expect(await applied()).toEqual(names.slice(0, -1))
+    const status = await tenantry(['migrate', 'status'], env())
+    expect(status.stdout).toMatch(new RegExp(`^pending\\s+${names.at(-1)}$`, 'm'))
+
+    const all = await tenantry(['migrate', 'down', '--all'], env())
+    expect(all.code).toBe(0)
+    expect(await applied()).toEqual([])
+    expect(await tablesOf(fresh.db, 'tenantry')).toEqual(['tenantry_migration', 'tenantry_migration_lock'])
+  })
+
+  it('migrates another schema with --schema', async () => {
+    const run = await tenantry(['migrate', 'up', '--schema', 'auth'], env())
+    expect(run.code).toBe(0)
+    expect(await tablesOf(fresh.db, 'auth')).toContain('tenants')
+    const bad = await tenantry(['migrate', 'up', '--schema', 'Auth"; --'], env())
+    expect(bad.code).toBe(2)
+  })
+
+  it('reports a failing migration in one line naming it, with exit 1', async () => {
+    // a host table referencing tenants makes `down --all` fail on 0001; it is rolled back
+    await sql`create table public.projects (id int primary key, tenant_id uuid references auth.tenants (id))`.execute(fresh.db)
+    const run = await tenantry(['migrate', 'down', '--all', '--schema', 'auth'], env())
+    expect(run.code).toBe(1)
+    const lines = oneLine(run.stderr)
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^tenantry migrate down: 0001_core failed and was rolled back: .*projects.* \(SQLSTATE 2BP01\)/)
+    expect(await tablesOf(fresh.db, 'auth')).toContain('tenants')
+  })
+})
