@@ -1,4 +1,5 @@
-import { EXIT, type CliCommand, type CliIo } from './cli-io.js'
+import { readFileSync } from 'node:fs'
+import { EXIT, type CliCommand, type CommandIo } from './command-io.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { runRlsCommand } from './commands/rls.js'
 import { runSeedCommand } from './commands/seed.js'
@@ -20,6 +21,7 @@ export const USAGE = `usage: tenantry <command> [options]
   seed --demo                      load the demo data set
 
 Every command reads DATABASE_URL. Run \`tenantry <command> --help\` for its options.
+\`tenantry --version\` prints the package version.
 Exit codes: 0 done, 1 failed, 2 usage (rls status: 3 when not enabled).`
 
 /**
@@ -29,11 +31,15 @@ Exit codes: 0 done, 1 failed, 2 usage (rls status: 3 when not enabled).`
  * @example
  * process.exitCode = await runCli(process.argv.slice(2), { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     ;(name === undefined ? io.stderr : io.stdout)(USAGE)
     return name === undefined ? EXIT.usage : EXIT.ok
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(packageVersion())
+    return EXIT.ok
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
   if (!command) {
@@ -46,5 +52,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     io.stderr(`tenantry ${name}: ${error instanceof Error ? error.message : String(error)}`)
     return EXIT.error
+  }
+}
+
+function packageVersion(): string {
+  // src/cli/ and dist/cli/ are both two levels below package.json
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+  } catch {
+    return 'unknown'
   }
 }

@@ -61,6 +61,7 @@ describe('tenantry (usage)', () => {
     ])
     expect(help).toMatchObject({ code: 0 })
     expect(help.stdout).toContain('migrate [up|down|status]')
+    expect((await tenantry(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
     expect(migrateHelp).toMatchObject({ code: 0 })
     expect(migrateHelp.stdout).toContain('--dry-run')
     for (const run of [none, unknownCommand, unknownAction, unknownFlag, noUrl]) expect(run.code).toBe(2)
@@ -70,9 +71,9 @@ describe('tenantry (usage)', () => {
 })
 
 describe('tenantry migrate (connection failures)', () => {
-  it('reports a malformed URL in one line (exit 2) without the password', async () => {
+  it('reports a malformed URL in one line (exit 1) without the password', async () => {
     const run = await tenantry(['migrate', 'status'], { DATABASE_URL: `postgres://admin:${PASSWORD}@[not-a-host/db` })
-    expect(run.code).toBe(2)
+    expect(run.code).toBe(1)
     expect(oneLine(run.stderr)).toEqual(['tenantry migrate: DATABASE_URL is not a valid URL (expected postgres://user:password@host:5432/database)'])
     expect(run.stdout + run.stderr).not.toContain(PASSWORD)
   })
@@ -105,8 +106,8 @@ describe('tenantry migrate (against a database)', () => {
   it('lists every migration as pending on a fresh database', async () => {
     const run = await tenantry(['migrate', 'status'], env())
     expect(run.code).toBe(0)
-    for (const name of names) expect(run.stdout).toMatch(new RegExp(`^pending\\s+${name}$`, 'm'))
-    expect(run.stdout).toContain(`0 applied, ${names.length} pending`)
+    for (const name of names) expect(run.stdout).toMatch(new RegExp(`^${name}\\s+pending$`, 'm'))
+    expect(run.stdout).toContain(`0 applied, ${names.length} pending (schema "tenantry" on 127.0.0.1:`)
   })
 
   it('prints the SQL of a dry run and runs none of it', async () => {
@@ -120,11 +121,12 @@ describe('tenantry migrate (against a database)', () => {
   it('migrates up, then finds nothing to do', async () => {
     const up = await tenantry(['migrate', 'up'], env())
     expect(up.code).toBe(0)
-    expect(oneLine(up.stdout).slice(0, names.length)).toEqual(names.map((n) => `applied ${n}`))
+    expect(oneLine(up.stdout).slice(0, names.length)).toEqual(names.map((n) => `✓ ${n} (up)`))
+    expect(oneLine(up.stdout).at(-1)).toMatch(new RegExp(`^applied ${names.length} migration\\(s\\) in schema "tenantry" \\(\\d+ ms\\)$`))
     expect(await applied()).toEqual(names)
     const again = await tenantry(['migrate'], env())
     expect(again).toMatchObject({ code: 0, stderr: '' })
-    expect(again.stdout.trim()).toBe('schema "tenantry" is up to date')
+    expect(again.stdout.trim()).toBe('already up to date (schema "tenantry")')
   })
 
   it('dry-runs down --all without touching anything, then reverts one and all', async () => {
@@ -135,10 +137,10 @@ describe('tenantry migrate (against a database)', () => {
 
     const one = await tenantry(['migrate', 'down'], env())
     expect(one.code).toBe(0)
-    expect(one.stdout).toContain(`reverted ${names.at(-1)}`)
+    expect(one.stdout).toContain(`✓ ${names.at(-1)} (down)`)
     expect(await applied()).toEqual(names.slice(0, -1))
     const status = await tenantry(['migrate', 'status'], env())
-    expect(status.stdout).toMatch(new RegExp(`^pending\\s+${names.at(-1)}$`, 'm'))
+    expect(status.stdout).toMatch(new RegExp(`^${names.at(-1)}\\s+pending$`, 'm'))
 
     const all = await tenantry(['migrate', 'down', '--all'], env())
     expect(all.code).toBe(0)

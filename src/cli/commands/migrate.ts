@@ -3,7 +3,7 @@ import type { MigrationResult } from 'kysely/migration'
 import pg from 'pg'
 import { DEFAULT_SCHEMA, migrate, migrationStatus, type MigrateOptions } from '../../migration/migrate.js'
 import { planMigrations } from '../../migration/migration-plan.js'
-import { EXIT, type CliIo } from '../cli-io.js'
+import { EXIT, type CommandIo } from '../command-io.js'
 import { describeDatabaseError, parseDatabaseUrl, redact, type DatabaseUrl } from '../database-url.js'
 
 export const MIGRATE_USAGE = `usage: tenantry migrate [up|down|status] [--schema <name>] [--dry-run] [--all]
@@ -65,7 +65,7 @@ function parseWith(argv: string[]) {
  * @example
  * process.exitCode = await runMigrateCommand(['status'], { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runMigrateCommand(argv: string[], io: CliIo): Promise<number> {
+export async function runMigrateCommand(argv: string[], io: CommandIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout(MIGRATE_USAGE)
     return EXIT.ok
@@ -79,7 +79,8 @@ export async function runMigrateCommand(argv: string[], io: CliIo): Promise<numb
   const target = parseDatabaseUrl(io.env)
   if (typeof target === 'string') {
     io.stderr(`tenantry migrate: ${target}`)
-    return EXIT.usage
+    // an unset DATABASE_URL is a usage error; one that is set but unusable is a failure
+    return io.env.DATABASE_URL ? EXIT.error : EXIT.usage
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 2, connectionTimeoutMillis: 10_000 })
   // An idle client dropped by the server must not crash the process with an unhandled 'error'.
@@ -97,18 +98,17 @@ export async function runMigrateCommand(argv: string[], io: CliIo): Promise<numb
   }
 }
 
-async function printStatus(options: MigrateOptions, target: DatabaseUrl, io: CliIo): Promise<number> {
+async function printStatus(options: MigrateOptions, target: DatabaseUrl, io: CommandIo): Promise<number> {
   const status = await migrationStatus(options)
-  io.stdout(`schema "${options.schema}" on ${target.label}`)
-  for (const m of status) {
-    io.stdout(`${m.appliedAt ? 'applied' : 'pending'}  ${(m.appliedAt?.toISOString() ?? '').padEnd(24)}  ${m.name}`)
-  }
+  const width = Math.max(...status.map((m) => m.name.length), 'migration'.length)
+  io.stdout(`${'migration'.padEnd(width)}  applied`)
+  for (const m of status) io.stdout(`${m.name.padEnd(width)}  ${m.appliedAt?.toISOString() ?? 'pending'}`)
   const applied = status.filter((m) => m.appliedAt !== null).length
-  io.stdout(`${applied} applied, ${status.length - applied} pending`)
+  io.stdout(`${applied} applied, ${status.length - applied} pending (schema "${options.schema}" on ${target.label})`)
   return EXIT.ok
 }
 
-async function printPlan(options: MigrateOptions, args: MigrateArgs, io: CliIo): Promise<number> {
+async function printPlan(options: MigrateOptions, args: MigrateArgs, io: CommandIo): Promise<number> {
   const plan = await planMigrations(options)
   // Every line that is not SQL is a comment, so the output can be saved and reviewed as a script.
   io.stdout(`-- tenantry migrate ${args.action} --dry-run: ${plan.length} migration(s) in schema "${options.schema}"; nothing was run`)
@@ -122,24 +122,22 @@ async function printPlan(options: MigrateOptions, args: MigrateArgs, io: CliIo):
   return EXIT.ok
 }
 
-async function run(options: MigrateOptions, args: MigrateArgs, target: DatabaseUrl, io: CliIo): Promise<number> {
+async function run(options: MigrateOptions, args: MigrateArgs, target: DatabaseUrl, io: CommandIo): Promise<number> {
   const started = performance.now()
   const { results, error } = await migrate(options)
-  const verb = args.action === 'down' ? 'reverted' : 'applied'
-  for (const r of results) if (r.status === 'Success') io.stdout(`${verb} ${r.migrationName}`)
+  const mark = { Success: '✓', Error: '✗', NotExecuted: '-' } as const
+  for (const r of results) io.stdout(`${mark[r.status]} ${r.migrationName} (${r.direction.toLowerCase()})`)
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')
     io.stderr(`tenantry migrate ${args.action}: ${failed ? describeMigrationError(error, failed, target) : describeDatabaseError(error, target)}`)
     return EXIT.error
   }
   const ms = Math.round(performance.now() - started)
-  const done = results.filter((r) => r.status === 'Success').length
+  const where = `schema "${options.schema}"`
   io.stdout(
-    done === 0
-      ? args.action === 'down'
-        ? `nothing to revert in schema "${options.schema}"`
-        : `schema "${options.schema}" is up to date`
-      : `${verb} ${done} migration(s) in schema "${options.schema}" (${ms} ms)`,
+    results.length === 0
+      ? args.action === 'down' ? `nothing to undo (${where})` : `already up to date (${where})`
+      : `${args.action === 'down' ? 'undid' : 'applied'} ${results.length} migration(s) in ${where} (${ms} ms)`,
   )
   return EXIT.ok
 }
