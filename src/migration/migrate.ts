@@ -17,8 +17,8 @@ export interface MigrateResult {
   /** What ran, in order, as Kysely's `MigrationResult`s (`Success`, `Error`, `NotExecuted`). */
   results: MigrationResult[]
   /**
-   * The first error, if any. Each migration runs in its own transaction, so the one that failed
-   * left nothing behind and the ones before it stay applied.
+   * The first error, if any. A run is one transaction, so when a migration fails nothing of the
+   * run stays applied, not even the migrations reported `Success` before it.
    */
   error?: unknown
 }

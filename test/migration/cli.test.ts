@@ -157,13 +157,17 @@ describe('tenantry migrate (against a database)', () => {
   })
 
   it('reports a failing migration in one line naming it, with exit 1', async () => {
-    // a host table referencing tenants makes `down --all` fail on 0001; it is rolled back
+    // a host table referencing tenants makes `down --all` fail at 0001, after three successful steps
     await sql`create table public.projects (id int primary key, tenant_id uuid references auth.tenants (id))`.execute(fresh.db)
     const run = await tenantry(['migrate', 'down', '--all', '--schema', 'auth'], env())
     expect(run.code).toBe(1)
     const lines = oneLine(run.stderr)
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/^tenantry migrate down: 0001_core failed and was rolled back: .*projects.* \(SQLSTATE 2BP01\)/)
-    expect(await tablesOf(fresh.db, 'auth')).toContain('tenants')
+    expect(lines[0]).toMatch(/^tenantry migrate down: 0001_core failed, so the run was rolled back and nothing changed: .*projects.* \(SQLSTATE 2BP01\)/)
+    expect(run.stdout).toBe('')
+    // the whole run is one transaction: the later migrations undone before 0001 failed are back too
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from auth.tenantry_migration`.execute(fresh.db)
+    expect(rows[0]!.n).toBe(names.length)
+    expect(await tablesOf(fresh.db, 'auth')).toEqual(expect.arrayContaining(['tenants', 'sessions', 'audit_logs']))
   })
 })

@@ -125,13 +125,13 @@ async function printPlan(options: MigrateOptions, args: MigrateArgs, io: Command
 async function run(options: MigrateOptions, args: MigrateArgs, target: DatabaseUrl, io: CommandIo): Promise<number> {
   const started = performance.now()
   const { results, error } = await migrate(options)
-  const mark = { Success: '✓', Error: '✗', NotExecuted: '-' } as const
-  for (const r of results) io.stdout(`${mark[r.status]} ${r.migrationName} (${r.direction.toLowerCase()})`)
   if (error !== undefined) {
+    // The run was one transaction: nothing in it stayed applied, so no ✓ lines that would say otherwise.
     const failed = results.find((r) => r.status === 'Error')
     io.stderr(`tenantry migrate ${args.action}: ${failed ? describeMigrationError(error, failed, target) : describeDatabaseError(error, target)}`)
     return EXIT.error
   }
+  for (const r of results) io.stdout(`✓ ${r.migrationName} (${r.direction.toLowerCase()})`)
   const ms = Math.round(performance.now() - started)
   const where = `schema "${options.schema}"`
   io.stdout(
@@ -151,5 +151,5 @@ function describeMigrationError(error: unknown, failed: MigrationResult, target:
   const sqlState = typeof code === 'string' ? ` (SQLSTATE ${code})` : ''
   // 2BP01 "cannot drop ... because other objects depend on it": the detail names those objects.
   const more = code === '2BP01' && typeof detail === 'string' ? `: ${detail.replaceAll('\n', '; ')}` : ''
-  return redact(`${failed.migrationName} failed and was rolled back: ${String(message)}${more}${sqlState} [${target.label}]`, target.password)
+  return redact(`${failed.migrationName} failed, so the run was rolled back and nothing changed: ${String(message)}${more}${sqlState} [${target.label}]`, target.password)
 }
