@@ -110,12 +110,12 @@ create table {{schema}}.roles (
   deleted_at   timestamptz,
   constraint roles_deleted_after_created check (deleted_at is null or deleted_at >= created_at)
 );
--- Two partial indexes rather than one on coalesce(tenant_id, ...): PostgreSQL 14 has no NULLS NOT
--- DISTINCT, and an expression index could not serve the `where tenant_id = $1` of every tenant read.
-create unique index roles_tenant_name_live_key on {{schema}}.roles (tenant_id, lower(name))
-  where deleted_at is null and tenant_id is not null;
-create unique index roles_system_name_live_key on {{schema}}.roles (lower(name))
-  where deleted_at is null and tenant_id is null;
+-- One key for tenant and system roles: PostgreSQL 14 has no NULLS NOT DISTINCT, so a null tenant
+-- (a system role) is folded into the nil uuid. `insert ... on conflict` names this expression.
+create unique index roles_tenant_name_live_key on {{schema}}.roles
+  (coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), lower(name)) where deleted_at is null;
+-- The expression key cannot serve `where tenant_id = $1` (every tenant's role reads); this does.
+create index roles_tenant_idx on {{schema}}.roles (tenant_id);
 create trigger tenantry_set_updated_at before update on {{schema}}.roles
   for each row execute function {{schema}}.set_updated_at();
 

@@ -189,7 +189,7 @@ describe('partial unique indexes', () => {
     expect(await rejection(() => role(tenantId, name.toLowerCase()))).toMatchObject({ code: 'UNIQUE_VIOLATION', constraint: 'roles_tenant_name_live_key' })
     await role(other.id, name) // another tenant may use the name
     const system = await role(null, name) // and so may a system role
-    expect(await rejection(() => role(null, name.toUpperCase()))).toMatchObject({ code: 'UNIQUE_VIOLATION', constraint: 'roles_system_name_live_key' })
+    expect(await rejection(() => role(null, name.toUpperCase()))).toMatchObject({ code: 'UNIQUE_VIOLATION', constraint: 'roles_tenant_name_live_key' })
     await softDelete('roles', first.id)
     await softDelete('roles', system.id)
     await role(tenantId, name)

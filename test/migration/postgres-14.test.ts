@@ -95,7 +95,7 @@ describe('PostgreSQL 14', () => {
     await db.insertInto('tenantry.roles').values({ tenant_id: null, name: 'Owner' }).execute()
     expect(await rejection(() => db.insertInto('tenantry.roles').values({ tenant_id: null, name: 'owner' }).execute())).toMatchObject({
       code: 'UNIQUE_VIOLATION',
-      constraint: 'roles_system_name_live_key',
+      constraint: 'roles_tenant_name_live_key',
     })
     const role = await db.insertInto('tenantry.roles').values({ tenant_id: other.id, name: 'owner' }).returning('id').executeTakeFirstOrThrow()
     expect(
