@@ -18,7 +18,6 @@ end $$;
 
 drop table if exists {{schema}}.invitations;
 drop table if exists {{schema}}.user_roles;
-drop function if exists {{schema}}.user_roles_role_in_tenant();
 drop table if exists {{schema}}.roles;
 drop table if exists {{schema}}.memberships;
 drop table if exists {{schema}}.users;

@@ -133,26 +133,6 @@ create index user_roles_role_idx on {{schema}}.user_roles (role_id);
 -- deleting a user cascades here; without it that is a sequential scan
 create index user_roles_user_idx on {{schema}}.user_roles (user_id);
 
--- A role of one tenant must never be granted in another (system roles, tenant_id null, may be
--- granted anywhere). A foreign key cannot say "same tenant or null", so a trigger does, raising a
--- check violation that names the rule. A role not found here (inserted by the same statement, or
--- hidden by row-level security) is left to the foreign key.
-create or replace function {{schema}}.user_roles_role_in_tenant() returns trigger
-language plpgsql as $$
-declare
-  role_tenant uuid;
-  role_found boolean;
-begin
-  select r.tenant_id, true into role_tenant, role_found from {{schema}}.roles r where r.id = new.role_id;
-  if role_found and role_tenant is not null and role_tenant <> new.tenant_id then
-    raise exception 'role belongs to another tenant'
-      using errcode = 'check_violation', constraint = 'user_roles_role_in_tenant',
-            table = 'user_roles', schema = tg_table_schema;
-  end if;
-  return new;
-end $$;
-create trigger user_roles_role_in_tenant before insert or update of tenant_id, role_id on {{schema}}.user_roles
-  for each row execute function {{schema}}.user_roles_role_in_tenant();
 create trigger tenantry_set_updated_at before update on {{schema}}.user_roles
   for each row execute function {{schema}}.set_updated_at();
 

@@ -126,33 +126,6 @@ describe('check constraints', () => {
   })
 })
 
-describe('user_roles', () => {
-  it('refuses a role of another tenant with CHECK_VIOLATION user_roles_role_in_tenant', async () => {
-    const other = await newTenant()
-    const foreignRole = await db.insertInto(t('roles')).values({ tenant_id: other.id, name: 'admin' }).returning('id').executeTakeFirstOrThrow()
-    const id = randomUUID()
-    const error = await rejection(() =>
-      db.insertInto(t('user_roles')).values({ id, tenant_id: tenantId, user_id: userId, role_id: foreignRole.id }).execute(),
-    )
-    expect(error).toMatchObject({ code: 'CHECK_VIOLATION', constraint: 'user_roles_role_in_tenant' })
-    expect(await rowExists('user_roles', id)).toBe(false)
-  })
-
-  it('grants system roles (no tenant) in any tenant, and a tenant role in its own tenant', async () => {
-    const system = await db.insertInto(t('roles')).values({ tenant_id: null, name: `sys-${uniq()}`, permissions: ['*:*'] }).returning('id').executeTakeFirstOrThrow()
-    const own = await db.insertInto(t('roles')).values({ tenant_id: tenantId, name: `own-${uniq()}` }).returning('id').executeTakeFirstOrThrow()
-    await db
-      .insertInto(t('user_roles'))
-      .values([
-        { tenant_id: tenantId, user_id: userId, role_id: system.id },
-        { tenant_id: tenantId, user_id: userId, role_id: own.id },
-      ])
-      .execute()
-    const grants = await db.selectFrom(t('user_roles')).select('role_id').where('user_id', '=', userId).execute()
-    expect(grants.map((g) => g.role_id)).toEqual(expect.arrayContaining([system.id, own.id]))
-  })
-})
-
 describe('partial unique indexes', () => {
   const softDelete = (table: string, id: string) => db.updateTable(t(table)).set({ deleted_at: sql`now()` }).where('id', '=', id).execute()
 

@@ -84,7 +84,7 @@ describe('PostgreSQL 14', () => {
     expect(again.results).toHaveLength(names.length)
   })
 
-  it('enforces checks, partial unique keys, the role-tenant rule and append-only audit_logs', async () => {
+  it('enforces checks, partial unique keys with reuse after soft delete, and append-only audit_logs', async () => {
     expect(await rejection(() => db.insertInto('tenantry.users').values({ email: 'nope' }).execute())).toMatchObject({
       code: 'CHECK_VIOLATION',
       constraint: 'users_email_format',
@@ -97,10 +97,10 @@ describe('PostgreSQL 14', () => {
       code: 'UNIQUE_VIOLATION',
       constraint: 'roles_tenant_name_live_key',
     })
-    const role = await db.insertInto('tenantry.roles').values({ tenant_id: other.id, name: 'owner' }).returning('id').executeTakeFirstOrThrow()
-    expect(
-      await rejection(() => db.insertInto('tenantry.user_roles').values({ tenant_id: tenant.id, user_id: user.id, role_id: role.id }).execute()),
-    ).toMatchObject({ code: 'CHECK_VIOLATION', constraint: 'user_roles_role_in_tenant' })
+    await db.insertInto('tenantry.roles').values({ tenant_id: other.id, name: 'owner' }).execute()
+    await db.insertInto('tenantry.memberships').values({ tenant_id: tenant.id, user_id: user.id }).execute()
+    await db.updateTable('tenantry.memberships').set({ deleted_at: sql`now()` }).execute()
+    await db.insertInto('tenantry.memberships').values({ tenant_id: tenant.id, user_id: user.id }).execute()
     await db.insertInto('tenantry.audit_logs').values({ tenant_id: tenant.id, action: 'tenants.create' }).execute()
     expect(await rejection(() => db.deleteFrom('tenantry.audit_logs').execute())).toMatchObject({ code: 'FORBIDDEN' })
   })
