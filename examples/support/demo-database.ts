@@ -52,8 +52,12 @@ export async function openDemoDatabase(name: string, url: string | undefined = p
       description: `${where}, in a new database "${database}"`,
       async close() {
         await pool.end()
-        await server.dropDatabase(database)
-        await server.stop()
+        try {
+          // An embedded server goes away with its data directory; only a server we were given keeps the database.
+          if (server.source === 'url') await server.dropDatabase(database)
+        } finally {
+          await server.stop()
+        }
       },
     }
   } catch (error) {
