@@ -23,10 +23,15 @@ export {
   migrationStatus,
   bundledMigrations,
   DEFAULT_SCHEMA,
+  MIGRATION_TABLE,
+  MIGRATION_LOCK_TABLE,
   type MigrateOptions,
   type MigrateResult,
   type MigrationStatus,
+  type MigrationTarget,
+  type MigrationDirection,
 } from './migration/migrate.js'
+export { planMigrations, type PlannedMigration } from './migration/migration-plan.js'
 export type { Duration } from './util/duration.js'
 export {
   createTokenService,
