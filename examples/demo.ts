@@ -129,13 +129,10 @@ async function createProjectsTable(tenantry: Tenantry<DemoDB>, demo: DemoDatabas
   await sql`select ${sql.id(demo.schema, 'install_updated_at_trigger')}(${`${demo.hostSchema}.projects`}::regclass)`.execute(tenantry.kysely)
 }
 
-/** Creates a tenant's roles and makes each user a member holding one of them. Returns the role names. */
+/** Seeds a tenant's roles and makes each user a member holding one of them. Returns the role names. */
 async function onboard(tenantry: Tenantry<DemoDB>, tenantId: string, members: [userId: string, role: string][]): Promise<string> {
   const scope = tenantry.withContext({ tenantId, requestId: 'onboarding' })
-  const roles = {
-    admin: await scope.roles.create({ name: 'admin', permissions: ['*:*'] }),
-    viewer: await scope.roles.create({ name: 'viewer', permissions: ['*:read'] }),
-  } as Record<string, { id: string }>
+  const { roles } = await scope.roles.seedDefaultRoles({ admin: ['*:*'], viewer: ['*:read'] })
   for (const [userId, role] of members) {
     await scope.memberships.create({ user_id: userId })
     await scope.roles.assign(userId, roles[role]!.id)
