@@ -88,6 +88,7 @@ describe('tenantry seed --demo', () => {
     expect(await run(['--demo'], {})).toMatchObject({ code: SEED_EXIT.usage, err: expect.stringContaining('DATABASE_URL') })
     const missing = await run(['--demo'], { DATABASE_URL: withDatabase(inject('testServerUrl'), 'tenantry_no_such_database') })
     expect(missing.code).toBe(SEED_EXIT.error)
-    expect(missing.err).toContain('SQLSTATE 3D000')
+    expect(missing.err).toContain('does not exist')
+    expect(missing.err).toContain('tenantry_no_such_database')
   })
 })

@@ -4,13 +4,11 @@ import { isTenantryError } from '../../errors/tenantry-error.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from '../../rls/rls-admin.js'
 import { parseTableArgument, type RlsTarget } from '../../rls/rls-targets.js'
+import type { CommandIo } from '../command-io.js'
+import { describeDatabaseError, parseDatabaseUrl } from '../database-url.js'
 
-/** What a command needs from the process; injected so that tests run it in-process. */
-export interface RlsCommandIo {
-  env: Record<string, string | undefined>
-  stdout: (line: string) => void
-  stderr: (line: string) => void
-}
+/** @deprecated use `CommandIo`; kept for callers of the first release candidate. */
+export type RlsCommandIo = CommandIo
 
 /** Exit codes: 0 done (status: enabled), 1 database error, 2 usage, 3 status: not enabled. */
 export const RLS_EXIT = { ok: 0, error: 1, usage: 2, notEnabled: 3 } as const
@@ -49,7 +47,7 @@ function parseArgs(argv: string[]): ParsedArgs | string {
   return { action, tables, schema }
 }
 
-function printStatus(status: RlsStatus, io: RlsCommandIo): void {
+function printStatus(status: RlsStatus, io: CommandIo): void {
   const width = Math.max(...status.tables.map((t) => t.table.length), 5)
   io.stdout(`${'table'.padEnd(width)}  enabled  forced  policies`)
   for (const t of status.tables) {
@@ -71,7 +69,7 @@ function printStatus(status: RlsStatus, io: RlsCommandIo): void {
  * @example
  * process.exitCode = await runRlsCommand(process.argv.slice(3), { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runRlsCommand(argv: string[], io: RlsCommandIo): Promise<number> {
+export async function runRlsCommand(argv: string[], io: CommandIo): Promise<number> {
   let parsed: ParsedArgs | string
   try {
     parsed = parseArgs(argv)
@@ -83,12 +81,13 @@ export async function runRlsCommand(argv: string[], io: RlsCommandIo): Promise<n
     io.stderr(RLS_USAGE)
     return RLS_EXIT.usage
   }
-  const url = io.env.DATABASE_URL
-  if (!url) {
-    io.stderr('tenantry rls: set DATABASE_URL to the database (as the tables\' owner for enable/disable)')
-    return RLS_EXIT.usage
+  const target = parseDatabaseUrl(io.env)
+  if (typeof target === 'string') {
+    io.stderr(`tenantry rls: ${target}`)
+    return io.env.DATABASE_URL ? RLS_EXIT.error : RLS_EXIT.usage
   }
-  const pool = new pg.Pool({ connectionString: url, max: 1 })
+  const pool = new pg.Pool({ connectionString: target.url, max: 1 })
+  pool.on('error', () => {})
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
   try {
     const { action, schema, tables } = parsed
@@ -101,7 +100,7 @@ export async function runRlsCommand(argv: string[], io: RlsCommandIo): Promise<n
     printStatus(status, io)
     return action === 'status' && status.state !== 'enabled' ? RLS_EXIT.notEnabled : RLS_EXIT.ok
   } catch (error) {
-    // Name the failure without echoing driver messages, which can carry values.
+    // Hints for the failures an operator can fix; the rest is named without driver messages.
     const pgCode = (error as { code?: unknown }).code
     const reason = isTenantryError(error)
       ? error.message
@@ -109,9 +108,7 @@ export async function runRlsCommand(argv: string[], io: RlsCommandIo): Promise<n
         ? 'permission denied: run it as the owner of the tables (the role that ran the migrations)'
         : pgCode === '42883'
           ? `the helper functions are missing: run \`npx tenantry migrate\` first (schema "${parsed.schema}")`
-          : typeof pgCode === 'string'
-            ? `database error (SQLSTATE ${pgCode})`
-            : error instanceof Error ? error.message : String(error)
+          : describeDatabaseError(error, target)
     io.stderr(`tenantry rls ${parsed.action}: ${reason}`)
     return RLS_EXIT.error
   } finally {

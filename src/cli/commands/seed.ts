@@ -3,13 +3,11 @@ import pg from 'pg'
 import { createTenantry } from '../../create-tenantry.js'
 import { isTenantryError } from '../../errors/tenantry-error.js'
 import { seedDemoData } from '../../testing/seed-demo-data.js'
+import type { CommandIo } from '../command-io.js'
+import { describeDatabaseError, parseDatabaseUrl } from '../database-url.js'
 
-/** What a command needs from the process; injected so that tests run it in-process. */
-export interface SeedCommandIo {
-  env: Record<string, string | undefined>
-  stdout: (line: string) => void
-  stderr: (line: string) => void
-}
+/** @deprecated use `CommandIo`; kept for callers of the first release candidate. */
+export type SeedCommandIo = CommandIo
 
 /** Exit codes: 0 done (or already there), 1 database error, 2 usage. */
 export const SEED_EXIT = { ok: 0, error: 1, usage: 2 } as const
@@ -31,7 +29,7 @@ applying tenantry's migrations first.
  * @example
  * process.exitCode = await runSeedCommand(process.argv.slice(3), { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runSeedCommand(argv: string[], io: SeedCommandIo): Promise<number> {
+export async function runSeedCommand(argv: string[], io: CommandIo): Promise<number> {
   let values: { demo?: boolean; reset?: boolean; 'no-sessions'?: boolean; schema?: string; help?: boolean }
   try {
     ;({ values } = parseArgs({
@@ -60,13 +58,14 @@ export async function runSeedCommand(argv: string[], io: SeedCommandIo): Promise
     io.stderr(SEED_USAGE)
     return SEED_EXIT.usage
   }
-  const url = io.env.DATABASE_URL
-  if (!url) {
-    io.stderr('tenantry seed: set DATABASE_URL to the database to seed (postgres://user:password@host:5432/database)')
-    return SEED_EXIT.usage
+  const target = parseDatabaseUrl(io.env)
+  if (typeof target === 'string') {
+    io.stderr(`tenantry seed: ${target}`)
+    return io.env.DATABASE_URL ? SEED_EXIT.error : SEED_EXIT.usage
   }
 
-  const pool = new pg.Pool({ connectionString: url, max: 2 })
+  const pool = new pg.Pool({ connectionString: target.url, max: 2 })
+  pool.on('error', () => {})
   try {
     const tenantry = createTenantry({ pool, ...(values.schema ? { schema: values.schema } : {}) })
     const migrated = await tenantry.migrate()
@@ -84,15 +83,11 @@ export async function runSeedCommand(argv: string[], io: SeedCommandIo): Promise
     )
     return SEED_EXIT.ok
   } catch (error) {
-    // Name the failure without echoing driver messages, which can carry values.
-    const pgCode = (error as { code?: unknown }).code
     const reason = isTenantryError(error)
       ? error.message
-      : pgCode === '42501'
+      : (error as { code?: unknown }).code === '42501'
         ? 'permission denied: seed as a role that may create schemas and write tenantry\'s tables'
-        : typeof pgCode === 'string'
-          ? `database error (SQLSTATE ${pgCode})`
-          : error instanceof Error ? error.message : String(error)
+        : describeDatabaseError(error, target)
     io.stderr(`tenantry seed: ${reason}`)
     return SEED_EXIT.error
   } finally {
