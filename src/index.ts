@@ -1,7 +1,12 @@
+/**
+ * tenantry: tenant-scoped, soft-delete-aware, audited repositories for multi-tenant SaaS on PostgreSQL.
+ *
+ * @module tenantry
+ */
 export { createTenantry, Tenantry, type TenantryOptions } from './create-tenantry.js'
 export { defineTable, type TableDefinition, type TableHooks, type HookArgs, type SoftDeleteOption } from './define-table.js'
 export { contextSchema, type TenantContext, type TenantContextInput } from './context.js'
-export { TenantScope, type TransactionScope, type TableRepository } from './scope/tenant-scope.js'
+export { TenantScope, type TransactionScope, type TableRepository, type InsertInput } from './scope/tenant-scope.js'
 export type { BuiltinDatabase } from './scope/builtin-database.js'
 export {
   Repository,
@@ -32,6 +37,7 @@ export {
   type MigrationDirection,
 } from './migration/migrate.js'
 export { planMigrations, type PlannedMigration } from './migration/migration-plan.js'
+export type { SqlMigrationSource } from './migration/sql-migration-provider.js'
 export type { Duration } from './util/duration.js'
 export {
   createTokenService,
@@ -46,7 +52,7 @@ export {
   type RequestInfo,
   type TokenAuditCallback,
 } from './tokens/index.js'
-export type { IsolationMode } from './execution/runtime.js'
+export type { IsolationMode, SystemActor } from './execution/runtime.js'
 export { RowLevelSecurity } from './rls/row-level-security.js'
 export type { RlsStatus, RlsTableStatus } from './rls/rls-admin.js'
 export type { ScopedDbOptions } from './scope/scoped-kysely/scoped-kysely.js'

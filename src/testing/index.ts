@@ -1,3 +1,9 @@
+/**
+ * Test helpers for applications built on tenantry: a real PostgreSQL per run, a migrated template
+ * cloned per test file, and seeded fixtures.
+ *
+ * @module tenantry/testing
+ */
 export {
   startTestDatabase,
   withDatabase,
