@@ -174,7 +174,7 @@ create or replace function {{schema}}.tokens_rotate(
   p_idle_ms bigint, p_grace_ms bigint, p_grace_kids text[],
   p_ip inet, p_user_agent text, p_lock_timeout_ms integer
 ) returns table (outcome text, session_id uuid, token_id uuid, token_selector text, token_kid text,
-                 token_hash bytea, expires_at timestamptz, audit jsonb)
+                 token_hash bytea, expires_at timestamptz, audit jsonb, user_id uuid, tenant_id uuid)
 language plpgsql as $$
 #variable_conflict use_column
 declare
@@ -188,18 +188,18 @@ begin
   perform set_config('lock_timeout', p_lock_timeout_ms::text || 'ms', true);
   select * into v_session from {{schema}}.sessions s where s.id = p_session_id for update;
   if not found then
-    return query select 'invalid'::text, null::uuid, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb;
+    return query select 'invalid'::text, null::uuid, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, null::uuid, null::uuid;
     return;
   end if;
   -- read after the lock: this statement's snapshot includes every rotation committed before it
   select * into v_token from {{schema}}.refresh_tokens t where t.id = p_token_id and t.session_id = p_session_id;
   if not found then
-    return query select 'invalid'::text, null::uuid, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb;
+    return query select 'invalid'::text, null::uuid, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, null::uuid, null::uuid;
     return;
   end if;
   v_now := clock_timestamp();
   if v_session.revoked_at is not null then
-    return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb;
+    return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, v_session.user_id, v_session.tenant_id;
     return;
   end if;
   -- A user suspended, disabled or deleted since the login loses the session at the next refresh.
@@ -210,11 +210,11 @@ begin
     returning * into v_session;
     v_audit := jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.revoke', 'success', null, p_ip, p_user_agent,
                                                          jsonb_build_object('reason', 'user_inactive')));
-    return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, v_audit;
+    return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, v_audit, v_session.user_id, v_session.tenant_id;
     return;
   end if;
   if v_now >= v_session.expires_at or v_now >= v_session.idle_expires_at then
-    return query select 'expired'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb;
+    return query select 'expired'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, v_session.user_id, v_session.tenant_id;
     return;
   end if;
 
@@ -230,7 +230,7 @@ begin
     returning * into v_session;
     v_audit := jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.rotate', 'success', null, p_ip, p_user_agent, null));
     return query select 'rotated'::text, v_session.id, p_child_id, p_child_selector, p_child_kid, null::bytea,
-                        v_session.idle_expires_at, v_audit;
+                        v_session.idle_expires_at, v_audit, v_session.user_id, v_session.tenant_id;
     return;
   end if;
 
@@ -240,7 +240,7 @@ begin
   if p_grace_ms > 0 and v_current.parent_id = v_token.id and v_current.kid = any(p_grace_kids)
      and v_token.used_at + p_grace_ms * interval '1 millisecond' > v_now then
     return query select 'grace'::text, v_session.id, v_current.id, v_current.selector, v_current.kid, v_current.secret_hash,
-                        v_session.idle_expires_at, '[]'::jsonb;
+                        v_session.idle_expires_at, '[]'::jsonb, v_session.user_id, v_session.tenant_id;
     return;
   end if;
 
@@ -250,7 +250,7 @@ begin
   returning * into v_session;
   v_audit := jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.reuse_detected', 'denied', 'TOKEN_REUSED', p_ip, p_user_agent,
     jsonb_build_object('presentedGeneration', v_token.generation, 'reason', 'reuse_detected')));
-  return query select 'reused'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, v_audit;
+  return query select 'reused'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, v_audit, v_session.user_id, v_session.tenant_id;
 end $$;
 
 -- revoke ---------------------------------------------------------------------------------------

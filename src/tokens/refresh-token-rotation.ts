@@ -31,6 +31,10 @@ export interface IssuedToken {
   sessionId: string
   /** When this token stops working if it is not rotated: the idle expiry, capped by the absolute one. */
   expiresAt: Date
+  /** The session's user, so a refresh endpoint can mint its access token without another query. */
+  userId: string
+  /** The tenant the session was opened for, or `null`. */
+  tenantId: string | null
 }
 
 /** A stored hash for unknown selectors, so that a miss costs the same comparison as a hit. */
@@ -96,9 +100,9 @@ export async function rotateRefreshToken(
 
   switch (row.outcome) {
     case 'rotated':
-      return { token: formatToken(childSelector, childSecret), sessionId: row.session_id!, expiresAt: row.expires_at! }
+      return { token: formatToken(childSelector, childSecret), sessionId: row.session_id!, expiresAt: row.expires_at!, userId: row.user_id!, tenantId: row.tenant_id }
     case 'grace':
-      return { token: rederiveSuccessor(deps, parsed, row), sessionId: row.session_id!, expiresAt: row.expires_at! }
+      return { token: rederiveSuccessor(deps, parsed, row), sessionId: row.session_id!, expiresAt: row.expires_at!, userId: row.user_id!, tenantId: row.tenant_id }
     case 'reused':
       throw tokenReused(operation)
     case 'revoked':

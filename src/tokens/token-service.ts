@@ -122,7 +122,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         throw new TenantryError('NOT_FOUND', `${operation}: user not found`, { operation, table: 'users' })
       }
       await notify(row.audit)
-      return { token: formatToken(material.selector, secret), sessionId, expiresAt: row.expires_at }
+      return { token: formatToken(material.selector, secret), sessionId, expiresAt: row.expires_at, userId: parsed.userId, tenantId: parsed.tenantId }
     },
 
     rotate(token, request) {

@@ -30,6 +30,8 @@ export interface RotateRow {
   token_hash: Buffer | null
   expires_at: Date | null
   audit: Record<string, unknown>[]
+  user_id: string | null
+  tenant_id: string | null
 }
 
 export interface RevokeRow {

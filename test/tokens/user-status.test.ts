@@ -6,6 +6,23 @@ import { insertUser, makeTokens, sessionRow } from './token-fixtures.js'
 const fileDb = await useFileDatabase()
 const { db, pool } = fileDb
 
+describe('who a token belongs to', () => {
+  it('returns the session\'s user and tenant from issue, rotate and a grace retry', async () => {
+    const { tokens } = makeTokens(pool, { keys: { k1: 'k'.repeat(32) } })
+    const userId = await insertUser(db)
+    const { rows } = await sql<{ id: string }>`insert into tenantry.tenants (slug, name) values ('owner-check', 'Owner') returning id`.execute(db)
+    const tenantId = rows[0]!.id
+    const issued = await tokens.issue({ userId, tenantId })
+    expect(issued).toMatchObject({ userId, tenantId })
+    const rotated = await tokens.rotate(issued.token)
+    expect(rotated).toMatchObject({ userId, tenantId, sessionId: issued.sessionId })
+    const retried = await tokens.rotate(issued.token)
+    expect(retried).toMatchObject({ userId, tenantId, token: rotated.token })
+    const session = await sessionRow(db, issued.sessionId)
+    expect(session).toMatchObject({ user_id: userId, tenant_id: tenantId })
+  })
+})
+
 describe('user status', () => {
   it('refuses to open a session for a user who is not active', async () => {
     const { tokens } = makeTokens(pool)
