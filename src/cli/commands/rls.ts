@@ -7,8 +7,6 @@ import { parseTableArgument, type RlsTarget } from '../../rls/rls-targets.js'
 import type { CommandIo } from '../command-io.js'
 import { describeDatabaseError, parseDatabaseUrl } from '../database-url.js'
 
-/** @deprecated use `CommandIo`; kept for callers of the first release candidate. */
-export type RlsCommandIo = CommandIo
 
 /** Exit codes: 0 done (status: enabled), 1 database error, 2 usage, 3 status: not enabled. */
 export const RLS_EXIT = { ok: 0, error: 1, usage: 2, notEnabled: 3 } as const

@@ -6,8 +6,6 @@ import { seedDemoData } from '../../testing/seed-demo-data.js'
 import type { CommandIo } from '../command-io.js'
 import { describeDatabaseError, parseDatabaseUrl } from '../database-url.js'
 
-/** @deprecated use `CommandIo`; kept for callers of the first release candidate. */
-export type SeedCommandIo = CommandIo
 
 /** Exit codes: 0 done (or already there), 1 database error, 2 usage. */
 export const SEED_EXIT = { ok: 0, error: 1, usage: 2 } as const
