@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundledMigrations } from '../../src/migration/migrate.js'
+import { freePort } from '../../src/testing/free-port.js'
 import { createFreshDatabase, tablesOf, type FreshDatabase } from './support/fresh-database.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -24,16 +24,6 @@ function tenantry(args: string[], env: Record<string, string> = {}): Promise<Cli
       { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
-  })
-}
-
-/** A port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
   })
 }
 
@@ -88,7 +78,7 @@ describe('tenantry migrate (connection failures)', () => {
   })
 
   it('reports an unreachable server in one line (exit 1)', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const run = await tenantry(['migrate', 'status'], { DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/app` })
     expect(run.code).toBe(1)
     expect(oneLine(run.stderr)).toEqual([

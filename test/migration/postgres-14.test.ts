@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kysely, PostgresDialect, sql } from 'kysely'
@@ -8,18 +7,10 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mapDatabaseError } from '../../src/errors/map-database-error.js'
 import { bundledMigrations, migrate } from '../../src/migration/migrate.js'
+import { freePort } from '../../src/testing/free-port.js'
 import { loadEmbeddedPostgres14, type EmbeddedPostgresClass } from './support/postgres-14.js'
 
 // The oldest PostgreSQL DESIGN.md supports. The rest of the suite runs on the harness's 18.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function rejection(run: () => Promise<unknown>): Promise<unknown> {
   try {

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../../src/testing/free-port.js'
 
 /** Where Debian's `apt-get install pgbouncer` puts the binary, or `PGBOUNCER_BIN`. */
 export function findPgbouncer(): string | null {
@@ -23,17 +24,6 @@ export interface PgbouncerOptions {
   /** Users pgbouncer lets in and logs in as on the server (plain passwords, test only). */
   users: { name: string; password: string }[]
   defaultPoolSize: number
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
