@@ -6,7 +6,7 @@ import { startTestDatabase, withDatabase, type TestDatabase } from '../src/testi
 import { benchTables } from './bench-tables.js'
 import { createHostTable, seedActors, seedHostData, seedVictims, type BenchDB, type SeedSizes } from './host-fixture.js'
 import type { OpContext } from './ops/op-context.js'
-import { countingPool, type CountingPool } from './round-trip-pool.js'
+import { countingPool, type CountingPool } from '../test/support/counting-pool.js'
 
 /** The server: `DATABASE_URL` when set, else embedded PostgreSQL; a migrated template with the host table. */
 export function startBenchServer(): Promise<TestDatabase> {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { CountingPool } from './round-trip-pool.js'
+import type { CountingPool } from '../test/support/counting-pool.js'
 
 export type ImplementationName = 'tenantry' | 'kysely' | 'raw'
 

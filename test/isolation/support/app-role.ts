@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
 import pg from 'pg'
 import { afterAll } from 'vitest'
+import { countingPool, type RoundTripCounter } from '../../support/counting-pool.js'
 import type { FileDatabase } from '../../support/test-database.js'
 
 export interface AppRole {
@@ -11,7 +12,7 @@ export interface AppRole {
   url: string
   /** A pool as this role; `roundTrips` counts its queries. */
   pool: pg.Pool
-  roundTrips: { readonly count: number; measure(fn: () => Promise<unknown>): Promise<number> }
+  roundTrips: RoundTripCounter
 }
 
 /**
@@ -26,17 +27,8 @@ export async function createAppRole(fileDb: FileDatabase, options: { poolSize?: 
   const url = new URL(fileDb.url)
   url.username = name
   url.password = password
-  let count = 0
-  const pool = new pg.Pool({ connectionString: url.toString(), max: options.poolSize ?? 4 })
-  // Dropping the file database ends idle connections; that is not a test failure.
-  pool.on('error', () => {})
-  pool.on('connect', (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown
-    ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      count++
-      return query(...args)
-    }
-  })
+  const roundTrips = countingPool(url.toString(), options.poolSize ?? 4)
+  const pool = roundTrips.pool
   afterAll(async () => {
     await pool.end()
     await sql`drop owned by ${sql.id(name)}`.execute(fileDb.db)
@@ -47,16 +39,7 @@ export async function createAppRole(fileDb: FileDatabase, options: { poolSize?: 
     password,
     url: url.toString(),
     pool,
-    roundTrips: {
-      get count() {
-        return count
-      },
-      async measure(fn) {
-        const before = count
-        await fn()
-        return count - before
-      },
-    },
+    roundTrips,
   }
 }
 

@@ -1,22 +1,26 @@
 import pg from 'pg'
 
-/**
- * A `pg.Pool` whose clients count `query` calls: one call is one network flight (the extended
- * protocol sends parse/bind/execute/sync together). The same counting as test/support/test-database.ts,
- * and every implementation under test shares the pool, so their counts are comparable.
- */
-export interface CountingPool {
-  pool: pg.Pool
-  /** Queries sent since the pool was made. */
+/** Round trips of a pool: one `client.query` call is one network flight (parse/bind/execute/sync go together). */
+export interface RoundTripCounter {
+  /** Round trips since the pool was made or last reset. */
   readonly count: number
+  reset(): void
   /** Runs `fn` and returns how many round trips it took. */
   measure(fn: () => Promise<unknown>): Promise<number>
 }
 
+export interface CountingPool extends RoundTripCounter {
+  pool: pg.Pool
+}
+
+/**
+ * A `pg.Pool` whose clients count their queries: what the tests and the benchmark mean by
+ * "round trips per operation".
+ */
 export function countingPool(url: string, max = 4): CountingPool {
   let count = 0
   const pool = new pg.Pool({ connectionString: url, max })
-  // An idle client dropped by the server (a database dropped at the end of a run) must not crash the run.
+  // An idle client ended by the server (a database dropped at the end of a run) is not a failure.
   pool.on('error', () => {})
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown
@@ -29,6 +33,9 @@ export function countingPool(url: string, max = 4): CountingPool {
     pool,
     get count() {
       return count
+    },
+    reset() {
+      count = 0
     },
     async measure(fn) {
       const before = count
