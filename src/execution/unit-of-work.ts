@@ -1,26 +1,10 @@
-import { CompiledQuery, sql, type Kysely } from 'kysely'
+import { CompiledQuery, type Kysely } from 'kysely'
 import type { AuditEvent } from '../audit/audit-event.js'
 import { dispatchToSink } from '../audit/audit-sink.js'
 import { recordOutcome, type OutcomeRecord } from '../audit/audit-statement.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState } from './runtime.js'
-
-/**
- * Sets the scope's identity for row-level security, transaction-locally (`set_config(..., true)`),
- * so it can never leak to the next borrower of a pooled connection. Query mode needs nothing.
- * Prefer `inContextTransaction`, which sets it together with BEGIN (one round trip less).
- */
-export async function applyContext(trx: Kysely<any>, state: ScopeState): Promise<void> {
-  if (state.runtime.isolation !== 'rls') return
-  if (state.system) {
-    await sql`select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true)`.execute(trx)
-    return
-  }
-  await sql`select set_config('tenantry.tenant_id', ${state.context?.tenantId ?? ''}, true),
-                   set_config('tenantry.actor_id', ${state.context?.actorId ?? ''}, true),
-                   set_config('tenantry.system', '', true)`.execute(trx)
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
