@@ -195,7 +195,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const values = await this.#preparePatch(patch, operation, String(key))
     const rows = await this.#write('update', String(key), ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const finalValues = await this.#beforeUpdate(values, inner, [key], operation)
-      const statement = updateStatement(inner, this.#model, this.#target(this.#view, [this.#pkEquals(key)]), this.#assignments(finalValues), this.#action('update'), {
+      const statement = updateStatement(inner, this.#model, this.#target(this.#view, [this.#pkEquals(key)]), this.#assignments(finalValues), this.#operation('update'), {
         ...this.#writeOptions(),
         ...(guard ? { guard } : {}),
       })
@@ -223,7 +223,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const values = await this.#preparePatch(patch, operation, null)
     const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const finalValues = await this.#beforeUpdate(values, inner, null, operation)
-      const statement = updateStatement(inner, this.#model, this.#target(this.#view, filters), this.#assignments(finalValues), this.#action('update'), this.#writeOptions())
+      const statement = updateStatement(inner, this.#model, this.#target(this.#view, filters), this.#assignments(finalValues), this.#operation('update'), this.#writeOptions())
       const changed = await this.#runWrite(db, statement, events)
       if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
       return changed
@@ -263,7 +263,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const key = checkId(this.#model, id, operation)
     const rows = await this.#write('purge', String(key), ['beforeDelete', 'afterDelete'], async (db, inner, events) => {
       await this.#hooks.beforeDelete?.([key], { ...this.#hookArgs(inner), kind: 'purge' })
-      const statement = deleteStatement(inner, this.#model, this.#target('all', [this.#pkEquals(key)]), this.#action('purge'), this.#writeOptions())
+      const statement = deleteStatement(inner, this.#model, this.#target('all', [this.#pkEquals(key)]), this.#operation('purge'), this.#writeOptions())
       const removed = await this.#runWrite(db, statement, events)
       if (removed.length === 0) throw this.#notFound('purge', true)
       await this.#hooks.afterDelete?.(removed as never, { ...this.#hookArgs(inner), kind: 'purge' })
@@ -278,11 +278,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return this.#model.definition.hooks ?? {}
   }
 
+  /** `<table>.<op>`: the operation named in errors, and the audit action. */
   #operation(op: string): string {
-    return `${this.#model.name}.${op}`
-  }
-
-  #action(op: string): string {
     return `${this.#model.name}.${op}`
   }
 
@@ -404,7 +401,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     if (!this.#model.auditEnabled) return
     const errorCode = error instanceof TenantryError ? error.code : 'ERROR'
     await recordOutcome(this.#state, {
-      action: this.#action(op === 'createMany' ? 'create' : op === 'updateMany' ? 'update' : op === 'softDeleteMany' ? 'softDelete' : op),
+      action: this.#operation(op === 'createMany' ? 'create' : op === 'updateMany' ? 'update' : op === 'softDeleteMany' ? 'softDelete' : op),
       resourceType: this.#model.name,
       resourceId,
       outcome,
@@ -435,7 +432,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
         rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
       }
-      const created = await this.#runWrite(db, insertStatement(inner, this.#model, rows, this.#action('create'), this.#writeOptions()), events)
+      const created = await this.#runWrite(db, insertStatement(inner, this.#model, rows, this.#operation('create'), this.#writeOptions()), events)
       if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
       return created
     })) as Row[]
@@ -527,7 +524,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const hookNames: (keyof TableHooks)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
       if (to === 'deleted') await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], { ...this.#hookArgs(inner), kind: 'soft' })
-      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#action(action), this.#writeOptions())
+      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#operation(action), this.#writeOptions())
       const rows = await this.#runWrite(db, statement, events)
       if (resourceId !== null && rows.length === 0) throw this.#notFound(op, true)
       if (to === 'deleted' && rows.length > 0) await this.#hooks.afterDelete?.(rows as never, { ...this.#hookArgs(inner), kind: 'soft' })
