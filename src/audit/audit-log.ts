@@ -3,14 +3,14 @@ import { z } from 'zod'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { validationError } from '../errors/validation-error.js'
-import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
 import { inContextTransaction, inUnitOfWork } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
 import { scopeCondition } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { durationToMs, type Duration } from '../util/duration.js'
 import type { AuditEvent, AuditOutcome } from './audit-event.js'
-import { auditRowToEvent } from './audit-statement.js'
+import { auditEventInsert, auditRowToEvent } from './audit-statement.js'
 
 export interface AuditListOptions {
   resourceType?: string
@@ -100,16 +100,17 @@ export class AuditLog {
     const parsed = recordSchema.safeParse(input)
     if (!parsed.success) throw validationError('auditLog.record: invalid event', parsed.error)
     const e = parsed.data
-    const ctx = this.#state.context
-    const metadata = this.#state.system ? { system: true, reason: this.#state.system.reason, ...e.metadata } : (e.metadata ?? {})
+    const record = {
+      action: e.action,
+      resourceType: e.resourceType ?? null,
+      resourceId: e.resourceId ?? null,
+      outcome: e.outcome ?? 'success',
+      errorCode: null,
+      ...(e.metadata ? { metadata: e.metadata } : {}),
+    }
     try {
       return await inUnitOfWork(this.#state, false, async (db, _inner, events) => {
-        const { rows } = await sql<Record<string, unknown>>`insert into ${sql.id(this.#state.runtime.schema, 'audit_logs')}
-            (tenant_id, actor_user_id, action, resource_type, resource_id, ip, user_agent, request_id, outcome, metadata)
-          values (${scopeTenantId(this.#state)}::uuid, ${scopeActorId(this.#state)}::uuid, ${e.action}, ${e.resourceType ?? null},
-                  ${e.resourceId ?? null}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null}, ${ctx?.requestId ?? null},
-                  ${e.outcome ?? 'success'}, ${JSON.stringify(metadata)}::jsonb)
-          returning *`.execute(db)
+        const { rows } = await auditEventInsert(this.#state, record).execute(db)
         const event = auditRowToEvent(rows[0]!)
         events.push(event)
         return event

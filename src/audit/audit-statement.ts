@@ -91,15 +91,23 @@ export async function recordOutcome(state: ScopeState, record: OutcomeRecord): P
   if (event) await dispatchToSink(state.runtime, [event])
 }
 
-/** Writes one outcome row on a connection of its own (autocommit, or a context-setting transaction under RLS). */
-async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<AuditEvent | null> {
+/**
+ * `insert into audit_logs ... values (...) returning *` for one event that is not a row change
+ * (a failure, a denial, a custom event), with the scope's actor, ip, user agent and request id.
+ */
+export function auditEventInsert(state: ScopeState, record: OutcomeRecord): RawBuilder<Record<string, unknown>> {
   const ctx = state.context
   const tenantId = record.tenantId !== undefined ? record.tenantId : (ctx?.tenantId ?? null)
-  const statement = sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
+  return sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
     values (${tenantId}::uuid, ${scopeActorId(state)}::uuid, ${record.action}, ${record.resourceType}, ${record.resourceId},
             null, null, null, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null}, ${ctx?.requestId ?? null},
             ${record.outcome}, ${record.errorCode}, ${scopeMetadata(state, record.metadata)}::jsonb)
     returning *`
+}
+
+/** Writes one outcome row on a connection of its own (autocommit, or a context-setting transaction under RLS). */
+async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<AuditEvent | null> {
+  const statement = auditEventInsert(state, record)
   try {
     const runtime = state.runtime
     const outside: ScopeState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
