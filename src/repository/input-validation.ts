@@ -67,14 +67,12 @@ export function requireObject(value: unknown, model: TableModel, operation: stri
   return value
 }
 
-const READ_OPTION_KEYS = new Set(['where', 'orderBy', 'limit', 'offset', 'after'])
-
 /** Refuses misspelt option keys (`{ wher: ... }`), which would otherwise widen a query silently. */
 export function checkReadOptions(model: TableModel, options: unknown, operation: string, allowed: string[]): Record<string, unknown> {
   if (options === undefined) return {}
   const object = requireObject(options, model, operation, 'options')
   for (const key of Object.keys(object)) {
-    if (!allowed.includes(key) || !READ_OPTION_KEYS.has(key)) {
+    if (!allowed.includes(key)) {
       throw new TenantryError('VALIDATION', `${operation}: unknown option "${key}" (expected ${allowed.join(', ')})`, {
         table: model.name,
         operation,
