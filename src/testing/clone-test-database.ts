@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import { createDatabase, withDatabase } from './start-test-database.js'
+import { createDatabase, dropDatabase, withDatabase } from './start-test-database.js'
 
 export interface ClonedDatabase {
   /** Connection string of the new database. */
@@ -25,7 +25,7 @@ export async function cloneTestDatabase(options: { serverUrl: string; template?:
   return {
     url: withDatabase(options.serverUrl, name),
     name,
-    drop: () => withAdmin(options.serverUrl, async (admin) => void (await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`))),
+    drop: () => withAdmin(options.serverUrl, (admin) => dropDatabase(admin, name)),
   }
 }
 

@@ -134,7 +134,7 @@ function wrap(
       return withDatabase(url, dbName)
     },
     async dropDatabase(dbName) {
-      await pool.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`)
+      await dropDatabase(pool, dbName)
     },
     async stop() {
       stopping = true
@@ -149,6 +149,11 @@ function wrap(
 export async function createDatabase(admin: Pick<pg.Pool, 'query'>, name: string, template?: string): Promise<void> {
   const templateClause = template ? ` TEMPLATE ${pg.escapeIdentifier(template)}` : ''
   await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}${templateClause}`)
+}
+
+/** `DROP DATABASE IF EXISTS name WITH (FORCE)`: connections still open to it are ended. */
+export async function dropDatabase(admin: Pick<pg.Pool, 'query'>, name: string): Promise<void> {
+  await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
 }
 
 /** Returns `url` pointing at another database on the same server. */

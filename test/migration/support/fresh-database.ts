@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { inject } from 'vitest'
-import { createDatabase, withDatabase } from '../../../src/testing/start-test-database.js'
+import { cloneTestDatabase } from '../../../src/testing/clone-test-database.js'
 
 export interface FreshDatabase {
   url: string
@@ -16,16 +16,11 @@ export interface FreshDatabase {
 
 /** An empty database (never migrated) on the test server, unlike the migrated per-file clone. */
 export async function createFreshDatabase(): Promise<FreshDatabase> {
-  const serverUrl = inject('testServerUrl')
-  const name = `tenantry_fresh_${randomBytes(5).toString('hex')}`
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  try {
-    await createDatabase(admin, name)
-  } finally {
-    await admin.end()
-  }
-  const url = withDatabase(serverUrl, name)
+  const clone = await cloneTestDatabase({
+    serverUrl: inject('testServerUrl'),
+    name: `tenantry_fresh_${randomBytes(5).toString('hex')}`,
+  })
+  const { url, name } = clone
   const pools: pg.Pool[] = []
   const newPool = (max = 4) => {
     const pool = new pg.Pool({ connectionString: url, max })
@@ -41,10 +36,7 @@ export async function createFreshDatabase(): Promise<FreshDatabase> {
     db,
     async drop() {
       await Promise.all(pools.map((p) => p.end().catch(() => {})))
-      const client = new pg.Client({ connectionString: serverUrl })
-      await client.connect()
-      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
-      await client.end()
+      await clone.drop()
     },
   }
 }
