@@ -332,8 +332,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   #assignments(values: Record<string, unknown>): RawBuilder<unknown>[] {
     const assignments = Object.entries(values).map(([column, value]) => sql`${sql.id(column)} = ${bindValue(this.#model, column, value)}`)
-    if (this.#model.columns.has('updated_at') && !('updated_at' in values)) assignments.push(sql`updated_at = now()`)
-    return assignments
+    return 'updated_at' in values ? assignments : this.#stampUpdatedAt(assignments)
+  }
+
+  /** Every update statement moves `updated_at` (when the table has one), so `expectedUpdatedAt` sees it. */
+  #stampUpdatedAt(assignments: RawBuilder<unknown>[]): RawBuilder<unknown>[] {
+    return this.#model.columns.has('updated_at') ? [...assignments, sql`updated_at = now()`] : assignments
   }
 
   async #read<T>(operation: string, run: (db: Kysely<any>) => Promise<{ rows: T[] }>): Promise<T[]> {
@@ -519,8 +523,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     }
     const action = to === 'deleted' ? 'softDelete' : 'restore'
     const fromView: DeletedView = to === 'deleted' ? 'live' : 'deleted'
-    const assignments = softDeleteAssignments(this.#model, to)
-    if (this.#model.columns.has('updated_at')) assignments.push(sql`updated_at = now()`)
+    const assignments = this.#stampUpdatedAt(softDeleteAssignments(this.#model, to))
     const hookNames: (keyof TableHooks)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
       if (to === 'deleted') await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], { ...this.#hookArgs(inner), kind: 'soft' })
