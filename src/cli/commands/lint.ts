@@ -68,11 +68,18 @@ function targetsOf(parsed: ParsedArgs): LintTarget[] {
 }
 
 function printResult(result: LintResult, io: CommandIo): void {
+  // One key can be both global and not partial: its fix is printed once.
+  const printed = new Map<string, string>()
   for (const finding of result.findings) {
     io.stdout(`${finding.code}  ${finding.table}${finding.constraint ? `  ${finding.constraint}` : ''}`)
     io.stdout(`  ${finding.message}`)
-    io.stdout(`  fix:`)
-    for (const line of finding.fix.split('\n')) io.stdout(`    ${line}`)
+    const same = printed.get(finding.fix)
+    if (same) io.stdout(`  fix: the same as for ${same} above`)
+    else {
+      io.stdout(`  fix:`)
+      for (const line of finding.fix.split('\n')) io.stdout(`    ${line}`)
+      printed.set(finding.fix, finding.code)
+    }
     io.stdout('')
   }
   for (const finding of result.accepted) {
