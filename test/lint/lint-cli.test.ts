@@ -7,8 +7,10 @@ import type { CommandIo } from '../../src/cli/command-io.js'
 import type { LintResult } from '../../src/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { useFileDatabase } from '../support/test-database.js'
+import { createAppRole, type AppRole } from '../isolation/support/app-role.js'
 
 const fileDb = await useFileDatabase()
+let role: AppRole
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>
 
@@ -57,11 +59,28 @@ beforeAll(async () => {
       customer_id uuid not null references public.customers (id)
     );
     create index invoices_tenant_idx on public.invoices (tenant_id);
+    -- team_id tables: soft delete guessed from deleted_at; a flag predicate counts as partial
+    create table public.labels (
+      id uuid primary key default gen_random_uuid(),
+      team_id uuid not null,
+      name text not null,
+      deleted_at timestamptz
+    );
+    create unique index labels_team_name_key on public.labels (team_id, name);
+    create table public.labels_ok (
+      id uuid primary key default gen_random_uuid(),
+      team_id uuid not null,
+      name text not null,
+      is_active boolean not null default true,
+      deleted_at timestamptz
+    );
+    create unique index labels_ok_team_name_key on public.labels_ok (team_id, name) where is_active;
     -- a tenant column no discovery looks for: only --table finds it
     create table public.widgets (
       id uuid primary key default gen_random_uuid(),
       owner_org uuid not null
     );`.execute(fileDb.db)
+  role = await createAppRole(fileDb)
 })
 
 describe('npx tenantry lint', () => {
@@ -96,6 +115,16 @@ describe('npx tenantry lint', () => {
     expect((await run([])).code).toBe(LINT_EXIT.clean)
   })
 
+  it('guesses soft delete from a deleted_at column', async () => {
+    const { code, out } = await run(['--tenant-column', 'team_id', '--json'])
+    expect(code).toBe(LINT_EXIT.findings)
+    const result = JSON.parse(out) as LintResult
+    expect(result.findings.map((f) => [f.code, f.table, f.constraint])).toEqual([
+      ['SOFT_DELETE_UNIQUE_NOT_PARTIAL', 'public.labels', 'labels_team_name_key'],
+    ])
+    expect(result.tables).toContain('public.labels_ok')
+  })
+
   it('lints a --table with its own tenant column', async () => {
     const { code, out } = await run(['--json', '--table', 'public.widgets:owner_org'])
     expect(code).toBe(LINT_EXIT.findings)
@@ -119,6 +148,13 @@ describe('npx tenantry lint', () => {
       const after = await run(['--tenant-column', 'org_id'])
       expect(after.out).toContain('(with row-level security checks)')
       expect(after.code).toBe(LINT_EXIT.clean)
+      // the catalog tells an ordinary (non-owner) role the same, policies included
+      const asApp = await run(['--tenant-column', 'org_id'], { url: role.url })
+      expect(asApp).toEqual(after)
+      await sql`alter table public.accounts no force row level security`.execute(fileDb.db)
+      const unforced = await run(['--tenant-column', 'org_id', '--json'], { url: role.url })
+      expect(unforced.code).toBe(LINT_EXIT.findings)
+      expect((JSON.parse(unforced.out) as LintResult).findings.map((f) => [f.code, f.table])).toEqual([['RLS_NOT_FORCED', 'public.accounts']])
     } finally {
       await run(['disable', ...tables], { command: runRlsCommand })
     }

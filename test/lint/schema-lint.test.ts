@@ -44,6 +44,13 @@ async function createLintTables(db: Kysely<any>): Promise<void> {
       group_id uuid references lint.groups (id) on delete set null
     );
     create index members_tenant_idx on lint.members (tenant_id);
+    -- FK_WITHOUT_TENANT on a self-reference
+    create table lint.folders (
+      id uuid primary key default gen_random_uuid(),
+      tenant_id uuid not null references tenantry.tenants (id),
+      parent_id uuid references lint.folders (id) deferrable initially deferred
+    );
+    create index folders_tenant_idx on lint.folders (tenant_id);
     -- TENANT_INDEX_MISSING (an index with tenant_id second does not count)
     create table lint.readings (
       id bigserial primary key,
@@ -89,6 +96,7 @@ const tables = {
   deploymentsOk: defineTable<any, any>({ table: 'deployments_ok', schema: 'lint' }),
   groups: defineTable<any, any>({ table: 'groups', schema: 'lint' }),
   members: defineTable<any, any>({ table: 'members', schema: 'lint' }),
+  folders: defineTable<any, any>({ table: 'folders', schema: 'lint' }),
   readings: defineTable<any, any>({ table: 'readings', schema: 'lint' }),
   customers: defineTable<any, any>({ table: 'customers', schema: 'lint' }),
   customersOk: defineTable<any, any>({ table: 'customers_ok', schema: 'lint' }),
@@ -146,6 +154,16 @@ describe('tenantry.lint()', () => {
         '  add constraint members_group_id_fkey foreign key (tenant_id, group_id) references lint.groups (tenant_id, id) ON DELETE SET NULL (group_id);',
     )
     expect(on(first, 'groups')).toEqual([])
+  })
+
+  it('flags a self-reference without the tenant column, keeping its deferral', () => {
+    const [finding] = on(first, 'folders')
+    expect(finding).toMatchObject({ code: 'FK_WITHOUT_TENANT', constraint: 'folders_parent_id_fkey', references: 'lint.folders' })
+    expect(finding!.fix).toBe(
+      'alter table lint.folders add constraint folders_tenant_id_id_key unique (tenant_id, id);\n' +
+        'alter table lint.folders drop constraint folders_parent_id_fkey,\n' +
+        '  add constraint folders_parent_id_fkey foreign key (tenant_id, parent_id) references lint.folders (tenant_id, id) DEFERRABLE INITIALLY DEFERRED;',
+    )
   })
 
   it('flags a tenant table without an index led by the tenant column', () => {
