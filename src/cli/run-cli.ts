@@ -18,7 +18,7 @@ const COMMANDS: Record<string, CliCommand> = {
 
 export const USAGE = `usage: tenantry <command> [options]
 
-  lint [--table schema.table ...]  schema findings (keys, indexes, policies) with the SQL to fix them
+  lint [--table schema.table ...]  unsafe keys, indexes and policies, with the SQL to fix them (1: findings)
   migrate [up|down|status]         apply, undo or list tenantry's migrations
   rls enable|disable|status        row-level security on tenantry's (and your) tables
   seed --demo                      load the demo data set
