@@ -65,9 +65,11 @@ export async function lintSchema(db: Kysely<any>, input: LintSchemaInput): Promi
     return columnByName(parent, input.defaultTenantColumn) ? input.defaultTenantColumn : null
   }
 
+  // Tables without a tenant column have nothing to lint but their row-level security.
+  const checked = tables.filter((t) => t.tenant !== null || rls)
   const findings: LintFinding[] = []
   const accepted: AcceptedFinding[] = []
-  for (const table of tables) {
+  for (const table of checked) {
     const own = [
       ...foreignKeyFindings(table, byOid, tenantColumnOf, snapshot.serverVersion),
       ...tenantIndexFindings(table),
@@ -86,7 +88,7 @@ export async function lintSchema(db: Kysely<any>, input: LintSchemaInput): Promi
       CODE_ORDER.indexOf(a.code) - CODE_ORDER.indexOf(b.code) ||
       (a.constraint ?? '').localeCompare(b.constraint ?? ''),
   )
-  return { ok: findings.length === 0, findings, accepted, tables: tables.map((t) => t.name), checks: { rls, citus } }
+  return { ok: findings.length === 0, findings, accepted, tables: checked.map((t) => t.name), checks: { rls, citus } }
 }
 
 function same(a: { schema: string; table: string }, b: { schema: string; table: string }): boolean {

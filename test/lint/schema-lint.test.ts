@@ -210,6 +210,8 @@ describe('tenantry.lint()', () => {
     expect(bundledOnly.tables).toEqual(
       expect.arrayContaining(['tenantry.memberships', 'tenantry.roles', 'tenantry.user_roles', 'tenantry.invitations', 'tenantry.audit_logs', 'tenantry.sessions']),
     )
+    // tenants, users and refresh_tokens have no tenant column: only their row-level security is linted
+    expect(bundledOnly.tables).not.toContain('tenantry.tenants')
     expect(bundledOnly.accepted.map((f) => [f.code, f.table, f.constraint])).toEqual([
       ['UNIQUE_WITHOUT_TENANT', 'tenantry.invitations', 'invitations_selector_key'],
       ['FK_WITHOUT_TENANT', 'tenantry.user_roles', 'user_roles_role_id_fkey'],
