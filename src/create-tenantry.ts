@@ -14,6 +14,8 @@ import { normaliseSoftDelete, type TableModel } from './schema/table-model.js'
 import { checkIsolationMode } from './rls/isolation-check.js'
 import { RowLevelSecurity } from './rls/row-level-security.js'
 import { hostTargets } from './rls/rls-targets.js'
+import { lintDeclaredTables } from './lint/lint-declared-tables.js'
+import type { LintOptions, LintResult } from './lint/lint-types.js'
 import { TenantScope } from './scope/tenant-scope.js'
 import { createTokenService, type TokenConfig, type TokenService } from './tokens/index.js'
 import { dispatchToSink } from './audit/audit-sink.js'
@@ -188,6 +190,20 @@ export class Tenantry<DB = any> {
   /** Row-level security, the second isolation layer: `enable()`, `disable()`, `status()`. */
   get rls(): RowLevelSecurity {
     return new RowLevelSecurity(this.runtime)
+  }
+
+  /**
+   * Lints the declared tables and tenantry's own tenant tables for multi-tenant safety: foreign
+   * keys without the tenant column, missing tenant indexes, unique keys that are global across
+   * tenants or count soft-deleted rows, and (in rls mode) missing policies or FORCE. Each finding
+   * has a stable `code` and the SQL that fixes it. One round trip; changes nothing.
+   *
+   * @example
+   * const { ok, findings } = await tenantry.lint()
+   * for (const f of findings) console.log(`${f.code} ${f.table}: ${f.message}\n${f.fix}`)
+   */
+  lint(options?: LintOptions): Promise<LintResult> {
+    return lintDeclaredTables(this.runtime, options)
   }
 
   /** Reads the declared tables' columns now instead of on first use. */

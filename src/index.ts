@@ -55,6 +55,14 @@ export {
 export type { IsolationMode, SystemActor } from './execution/runtime.js'
 export { RowLevelSecurity } from './rls/row-level-security.js'
 export type { RlsStatus, RlsTableStatus } from './rls/rls-admin.js'
+export {
+  LintCodes,
+  type LintCode,
+  type LintFinding,
+  type AcceptedFinding,
+  type LintResult,
+  type LintOptions,
+} from './lint/lint-types.js'
 export type { ScopedDbOptions } from './scope/scoped-kysely/scoped-kysely.js'
 export type { DeletedView } from './scope/row-scope.js'
 export { RoleRepository } from './rbac/role-repository.js'

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { EXIT, type CliCommand, type CommandIo } from './command-io.js'
+import { runLintCommand } from './commands/lint.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { runRlsCommand } from './commands/rls.js'
 import { runSeedCommand } from './commands/seed.js'
@@ -9,6 +10,7 @@ import { runSeedCommand } from './commands/seed.js'
  * `(argv, io) => Promise<exitCode>`, plus a line here and in USAGE.
  */
 const COMMANDS: Record<string, CliCommand> = {
+  lint: runLintCommand,
   migrate: runMigrateCommand,
   rls: runRlsCommand,
   seed: runSeedCommand,
@@ -16,6 +18,7 @@ const COMMANDS: Record<string, CliCommand> = {
 
 export const USAGE = `usage: tenantry <command> [options]
 
+  lint [--table schema.table ...]  unsafe keys, indexes and policies, with the SQL to fix them (1: findings)
   migrate [up|down|status]         apply, undo or list tenantry's migrations
   rls enable|disable|status        row-level security on tenantry's (and your) tables
   seed --demo                      load the demo data set
