@@ -238,6 +238,22 @@ describe('users by e-mail', () => {
   })
 })
 
+describe('index use of case-insensitive e-mail lookups', () => {
+  it('can serve lower(email) = lower($1) and the in-list form from users_email_live_key', async () => {
+    const users: TableModel = { ...model, schema: 'tenantry', table: 'users', name: 'users', tenantColumn: null }
+    for (const where of [{ email: 'Ann@X.io' }, { email: ['Ann@X.io', 'b@y.z'] }]) {
+      const parts = compileWhere(users, 't', where, 'users.findMany')
+      const plan = await fileDb.db.transaction().execute(async (trx) => {
+        await sql`set local enable_seqscan = off`.execute(trx)
+        const { rows } = await sql<{ 'QUERY PLAN': unknown }>`explain (format json) select * from tenantry.users as t
+          where t.deleted_at is null and ${sql.join(parts, sql` and `)}`.execute(trx)
+        return JSON.stringify(rows[0]!['QUERY PLAN'])
+      })
+      expect(plan).toContain('users_email_live_key')
+    }
+  })
+})
+
 describe('where types', () => {
   it('offers text operators on text columns only', () => {
     const ok: WhereFilter<ProjectRow> = { name: { contains: 'a', mode: 'insensitive' }, or: [{ budget: { gt: 1 } }], not: { status: 'x' } }
