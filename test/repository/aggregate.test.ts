@@ -127,3 +127,20 @@ describe('aggregate options', () => {
     expect(rows[0]!.avg).toBeUndefined()
   })
 })
+
+describe('numbers from scope.db aggregates (docs/isolation.md)', () => {
+  it('returns bigint counts and sums as strings unless cast to integer in SQL', async () => {
+    const db = modes.query!.withContext({ tenantId: tenantA }).db
+    const raw = await db
+      .selectFrom('projects')
+      .select((eb) => [eb.fn.count<number>('id').as('n'), eb.fn.sum<number>('budget').as('total')])
+      .executeTakeFirstOrThrow()
+    // The type parameter is a claim, not a conversion: pg returns bigint and numeric as text.
+    expect(raw).toEqual({ n: '4', total: '42' })
+    const cast = await db
+      .selectFrom('projects')
+      .select((eb) => [eb.cast<number>(eb.fn.count('id'), 'integer').as('n'), eb.cast<number>(eb.fn.sum('budget'), 'integer').as('total')])
+      .executeTakeFirstOrThrow()
+    expect(cast).toEqual({ n: 4, total: 42 })
+  })
+})
