@@ -80,11 +80,6 @@ export function compileWhere(model: TableModel, alias: string, where: unknown, o
   return compileObject({ model, alias, operation, table: model.name }, where, 0, false)
 }
 
-/** Whether `where` holds at least one condition (bulk writes refuse a filter that holds none). */
-export function hasCondition(where: unknown): boolean {
-  return isPlainObject(where) && Object.keys(where).length > 0
-}
-
 function invalid(ctx: Compile, message: string): TenantryError {
   return new TenantryError('VALIDATION', `${ctx.operation}: ${message}`, { table: ctx.table, operation: ctx.operation })
 }
