@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql, type Selectable } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { isTenantryError, type Tenantry, type WhereFilter } from '../../src/index.js'
+import { createTenantry, defineTable, isTenantryError, type Tenantry, type WhereFilter } from '../../src/index.js'
 import { compileWhere } from '../../src/repository/where-filter.js'
 import type { ColumnInfo, TableModel } from '../../src/schema/table-model.js'
 import { createAppRole } from '../isolation/support/app-role.js'
@@ -251,6 +251,26 @@ describe('index use of case-insensitive e-mail lookups', () => {
       })
       expect(plan).toContain('users_email_live_key')
     }
+  })
+})
+
+describe('column names in composed filters', () => {
+  it('checks columns inside or, and and not against the table', async () => {
+    const repo = modes.query!.withContext({ tenantId: tenantA }).repo('projects')
+    for (const where of [{ or: [{ name: 'x' }, { nope: 1 }] }, { and: [{ 'name; drop table projects': 1 }] }, { not: { or: [{ secretz: 'x' }] } }]) {
+      const error = await repo.findMany({ where: where as never }).catch((e: unknown) => e)
+      expect(isTenantryError(error, 'VALIDATION')).toBe(true)
+      expect((error as { column?: string }).column).toMatch(/nope|drop table|secretz/)
+    }
+  })
+
+  it('reads or, and and not as composition even when the table has a column of that name', async () => {
+    await sql`create table odd_names (id uuid primary key default gen_random_uuid(), tenant_id uuid not null, "or" text, label text)`.execute(fileDb.db)
+    await sql`insert into odd_names (tenant_id, "or", label) values (${tenantA}, 'x', 'one')`.execute(fileDb.db)
+    const odd = createTenantry<any>({ pool: fileDb.pool, tables: { odd_names: defineTable({ table: 'odd_names' }) } })
+    const repo = odd.withContext({ tenantId: tenantA }).repo('odd_names')
+    await expect(repo.findMany({ where: { or: 'x' } })).rejects.toMatchObject({ code: 'VALIDATION' })
+    expect((await repo.findMany({ where: { or: [{ label: 'one' }] } })).map((r) => r.label)).toEqual(['one'])
   })
 })
 
