@@ -1,3 +1,5 @@
+import { MAX_LIMIT } from './limits.js'
+
 /**
  * `findMany` without a `limit` returns at most `DEFAULT_LIMIT` rows (and an explicit `limit` above
  * `MAX_LIMIT` is cut to it). When more rows matched, the caller did not choose that cut, so it is
@@ -12,6 +14,6 @@ export function noticeTruncation(owner: object, table: string, operation: string
   if (tables.has(table)) return
   tables.add(table)
   warn(
-    `tenantry: ${operation} returned the first ${cap} rows of more that matched; pass an explicit limit (at most 1000) or walk them with page()`,
+    `tenantry: ${operation} returned the first ${cap} rows of more that matched; pass an explicit limit (at most ${MAX_LIMIT}) or walk them with page()`,
   )
 }

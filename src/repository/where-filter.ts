@@ -194,10 +194,10 @@ function compileOperators(ctx: Compile, info: ColumnInfo, ref: RawBuilder<unknow
     if (STRING_OPERATORS.has(op) && !isStringColumn(info)) throw columnFailure(ctx, info, `operator "${op}" needs a text column`)
     if (value === undefined) throw columnFailure(ctx, info, `operator "${op}" has an undefined value`)
     if (op === 'mode') continue
-    if (insensitive && (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte')) {
-      throw columnFailure(ctx, info, `operator "${op}" has no case-insensitive form`)
-    }
-    parts.push(compileOperator(ctx, info, ref, op, value, insensitive))
+    const range = op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte'
+    if (range && mode === 'insensitive') throw columnFailure(ctx, info, `operator "${op}" has no case-insensitive form`)
+    // Ranges compare as stored, also on a column that is case-insensitive by default.
+    parts.push(compileOperator(ctx, info, ref, op, value, insensitive && !range))
   }
   if (parts.length === 0) throw columnFailure(ctx, info, 'the operator object holds no operator')
   return parts

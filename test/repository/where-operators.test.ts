@@ -227,6 +227,9 @@ describe('users by e-mail', () => {
     expect((await system.users.findMany({ where: { email: ['ANN.MIXED@EXAMPLE.IO', 'x@y.z'] } })).map((u) => u.id)).toEqual([user.id])
     expect(await system.users.exists({ where: { email: { eq: 'ann.mixed@example.io', mode: 'sensitive' } } })).toBe(false)
     expect(await system.users.count({ where: { email: { endsWith: '@EXAMPLE.io' } } })).toBe(1)
+    // Ranges compare as stored ('A' < 'a'), even on the case-insensitive column.
+    expect(await system.users.count({ where: { email: { gte: 'Ann.Mixed@', lt: 'Ann.Mixed@~' } } })).toBe(1)
+    await expect(system.users.count({ where: { email: { gt: 'a', mode: 'insensitive' } } })).rejects.toMatchObject({ code: 'VALIDATION', column: 'email' })
     for (const mode of ['query', 'rls'] as const) {
       const scope = modes[mode]!.withContext({ tenantId: tenantA })
       expect((await scope.users.findOne({ where: { email: 'ANN.MIXED@example.io' } }))?.id, mode).toBe(user.id)
