@@ -169,14 +169,16 @@ function inList(
   op: 'in' | 'notIn',
 ): RawBuilder<SqlBool> {
   if (isArrayColumn(info)) throw columnFailure(ctx, info, `"${op}" is not available on array columns`)
-  for (const item of values) checkListItem(ctx, info, item)
+  // Copied once, then checked and bound: what is checked is exactly what is sent.
+  const list = Array.from(values)
+  for (const item of list) checkListItem(ctx, info, item)
   let test: RawBuilder<SqlBool>
   if (insensitive) {
-    test = sql<SqlBool>`lower(${ref}) = any(array(select lower(v) from unnest(${[...values]}::text[]) as v))`
+    test = sql<SqlBool>`lower(${ref}) = any(array(select lower(v) from unnest(${list}::text[]) as v))`
   } else if (isJsonColumn(info)) {
-    test = sql<SqlBool>`${columnRef(info, ref)} = any(${values.map((v) => (v === null ? null : JSON.stringify(v)))}::jsonb[])`
+    test = sql<SqlBool>`${columnRef(info, ref)} = any(${list.map((v) => (v === null ? null : JSON.stringify(v)))}::jsonb[])`
   } else {
-    test = sql<SqlBool>`${ref} = any(${[...values]})`
+    test = sql<SqlBool>`${ref} = any(${list})`
   }
   // `= any` of an empty array is false for every row (also a null one), as `in ()` would be.
   return op === 'in' ? sql<SqlBool>`(${test})` : sql<SqlBool>`(not (${test}))`

@@ -63,6 +63,12 @@ const hostile: Record<string, () => Record<string, unknown>> = {
   'sql inside or': () => ({ or: [{ name: 'x' }, { name: sql`'zz' or true` }] }),
   'function inside not': () => ({ not: { name: () => sql`'zz' and false` } }),
   'sql in mode': () => ({ name: { eq: 'x', mode: sql`insensitive` } }),
+  'String object': () => ({ name: new String('x') }),
+  'an operator getter that turns into SQL after it was checked': () => {
+    let reads = 0
+    return { name: { get eq() { return reads++ > 0 ? sql`'zz' or true` : () => 1 } } }
+  },
+  'an object with a function in a JSON-looking value': () => ({ name: { eq: { a: () => 1 } } }),
 }
 
 const operations: Record<string, (repo: Repo, where: Record<string, unknown>) => Promise<unknown>> = {
@@ -97,6 +103,22 @@ for (const mode of ['query', 'rls'] as const) {
         expect(await snapshot()).toEqual(before)
       })
     }
+
+    it('binds the list it checked, even when the list changes after being read', async () => {
+      const before = await snapshot()
+      const repo = modes[mode]!.withContext({ tenantId: tenantA }).repo('projects')
+      const shifty = () => {
+        let reads = 0
+        const list = new Proxy(['x'], {
+          get: (target, key, receiver) => (key === '0' && reads++ > 0 ? sql`'zz' or true` : Reflect.get(target, key, receiver)),
+        })
+        return { name: { in: list } } as never
+      }
+      expect(await repo.findMany({ where: shifty() })).toEqual([])
+      expect(await repo.count({ where: shifty() })).toBe(0)
+      expect(await repo.updateMany(shifty(), { name: 'hijacked' })).toEqual({ count: 0 })
+      expect(await snapshot()).toEqual(before)
+    })
 
     it('treats SQL text in a string value as data', async () => {
       const repo = modes[mode]!.withContext({ tenantId: tenantA }).repo('projects')
