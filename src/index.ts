@@ -15,7 +15,9 @@ export {
   type Page,
   type UpdateOptions,
 } from './repository/repository.js'
-export type { WhereFilter, ColumnFilter, ColumnOperators } from './repository/where-filter.js'
+export type { WhereFilter, ColumnFilter, ColumnOperators, ComparisonOperators, StringOperators, LogicalKey } from './repository/where-filter.js'
+export { ALL_ROWS, type BulkFilter } from './repository/bulk-filter.js'
+export type { AggregateOptions, AggregateRow } from './repository/aggregate.js'
 export type { OrderByInput, SortDirection } from './repository/order-by.js'
 export { DEFAULT_LIMIT, MAX_LIMIT } from './repository/limits.js'
 export { TenantryError, isTenantryError, type TenantryErrorDetails, type ValidationIssue } from './errors/tenantry-error.js'

@@ -40,7 +40,8 @@ export function authRoutes({ tenantry, accessTokens }: ApiDeps): Hono {
     // Sign-in is cross-tenant by nature: find the tenant and the user in an explicit system scope.
     const system = tenantry.asSystem({ reason: 'login' })
     const tenant = await system.tenants.findOne({ where: { slug: input.tenant, status: 'active' } })
-    const user = await system.users.findOne({ where: { email: input.email.toLowerCase(), status: 'active' } })
+    // E-mail lookups are case-insensitive, like the unique key on lower(email).
+    const user = await system.users.findOne({ where: { email: input.email, status: 'active' } })
     const passwordOk = await verifyPassword(input.password, user?.password_hash)
     const member =
       tenant && user && passwordOk

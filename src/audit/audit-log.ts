@@ -74,14 +74,17 @@ export class AuditLog {
     if (!parsed.success) throw validationError('auditLog.list: invalid options', parsed.error)
     const o = parsed.data
     const createdAt = { ...(o.from ? { gte: o.from } : {}), ...(o.to ? { lt: o.to } : {}) }
-    const where = {
-      resource_type: o.resourceType,
-      resource_id: o.resourceId,
-      actor_user_id: o.actorId,
-      action: o.action,
-      outcome: o.outcome,
-      ...(o.from || o.to ? { created_at: createdAt } : {}),
-    }
+    // Options left out are no condition; `where` itself refuses undefined values.
+    const where = Object.fromEntries(
+      Object.entries({
+        resource_type: o.resourceType,
+        resource_id: o.resourceId,
+        actor_user_id: o.actorId,
+        action: o.action,
+        outcome: o.outcome,
+        ...(o.from || o.to ? { created_at: createdAt } : {}),
+      }).filter(([, value]) => value !== undefined),
+    )
     const repo = new Repository(this.#state, this.#model())
     const page = await repo.page({
       where,

@@ -1,6 +1,6 @@
 import type { ScopeState } from '../execution/runtime.js'
 import { Repository, type UpdateOptions } from '../repository/repository.js'
-import type { WhereFilter } from '../repository/where-filter.js'
+import type { BulkFilter } from '../repository/bulk-filter.js'
 import type { DeletedView } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { invalidatePermissions } from './permission-cache.js'
@@ -46,7 +46,7 @@ export class InvalidatingRepository<Row, Insert, Update> extends Repository<Row,
     return this.invalidating(() => super.update(id, patch, options))
   }
 
-  override updateMany(where: WhereFilter<Row>, patch: Update): Promise<{ count: number }> {
+  override updateMany(where: BulkFilter<Row>, patch: Update): Promise<{ count: number }> {
     return this.invalidating(() => super.updateMany(where, patch))
   }
 
@@ -54,7 +54,7 @@ export class InvalidatingRepository<Row, Insert, Update> extends Repository<Row,
     return this.invalidating(() => super.softDelete(id))
   }
 
-  override softDeleteMany(where: WhereFilter<Row>): Promise<{ count: number }> {
+  override softDeleteMany(where: BulkFilter<Row>): Promise<{ count: number }> {
     return this.invalidating(() => super.softDeleteMany(where))
   }
 

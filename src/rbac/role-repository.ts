@@ -3,7 +3,7 @@ import { mapDatabaseError } from '../errors/map-database-error.js'
 import type { ScopeState } from '../execution/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import type { UpdateOptions } from '../repository/repository.js'
-import type { WhereFilter } from '../repository/where-filter.js'
+import type { BulkFilter } from '../repository/bulk-filter.js'
 import { insertStatement } from '../repository/write-statements.js'
 import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -60,7 +60,7 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
     return super.update(id, parseRoleUpdate(patch, 'roles.update'), options)
   }
 
-  override async updateMany(where: WhereFilter<RoleRow>, patch: RoleUpdateInput): Promise<{ count: number }> {
+  override async updateMany(where: BulkFilter<RoleRow>, patch: RoleUpdateInput): Promise<{ count: number }> {
     return super.updateMany(where, parseRoleUpdate(patch, 'roles.updateMany'))
   }
 

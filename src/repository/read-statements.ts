@@ -37,3 +37,14 @@ export function countStatement(model: TableModel, target: ReadTarget): RawBuilde
 export function existsStatement(model: TableModel, target: ReadTarget): RawBuilder<{ exists: boolean }> {
   return sql<{ exists: boolean }>`select exists (select 1 ${from(model)} ${whereClause(model, target)}) as exists`
 }
+
+/** `select <groups and aggregates> ... group by <groups> order by <groups>`, scoped like every read. */
+export function aggregateStatement(
+  model: TableModel,
+  target: ReadTarget,
+  selections: { select: RawBuilder<unknown>[]; groupBy: RawBuilder<unknown>[] },
+): RawBuilder<Record<string, unknown>> {
+  const grouped = selections.groupBy.length > 0
+  const groupBy = grouped ? sql` group by ${sql.join(selections.groupBy)} order by ${sql.join(selections.groupBy)}` : sql``
+  return sql<Record<string, unknown>>`select ${sql.join(selections.select)} ${from(model)} ${whereClause(model, target)}${groupBy}`
+}

@@ -18,9 +18,12 @@ import {
   parseWithSchema,
   requireObject,
 } from './input-validation.js'
-import { resolveLimit } from './limits.js'
+import { MAX_LIMIT, resolveLimit } from './limits.js'
+import { aggregateSelections, planAggregate, shapeAggregateRows, type AggregateOptions, type AggregateRow } from './aggregate.js'
+import { checkBulkFilter, compileBulkFilter, type BulkFilter } from './bulk-filter.js'
+import { noticeTruncation } from './truncation-notice.js'
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
-import { countStatement, existsStatement, selectStatement, type ReadTarget } from './read-statements.js'
+import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { AUDIT_COLUMN, bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
 
@@ -109,7 +112,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return rows[0] ?? null
   }
 
-  /** Rows matching `where`; `limit` defaults to 100 and is capped at 1000. */
+  /**
+   * Rows matching `where`; `limit` defaults to 100 and is capped at 1000. When more rows match than
+   * a limit the caller did not choose, a one-time warning says so (use `page()` to walk them all).
+   */
   async findMany(options: FindManyOptions<Row> = {}): Promise<Row[]> {
     return this.#findMany(checkReadOptions(this.#model, options, this.#operation('findMany'), ['where', 'orderBy', 'limit', 'offset']), 'findMany')
   }
@@ -156,6 +162,23 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
     const rows = await this.#read(operation, (db) => countStatement(this.#model, target).execute(db))
     return Number(rows[0]?.count ?? 0)
+  }
+
+  /**
+   * Grouped counts, sums, averages, minima and maxima in one scoped statement: one result row per
+   * group (one row when there is no `groupBy`), ordered by the group columns.
+   *
+   * @example
+   * const byStatus = await repo.aggregate({ where: { env: 'prod' }, groupBy: 'status', count: true, sum: ['budget'] })
+   * // [{ status: 'active', count: 12, sum: { budget: 4200 } }, ...]
+   */
+  async aggregate<const O extends AggregateOptions<Row>>(options: O): Promise<AggregateRow<Row, O>[]> {
+    const operation = this.#operation('aggregate')
+    const plan = planAggregate(this.#model, options, operation)
+    await this.#ready()
+    const target = this.#target(this.#view, compileWhere(this.#model, 't', plan.where, operation))
+    const rows = await this.#read(operation, (db) => aggregateStatement(this.#model, target, aggregateSelections(plan)).execute(db))
+    return shapeAggregateRows(plan, rows) as AggregateRow<Row, O>[]
   }
 
   /** Whether any row matches `where` in this view. */
@@ -215,11 +238,15 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return rows[0] as Row
   }
 
-  /** Updates every row matching `where` in one statement, with one audit row per row. */
-  async updateMany(where: WhereFilter<Row>, patch: Update): Promise<{ count: number }> {
+  /**
+   * Updates every row matching `where` in one statement, with one audit row per row. A filter with
+   * no condition is refused: pass `'all'` to update every row in the view.
+   */
+  async updateMany(where: BulkFilter<Row>, patch: Update): Promise<{ count: number }> {
     const operation = this.#operation('updateMany')
+    checkBulkFilter(this.#model, where, operation)
     await this.#ready()
-    const filters = compileWhere(this.#model, 't', requireObject(where, this.#model, operation, 'where'), operation)
+    const filters = compileBulkFilter(this.#model, where, operation)
     const values = await this.#preparePatch(patch, operation, null)
     const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const finalValues = await this.#beforeUpdate(values, inner, null, operation)
@@ -239,11 +266,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return rows[0] as Row
   }
 
-  /** Marks every live row matching `where` deleted, with one audit row each. */
-  async softDeleteMany(where: WhereFilter<Row>): Promise<{ count: number }> {
+  /** Marks every live row matching `where` deleted, with one audit row each; `'all'` for every live row. */
+  async softDeleteMany(where: BulkFilter<Row>): Promise<{ count: number }> {
     const operation = this.#operation('softDeleteMany')
+    checkBulkFilter(this.#model, where, operation)
     await this.#ready()
-    const filters = compileWhere(this.#model, 't', requireObject(where, this.#model, operation, 'where'), operation)
+    const filters = compileBulkFilter(this.#model, where, operation)
     const rows = await this.#changeDeletedState('softDeleteMany', filters, 'deleted', null)
     return { count: rows.length }
   }
@@ -358,7 +386,14 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const orderBy = parseOrderBy(this.#model, opts.orderBy, operation)
     const keys = orderBy.length > 0 ? orderBy : withTiebreaker(this.#model, [])
     const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit, offset }).execute(db))
+    // A cut the caller did not choose (the default, or a limit above the cap) fetches one row more to see it.
+    const unchosen = opts.limit === undefined || opts.limit === null || (opts.limit as number) > MAX_LIMIT
+    const fetch = unchosen ? limit + 1 : limit
+    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: fetch, offset }).execute(db))
+    if (rows.length > limit) {
+      noticeTruncation(this.#state.runtime, this.#model.name, operation, limit)
+      rows.length = limit
+    }
     return rows as Row[]
   }
 

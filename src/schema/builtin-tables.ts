@@ -30,6 +30,8 @@ export function builtinTableModels(schema: string, redact: string[]): Map<Builti
         tenantColumn: null,
         tenantThrough: { schema, table: 'memberships', memberColumn: 'user_id', tenantColumn: 'tenant_id', softDeleteColumn: 'deleted_at' },
         redacted: [...new Set([...redact, 'password_hash'])],
+        // The unique key is on lower(email): a lookup must match the way the key does.
+        caseInsensitive: ['email'],
       }),
     ],
     ['memberships', model('memberships', {})],

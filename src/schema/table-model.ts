@@ -39,6 +39,11 @@ export interface TableModel {
     softDeleteColumn: string | null
   }
   softDelete: SoftDeleteStrategy
+  /**
+   * Text columns compared case-insensitively by default in `where` (`lower(col) = lower($1)`), as
+   * their unique key is: bundled `users.email`. `mode: 'sensitive'` compares exactly.
+   */
+  caseInsensitive?: string[]
   auditEnabled: boolean
   /** Columns never copied into audit rows (table `audit.exclude` plus global `audit.redact`). */
   redacted: string[]

@@ -57,7 +57,8 @@ const projectsOf = (tenantId: string) => file.db.selectFrom('projects').selectAl
 
 describe('the example HTTP API', () => {
   it('logs in with a password and opens a session for the tenant', async () => {
-    const { accessToken, refreshToken } = await login('ada@acme.test', 'acme')
+    // Typed with other capitals than the stored address: e-mail lookups are case-insensitive.
+    const { accessToken, refreshToken } = await login('Ada@ACME.test', 'acme')
     expect(accessToken).toMatch(/^at_/)
     expect(refreshToken).toMatch(/^rt_/)
     const sessions = await file.db.withSchema('tenantry').selectFrom('sessions').selectAll().where('user_id', '=', seeded.users.ada).execute()
