@@ -18,11 +18,13 @@ import {
   parseWithSchema,
   requireObject,
 } from './input-validation.js'
+import { insertChunks, rowsPerInsert, distinctColumnCount } from './insert-chunks.js'
 import { resolveLimit } from './limits.js'
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { countStatement, existsStatement, selectStatement, type ReadTarget } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { AUDIT_COLUMN, bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
   where?: WhereFilter<Row>
@@ -51,6 +53,9 @@ export interface UpdateOptions {
   /** Optimistic concurrency: the update fails with `CONFLICT` unless `updated_at` still equals this. */
   expectedUpdatedAt?: Date | string
 }
+
+/** Options of writes that take none yet: any key is `VALIDATION` (a misspelt option never goes unnoticed). */
+export type NoWriteOptions = Record<string, never>
 
 /** Marks errors whose audit row says `denied` rather than `failure`. */
 const deniedErrors = new WeakSet<object>()
@@ -171,13 +176,18 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   // ---- writes --------------------------------------------------------------------------------
 
   /** Inserts one row; the tenant column is filled from the context. One round trip with its audit row. */
-  async create(input: Insert): Promise<Row> {
+  async create(input: Insert, options?: NoWriteOptions): Promise<Row> {
+    this.#options(options, 'create')
     const rows = await this.#insert([input], 'create')
     return rows[0]!
   }
 
-  /** Inserts many rows in one statement, with one audit row each. */
-  async createMany(inputs: Insert[]): Promise<Row[]> {
+  /**
+   * Inserts many rows with one audit row each: in one statement (one round trip) while the rows
+   * fit PostgreSQL's 65,535 bind parameters, else in several statements inside one transaction.
+   */
+  async createMany(inputs: Insert[], options?: NoWriteOptions): Promise<Row[]> {
+    this.#options(options, 'createMany')
     if (!Array.isArray(inputs)) {
       throw new TenantryError('VALIDATION', `${this.#operation('createMany')}: expects an array`, { table: this.#model.name })
     }
@@ -188,6 +198,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   /** Updates one row by primary key; `CONFLICT` when `expectedUpdatedAt` is stale, `NOT_FOUND` when out of scope. */
   async update(id: Row[keyof Row] | string | number, patch: Update, options: UpdateOptions = {}): Promise<Row> {
     const operation = this.#operation('update')
+    this.#options(options, 'update', ['expectedUpdatedAt'])
     await this.#ready()
     const key = checkId(this.#model, id, operation)
     let guard: RawBuilder<SqlBool> | undefined
@@ -216,8 +227,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Updates every row matching `where` in one statement, with one audit row per row. */
-  async updateMany(where: WhereFilter<Row>, patch: Update): Promise<{ count: number }> {
+  async updateMany(where: WhereFilter<Row>, patch: Update, options?: NoWriteOptions): Promise<{ count: number }> {
     const operation = this.#operation('updateMany')
+    this.#options(options, 'updateMany')
     await this.#ready()
     const filters = compileWhere(this.#model, 't', requireObject(where, this.#model, operation, 'where'), operation)
     const values = await this.#preparePatch(patch, operation, null)
@@ -232,7 +244,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Marks one row deleted; it disappears from the default view. */
-  async softDelete(id: Row[keyof Row] | string | number): Promise<Row> {
+  async softDelete(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
+    this.#options(options, 'softDelete')
     await this.#ready()
     const key = this.#idFor('softDelete', id)
     const rows = await this.#changeDeletedState('softDelete', [this.#pkEquals(key)], 'deleted', String(key))
@@ -240,8 +253,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Marks every live row matching `where` deleted, with one audit row each. */
-  async softDeleteMany(where: WhereFilter<Row>): Promise<{ count: number }> {
+  async softDeleteMany(where: WhereFilter<Row>, options?: NoWriteOptions): Promise<{ count: number }> {
     const operation = this.#operation('softDeleteMany')
+    this.#options(options, 'softDeleteMany')
     await this.#ready()
     const filters = compileWhere(this.#model, 't', requireObject(where, this.#model, operation, 'where'), operation)
     const rows = await this.#changeDeletedState('softDeleteMany', filters, 'deleted', null)
@@ -249,7 +263,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Brings a soft-deleted row back; `UNIQUE_VIOLATION` names the key a live row now holds. */
-  async restore(id: Row[keyof Row] | string | number): Promise<Row> {
+  async restore(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
+    this.#options(options, 'restore')
     await this.#ready()
     const key = this.#idFor('restore', id)
     const rows = await this.#changeDeletedState('restore', [this.#pkEquals(key)], 'live', String(key))
@@ -257,8 +272,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Deletes one row for good (live or soft-deleted), with an audit row holding its last values. */
-  async purge(id: Row[keyof Row] | string | number): Promise<Row> {
+  async purge(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
     const operation = this.#operation('purge')
+    this.#options(options, 'purge')
     await this.#ready()
     const key = checkId(this.#model, id, operation)
     const rows = await this.#write('purge', String(key), ['beforeDelete', 'afterDelete'], async (db, inner, events) => {
@@ -281,6 +297,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   /** `<table>.<op>`: the operation named in errors, and the audit action. */
   #operation(op: string): string {
     return `${this.#model.name}.${op}`
+  }
+
+  /** Unknown option keys are `VALIDATION` naming the key and the method, before any SQL. */
+  #options(options: unknown, op: string, allowed: readonly string[] = []): void {
+    checkOptionKeys(options, allowed, this.#operation(op), { table: this.#model.name })
   }
 
   async #ready(): Promise<void> {
@@ -389,8 +410,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     resourceId: string | null,
     hookNames: (keyof TableHooks)[],
     work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+    severalStatements = false,
   ): Promise<T> {
-    const needsTransaction = hookNames.some((name) => this.#hooks[name] !== undefined)
+    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
     try {
       return await inUnitOfWork(this.#state, needsTransaction, work)
     } catch (error) {
@@ -430,16 +452,22 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     await this.#ready()
     const prepared: Record<string, unknown>[] = []
     for (const input of inputs) prepared.push(await this.#prepareInsert(input, operation))
+    // Rows beyond one statement's bind parameters go in several statements: one transaction keeps them all-or-nothing.
+    const severalStatements = prepared.length > rowsPerInsert(distinctColumnCount(prepared))
     return (await this.#write(op, null, ['beforeCreate', 'afterCreate'], async (db, inner, events) => {
       const rows: Record<string, unknown>[] = []
       for (const values of prepared) {
         const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
         rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
       }
-      const created = await this.#runWrite(db, insertStatement(inner, this.#model, rows, this.#operation('create'), this.#writeOptions()), events)
+      const created: Record<string, unknown>[] = []
+      for (const chunk of insertChunks(rows)) {
+        const statement = insertStatement(inner, this.#model, chunk, this.#operation('create'), this.#writeOptions())
+        for (const row of await this.#runWrite(db, statement, events)) created.push(row)
+      }
       if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
       return created
-    })) as Row[]
+    }, severalStatements)) as Row[]
   }
 
   async #prepareInsert(input: unknown, operation: string): Promise<Record<string, unknown>> {

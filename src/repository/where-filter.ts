@@ -2,6 +2,7 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { columnError } from '../errors/validation-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { TableModel } from '../schema/table-model.js'
+import { checkFilterValue } from '../validation/column-values.js'
 
 /** Comparison operators accepted per column. */
 export interface ColumnOperators<T> {
@@ -48,6 +49,7 @@ export function compileWhere(model: TableModel, alias: string, where: unknown, o
   for (const [key, value] of Object.entries(where)) {
     if (value === undefined) continue
     if (!model.columns.has(key)) throw columnError(`${operation}: unknown column "${key}" in where`, key, { table: model.name, operation })
+    checkFilterValue(model, key, value, operation)
     const ref = sql`${sql.id(alias)}.${sql.id(key)}`
     if (value === null) parts.push(sql<SqlBool>`${ref} is null`)
     else if (Array.isArray(value)) parts.push(inList(ref, value))
