@@ -14,6 +14,11 @@ export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
 function issueLocation(issue: z.core.$ZodIssue): string {
   const path = issue.path.map((p) => String(p))
   if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `unknown key "${[...path, key].join('.')}"`).join(', ')
+  if (issue.code === 'invalid_union') {
+    // A union (e.g. softDelete: string | { flag, ... }) hides a misspelt key in one branch: name it.
+    const unknown = issue.errors.flat().filter((inner) => inner.code === 'unrecognized_keys')
+    if (unknown.length) return unknown.map((inner) => issueLocation({ ...inner, path: [...issue.path, ...inner.path] })).join(', ')
+  }
   return path.length ? path.join('.') : '(root)'
 }
 
