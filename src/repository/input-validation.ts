@@ -21,7 +21,10 @@ export function checkId(model: TableModel, id: unknown, operation: string): stri
       : type === 'int2' || type === 'int4' || type === 'int8'
         ? (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && /^-?\d{1,19}$/.test(id))
         : typeof id === 'string' || typeof id === 'number'
-  if (!ok) throw columnError(`${operation}: malformed ${model.primaryKey}`, model.primaryKey, { table: model.name, operation })
+  // A text key with a NUL byte can match nothing, and PostgreSQL refuses it: malformed too.
+  if (!ok || (typeof id === 'string' && id.includes('\u0000'))) {
+    throw columnError(`${operation}: malformed ${model.primaryKey}`, model.primaryKey, { table: model.name, operation })
+  }
   return id as string | number
 }
 

@@ -20,7 +20,8 @@ export function findNulByte(value: unknown, seen: Set<object> = new Set()): (str
   seen.add(value)
   const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value)
   for (const [key, inner] of entries) {
-    if (typeof key === 'string' && key.includes('\u0000')) return [key.replaceAll('\u0000', '\\0')]
+    // A key is data too (a role name, a metadata key): the path stops at its holder.
+    if (typeof key === 'string' && key.includes('\u0000')) return []
     const path = findNulByte(inner, seen)
     if (path) return [key, ...path]
   }
@@ -28,23 +29,25 @@ export function findNulByte(value: unknown, seen: Set<object> = new Set()): (str
 }
 
 /**
- * Refuses a NUL byte anywhere in `value` (an input object, an option, a filter value). The error
- * names the field path (`column` when `column` is given), never the value.
+ * Refuses a NUL byte anywhere in `value` (an input object, an option, a filter value), also in
+ * keys. The error names the column (`details.column`) or the top-level field, never the value.
  *
  * @example
- * refuseNulBytes(input, 'auditLog.record')                   // field from the path, e.g. "metadata.note"
+ * refuseNulBytes(input, 'auditLog.record')                   // names the top-level field, e.g. "metadata"
  * refuseNulBytes(value, 'projects.findMany', { column: 'name', table: 'projects' })
  */
 export function refuseNulBytes(value: unknown, operation: string, details: Pick<TenantryErrorDetails, 'column' | 'table'> = {}): void {
   const path = findNulByte(value)
   if (path === null) return
-  const field = [...(details.column ? [details.column] : []), ...path].join('.') || '(value)'
-  const column = details.column ?? (typeof path[0] === 'string' ? path[0] : undefined)
+  // Only the column or top-level field is named: deeper keys may be data (metadata keys, JSON).
+  const top = path[0]
+  const column = details.column ?? (typeof top === 'string' ? top : undefined)
+  const field = column ?? (top === undefined ? '(value)' : `[${top}]`)
   throw new TenantryError('VALIDATION', `${operation}: "${field}" contains a NUL byte, which PostgreSQL text cannot store`, {
     ...details,
     ...(column ? { column } : {}),
     operation,
-    issues: [{ path: details.column ? [details.column, ...path] : path, code: 'nul_byte', message: 'contains a NUL byte' }],
+    issues: [{ path: column ? [column] : top === undefined ? [] : [top], code: 'nul_byte', message: 'contains a NUL byte' }],
   })
 }
 

@@ -243,6 +243,8 @@ describe('a NUL byte in a text value is VALIDATION naming the column or field', 
     await expectRefused(() => scope().auditLog.record({ action: 'auth.login', resourceId: NUL }), ['resourceId'])
     await expectRefused(() => scope().auditLog.record({ action: 'auth.login', metadata: { note: NUL } }), ['metadata'])
     await expectRefused(() => scope().auditLog.list({ action: NUL }), ['action', 'auditLog.list'])
+    // A key is data too: the error names the field that holds it, never the key.
+    await expectRefused(() => scope().auditLog.record({ action: 'auth.login', metadata: { [NUL]: 1 } }), ['metadata'], { column: 'metadata' })
   })
 
   it('refuses it in roles.create, roles.update and invitations', async () => {
@@ -252,6 +254,7 @@ describe('a NUL byte in a text value is VALIDATION naming the column or field', 
     await expectRefused(() => tenantry.asSystem({ reason: 'system role' }).roles.create({ name: NUL }), ['name'])
     await expectRefused(() => scope().roles.update(roleId, { description: NUL }), ['description', 'roles.update'])
     await expectRefused(() => scope().invitations.invite({ email: `a${NUL}@example.com` }), ['email', 'invitations.invite'])
+    await expectRefused(() => scope().roles.seedDefaultRoles({ [NUL]: ['projects:read'] }), ['roles.seedDefaultRoles', 'NUL'])
   })
 
   it('refuses it in tokens.issue, rotate and revoke request info', async () => {
@@ -297,8 +300,9 @@ describe('createMany beyond 65,535 bind values', () => {
   async function countsFor(namePrefix: string) {
     const { rows } = await sql<{ rows: number; audits: number }>`select
         (select count(*)::int from projects where tenant_id = ${otherTenantId} and name like ${`${namePrefix}%`}) as rows,
-        (select count(*)::int from tenantry.audit_logs a join projects p on p.id::text = a.resource_id
-          where a.action = 'projects.create' and a.outcome = 'success' and p.name like ${`${namePrefix}%`}) as audits`.execute(fileDb.db)
+        (select count(*)::int from tenantry.audit_logs a
+          where a.tenant_id = ${otherTenantId} and a.action = 'projects.create' and a.outcome = 'success'
+            and a.new_values ->> 'name' like ${`${namePrefix}%`}) as audits`.execute(fileDb.db)
     return rows[0]!
   }
 
