@@ -4,6 +4,11 @@ import { parseInput } from './strict-options.js'
 
 const name = z.string().min(1).max(63)
 const hook = z.function().optional()
+// Duck-typed, not `instanceof`: the host's zod may be another copy of the package than ours.
+const schemaLike = z.custom<z.ZodType>(
+  (value) => typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function',
+  'a zod schema (an object with safeParse)',
+)
 
 /**
  * The keys `defineTable` knows, strictly: a misspelt `softdelete` or `audit.exlude` would
@@ -17,8 +22,8 @@ const definitionSchema = z.strictObject({
   softDelete: z
     .union([name, z.strictObject({ flag: name, deletedWhen: z.boolean(), timestamp: name.optional() })])
     .optional(),
-  insert: z.custom<z.ZodType>((value) => value instanceof z.ZodType, 'a zod schema').optional(),
-  update: z.custom<z.ZodType>((value) => value instanceof z.ZodType, 'a zod schema').optional(),
+  insert: schemaLike.optional(),
+  update: schemaLike.optional(),
   audit: z.strictObject({ exclude: z.array(name).optional(), enabled: z.boolean().optional() }).optional(),
   hooks: z
     .strictObject({
