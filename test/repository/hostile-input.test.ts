@@ -137,10 +137,13 @@ describe('unknown option keys are VALIDATION naming the key and the method', () 
     await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', insert: { name: 'string' } } as never), ['insert', 'defineTable'])
   })
 
-  it('refuses unknown keys of withContext and asSystem input', async () => {
+  it('refuses unknown keys of withContext, asSystem, scopedDb and transaction options', async () => {
     await expectRefused(() => tenantry.withContext({ tenantId, requestID: 'r-1' } as never), ['requestID', 'withContext'])
     await expectRefused(() => tenantry.asSystem({ reason: 'maintenance', actorID: tenantId } as never), ['actorID', 'asSystem'])
     await expectRefused(() => scope().scopedDb({ veiw: 'all' } as never), ['veiw', 'scopedDb'])
+    let ran = false
+    await expectRefused(() => scope().transaction(async () => void (ran = true), { isolationLevel: 'serializable' } as never), ['isolationLevel', 'transaction'])
+    expect(ran).toBe(false)
   })
 
   it('refuses unknown options of auditLog.list, record and prune', async () => {
