@@ -183,8 +183,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /**
-   * Inserts many rows with one audit row each: in one statement (one round trip) while the rows
-   * fit PostgreSQL's 65,535 bind parameters, else in several statements inside one transaction.
+   * Inserts many rows with one audit row each: one statement (one round trip) for up to 1,000 rows,
+   * else statements of up to 1,000 rows (each under PostgreSQL's 65,535 bind parameters) in one
+   * transaction, all-or-nothing.
    */
   async createMany(inputs: Insert[], options?: NoWriteOptions): Promise<Row[]> {
     this.#options(options, 'createMany')
@@ -452,7 +453,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     await this.#ready()
     const prepared: Record<string, unknown>[] = []
     for (const input of inputs) prepared.push(await this.#prepareInsert(input, operation))
-    // Rows beyond one statement's bind parameters go in several statements: one transaction keeps them all-or-nothing.
+    // More rows than one statement takes go in several statements: one transaction keeps them all-or-nothing.
     const severalStatements = prepared.length > rowsPerInsert(distinctColumnCount(prepared))
     return (await this.#write(op, null, ['beforeCreate', 'afterCreate'], async (db, inner, events) => {
       const rows: Record<string, unknown>[] = []
