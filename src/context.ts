@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
+import { refuseNulBytes } from './validation/text-value.js'
 
 /** The request context every tenant scope carries. Validated before any SQL is sent. */
 export const contextSchema = z.strictObject({
@@ -29,6 +30,7 @@ export function parseContext(input: unknown): TenantContext {
   }
   const parsed = contextSchema.safeParse(input)
   if (!parsed.success) throw validationError('withContext: invalid context', parsed.error)
+  refuseNulBytes(input, 'withContext')
   const { tenantId, actorId, ip, userAgent, requestId } = parsed.data
   return Object.freeze({
     tenantId: tenantId.toLowerCase(),

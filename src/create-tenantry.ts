@@ -19,6 +19,9 @@ import type { LintOptions, LintResult } from './lint/lint-types.js'
 import { TenantScope } from './scope/tenant-scope.js'
 import { createTokenService, type TokenConfig, type TokenService } from './tokens/index.js'
 import { dispatchToSink } from './audit/audit-sink.js'
+import { checkOptionKeys } from './validation/strict-options.js'
+import { checkTableDefinition } from './validation/table-definition.js'
+import { refuseNulBytes } from './validation/text-value.js'
 
 export interface TenantryOptions<DB> {
   /** The host's pool. tenantry never creates or ends a pool. */
@@ -48,7 +51,8 @@ export interface TenantryOptions<DB> {
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
 
-const optionsSchema = z.object({
+// Strict: a misspelt option (`isolaton: 'rls'`, `audit.redcat`) is VALIDATION, never ignored.
+const optionsSchema = z.strictObject({
   pool: z.unknown().optional(),
   db: z.unknown().optional(),
   schema: identifier.optional(),
@@ -56,13 +60,13 @@ const optionsSchema = z.object({
   isolation: z.enum(['query', 'rls']).optional(),
   tokens: z.unknown().optional(),
   audit: z
-    .object({
+    .strictObject({
       redact: z.array(z.string()).optional(),
       sink: z.function().optional(),
       onSinkError: z.function().optional(),
     })
     .optional(),
-}).loose()
+})
 
 const systemSchema = z.strictObject({
   actorId: z.uuid().nullish(),
@@ -80,6 +84,7 @@ const systemSchema = z.strictObject({
 export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry<DB> {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) throw validationError('createTenantry: invalid options', parsed.error)
+  for (const [name, definition] of Object.entries(options.tables ?? {})) checkTableDefinition(definition, `createTenantry: tables.${name}`)
   if (!options.pool === !options.db) {
     throw new TenantryError('CONFIGURATION', 'createTenantry: pass exactly one of `pool` or `db`')
   }
@@ -179,12 +184,15 @@ export class Tenantry<DB = any> {
   asSystem(actor: { actorId?: string | null; reason: string }): TenantScope<DB> {
     const parsed = systemSchema.safeParse(actor)
     if (!parsed.success) throw validationError('asSystem: a reason is required', parsed.error)
+    refuseNulBytes(actor, 'asSystem')
     return new TenantScope<DB>(this.#state({ context: null, system: { actorId: parsed.data.actorId ?? null, reason: parsed.data.reason } }))
   }
 
   /** Applies the bundled migrations (idempotent, advisory-locked). */
   migrate(options: Pick<MigrateOptions, 'direction' | 'all'> = {}): Promise<MigrateResult> {
-    return migrate({ db: this.runtime.root, schema: this.runtime.schema, ...options })
+    // Only these two: `schema` or `db` here would migrate somewhere else than this instance uses.
+    const { direction, all } = checkOptionKeys(options, ['direction', 'all'], 'migrate') as Pick<MigrateOptions, 'direction' | 'all'>
+    return migrate({ db: this.runtime.root, schema: this.runtime.schema, ...(direction === undefined ? {} : { direction }), ...(all === undefined ? {} : { all }) })
   }
 
   /** Row-level security, the second isolation layer: `enable()`, `disable()`, `status()`. */

@@ -2,6 +2,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely'
 import type { z } from 'zod'
 import type { TenantContext } from './context.js'
 import type { TransactionScope } from './scope/tenant-scope.js'
+import { checkTableDefinition } from './validation/table-definition.js'
 
 /**
  * How a table marks deleted rows: a timestamp column (`'deleted_at'`), or a boolean flag as older
@@ -58,7 +59,7 @@ export interface TableDefinition<DB = any, TName extends keyof DB & string = any
 
 /**
  * Declares a host table for tenantry: where the tenant lives, how rows are soft-deleted, how input
- * is validated, what the audit trail leaves out, and hooks.
+ * is validated, what the audit trail leaves out, and hooks. Unknown keys are `VALIDATION`.
  *
  * @example
  * const projects = defineTable<AppDB, 'projects'>({
@@ -69,5 +70,6 @@ export interface TableDefinition<DB = any, TName extends keyof DB & string = any
 export function defineTable<DB, TName extends keyof DB & string>(
   definition: TableDefinition<DB, TName>,
 ): TableDefinition<DB, TName> {
+  checkTableDefinition(definition, 'defineTable')
   return Object.freeze({ ...definition })
 }

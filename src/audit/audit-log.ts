@@ -2,7 +2,8 @@ import { sql } from 'kysely'
 import { z } from 'zod'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { validationError } from '../errors/validation-error.js'
+import { checkOptionKeys, parseInput } from '../validation/strict-options.js'
+import { checkJsonValue } from '../validation/text-value.js'
 import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
 import { inContextTransaction, inUnitOfWork } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
@@ -70,9 +71,7 @@ export class AuditLog {
   }
 
   async list(options: AuditListOptions = {}): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
-    const parsed = listSchema.safeParse(options)
-    if (!parsed.success) throw validationError('auditLog.list: invalid options', parsed.error)
-    const o = parsed.data
+    const o = parseInput(listSchema, options, 'auditLog.list', 'invalid options')
     const createdAt = { ...(o.from ? { gte: o.from } : {}), ...(o.to ? { lt: o.to } : {}) }
     // Options left out are no condition; `where` itself refuses undefined values.
     const where = Object.fromEntries(
@@ -100,9 +99,8 @@ export class AuditLog {
 
   /** Records a custom event (login, logout, export) with the scope's actor, ip, user agent and request id. */
   async record(input: AuditRecordInput): Promise<AuditEvent> {
-    const parsed = recordSchema.safeParse(input)
-    if (!parsed.success) throw validationError('auditLog.record: invalid event', parsed.error)
-    const e = parsed.data
+    const e = parseInput(recordSchema, input, 'auditLog.record', 'invalid event')
+    if (e.metadata) checkJsonValue(e.metadata, 'auditLog.record', { column: 'metadata', table: 'audit_logs' })
     const record = {
       action: e.action,
       resourceType: e.resourceType ?? null,
@@ -128,6 +126,8 @@ export class AuditLog {
    * retention never holds long locks. Returns how many rows it deleted.
    */
   async prune(options: { olderThan: Date | Duration; batchSize?: number }): Promise<number> {
+    checkOptionKeys(options, ['olderThan', 'batchSize'], 'auditLog.prune')
+    if (options === undefined) throw new TenantryError('VALIDATION', 'auditLog.prune: olderThan is required')
     const olderThan = options.olderThan instanceof Date ? options.olderThan : new Date(Date.now() - durationToMs(options.olderThan, 'auditLog.prune'))
     const batchSize = options.batchSize ?? 1000
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {

@@ -10,10 +10,22 @@ export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
   }))
 }
 
-/** A `VALIDATION` error carrying zod's issues (paths and reasons, never the input). */
+/** Where an issue is: its path, or for unknown keys the keys themselves (names, never values). */
+function issueLocation(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map((p) => String(p))
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `unknown key "${[...path, key].join('.')}"`).join(', ')
+  if (issue.code === 'invalid_union') {
+    // A union (e.g. softDelete: string | { flag, ... }) hides a misspelt key in one branch: name it.
+    const unknown = issue.errors.flat().filter((inner) => inner.code === 'unrecognized_keys')
+    if (unknown.length) return unknown.map((inner) => issueLocation({ ...inner, path: [...issue.path, ...inner.path] })).join(', ')
+  }
+  return path.length ? path.join('.') : '(root)'
+}
+
+/** A `VALIDATION` error carrying zod's issues (paths and reasons, never the input); unknown keys are named. */
 export function validationError(message: string, error: z.ZodError, details: { table?: string; operation?: string } = {}): TenantryError {
   const issues = toValidationIssues(error)
-  const where = issues.map((i) => (i.path.length ? i.path.join('.') : '(root)')).join(', ')
+  const where = error.issues.map(issueLocation).join(', ')
   return new TenantryError('VALIDATION', `${message} (${where})`, { ...details, issues })
 }
 

@@ -1,5 +1,5 @@
 import type { ScopeState } from '../execution/runtime.js'
-import { Repository, type UpdateOptions } from '../repository/repository.js'
+import { Repository, type NoWriteOptions, type UpdateOptions } from '../repository/repository.js'
 import type { BulkFilter } from '../repository/bulk-filter.js'
 import type { DeletedView } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -34,36 +34,36 @@ export class InvalidatingRepository<Row, Insert, Update> extends Repository<Row,
     return new InvalidatingRepository(this.scopeState, this.model, 'deleted')
   }
 
-  override create(input: Insert): Promise<Row> {
-    return this.invalidating(() => super.create(input))
+  override create(input: Insert, options?: NoWriteOptions): Promise<Row> {
+    return this.invalidating(() => super.create(input, options))
   }
 
-  override createMany(inputs: Insert[]): Promise<Row[]> {
-    return this.invalidating(() => super.createMany(inputs))
+  override createMany(inputs: Insert[], options?: NoWriteOptions): Promise<Row[]> {
+    return this.invalidating(() => super.createMany(inputs, options))
   }
 
   override update(id: Row[keyof Row] | string | number, patch: Update, options?: UpdateOptions): Promise<Row> {
     return this.invalidating(() => super.update(id, patch, options))
   }
 
-  override updateMany(where: BulkFilter<Row>, patch: Update): Promise<{ count: number }> {
-    return this.invalidating(() => super.updateMany(where, patch))
+  override updateMany(where: BulkFilter<Row>, patch: Update, options?: NoWriteOptions): Promise<{ count: number }> {
+    return this.invalidating(() => super.updateMany(where, patch, options))
   }
 
-  override softDelete(id: Row[keyof Row] | string | number): Promise<Row> {
-    return this.invalidating(() => super.softDelete(id))
+  override softDelete(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
+    return this.invalidating(() => super.softDelete(id, options))
   }
 
-  override softDeleteMany(where: BulkFilter<Row>): Promise<{ count: number }> {
-    return this.invalidating(() => super.softDeleteMany(where))
+  override softDeleteMany(where: BulkFilter<Row>, options?: NoWriteOptions): Promise<{ count: number }> {
+    return this.invalidating(() => super.softDeleteMany(where, options))
   }
 
-  override restore(id: Row[keyof Row] | string | number): Promise<Row> {
-    return this.invalidating(() => super.restore(id))
+  override restore(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
+    return this.invalidating(() => super.restore(id, options))
   }
 
-  override purge(id: Row[keyof Row] | string | number): Promise<Row> {
-    return this.invalidating(() => super.purge(id))
+  override purge(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
+    return this.invalidating(() => super.purge(id, options))
   }
 
   /** @internal Runs a grant-changing write and forgets the scope's cached permissions afterwards. */

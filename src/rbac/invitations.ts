@@ -10,6 +10,8 @@ import { AUDIT_COLUMN } from '../repository/write-statements.js'
 import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
 import { durationToMs, type Duration } from '../util/duration.js'
 import { collectAuditEvents } from './audited-rows.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
+import { refuseNulBytes } from '../validation/text-value.js'
 import { acceptInvitation, type AcceptedInvitation } from './invitation-accept.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation, type InvitationStatus } from './invitation-model.js'
 import { newInvitationToken } from './invitation-token.js'
@@ -79,6 +81,7 @@ export class Invitations {
     const operation = 'invitations.invite'
     const parsed = inviteSchema.safeParse(input)
     if (!parsed.success) throw validationError(`${operation}: invalid invitation`, parsed.error, { table: 'invitations', operation })
+    refuseNulBytes(input, operation, { table: 'invitations' })
     const { email, roles = [], expiresIn, tenantId: named } = parsed.data
     const expiresInMs = expiresIn === undefined ? DEFAULT_EXPIRY_MS : durationToMs(expiresIn as Duration, operation)
     if (expiresInMs < MIN_EXPIRY_MS || expiresInMs > MAX_EXPIRY_MS) {
@@ -129,6 +132,7 @@ export class Invitations {
    * `TOKEN_EXPIRED`.
    */
   accept(token: string, options: { userId: string }): Promise<AcceptedInvitation> {
+    checkOptionKeys(options, ['userId'], 'invitations.accept', { table: 'invitations' })
     return acceptInvitation(this.#state, token, options?.userId)
   }
 
@@ -175,6 +179,7 @@ export class Invitations {
     const operation = 'invitations.list'
     const parsed = listSchema.safeParse(options)
     if (!parsed.success) throw validationError(`${operation}: invalid options`, parsed.error, { table: 'invitations', operation })
+    refuseNulBytes(options, operation, { table: 'invitations' })
     const o = parsed.data
     const tenantId = scopeTenantId(this.#state) === null && o.tenantId === undefined ? null : await resolveTenant(this.#state, o.tenantId, operation, operation)
     const filters: RawBuilder<unknown>[] = [scopeCondition(invitationModel(this.#state.runtime), 'i', { tenantId, view: 'all' })]

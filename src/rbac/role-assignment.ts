@@ -10,6 +10,7 @@ import { collectAuditEvents } from './audited-rows.js'
 import { invalidatePermissions } from './permission-cache.js'
 import { auditFailure, builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
 import type { UserRoleRow } from './role-input.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 /** Options of `assign`/`unassign`. */
 export interface RoleAssignmentOptions {
@@ -36,6 +37,7 @@ interface AssignResult extends Partial<UserRoleRow> {
  */
 export async function assignRole(state: ScopeState, userId: unknown, roleId: unknown, options: RoleAssignmentOptions = {}): Promise<UserRoleRow> {
   const operation = 'roles.assign'
+  checkOptionKeys(options, ['tenantId'], operation)
   const user = checkUuid(userId, 'userId', operation)
   const role = checkUuid(roleId, 'roleId', operation)
   const tenantId = await resolveTenant(state, options.tenantId, operation, ASSIGN_ACTION)
@@ -110,6 +112,7 @@ function toUserRole(row: Record<string, unknown>): UserRoleRow {
  */
 export async function unassignRole(state: ScopeState, userId: unknown, roleId: unknown, options: RoleAssignmentOptions = {}): Promise<boolean> {
   const operation = 'roles.unassign'
+  checkOptionKeys(options, ['tenantId'], operation)
   const user = checkUuid(userId, 'userId', operation)
   const role = checkUuid(roleId, 'roleId', operation)
   const tenantId = await resolveTenant(state, options.tenantId, operation, UNASSIGN_ACTION)

@@ -4,6 +4,7 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import { validationError } from '../errors/validation-error.js'
 import type { BuiltinDatabase } from '../scope/builtin-database.js'
 import { normalisePermissions } from './permission-match.js'
+import { refuseNulBytes } from '../validation/text-value.js'
 
 /** A row of `roles`. `tenant_id` is `null` for a system role. */
 export type RoleRow = Selectable<BuiltinDatabase['roles']>
@@ -51,6 +52,7 @@ const updateSchema = z.strictObject({
 export function parseRoleCreate(input: unknown, operation: string): RoleCreateInput & { permissions: string[] } {
   const parsed = createSchema.safeParse(input)
   if (!parsed.success) throw validationError(`${operation}: invalid role`, parsed.error, { table: 'roles', operation })
+  refuseNulBytes(input, operation, { table: 'roles' })
   const { permissions, ...rest } = parsed.data
   return { ...rest, permissions: permissions === undefined ? [] : normalisePermissions(permissions, operation) }
 }
@@ -59,6 +61,7 @@ export function parseRoleCreate(input: unknown, operation: string): RoleCreateIn
 export function parseRoleUpdate(patch: unknown, operation: string): RoleUpdateInput {
   const parsed = updateSchema.safeParse(patch)
   if (!parsed.success) throw validationError(`${operation}: invalid role patch`, parsed.error, { table: 'roles', operation })
+  refuseNulBytes(patch, operation, { table: 'roles' })
   const { permissions, ...rest } = parsed.data
   const values: RoleUpdateInput = { ...rest }
   if (permissions !== undefined) values.permissions = normalisePermissions(permissions, operation)
@@ -71,6 +74,7 @@ export function parseRoleDefinitions(definitions: unknown, operation: string): M
   if (definitions === null || typeof definitions !== 'object' || Array.isArray(definitions)) {
     throw new TenantryError('VALIDATION', `${operation}: expects an object of role name → permissions`, { operation })
   }
+  refuseNulBytes(definitions, operation, { table: 'roles' })
   const result = new Map<string, { permissions: string[]; description: string | null }>()
   const seen = new Set<string>()
   for (const [rawName, definition] of Object.entries(definitions)) {

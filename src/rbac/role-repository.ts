@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import type { ScopeState } from '../execution/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import type { UpdateOptions } from '../repository/repository.js'
+import type { NoWriteOptions, UpdateOptions } from '../repository/repository.js'
 import type { BulkFilter } from '../repository/bulk-filter.js'
 import { insertStatement } from '../repository/write-statements.js'
 import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../scope/row-scope.js'
@@ -13,6 +13,7 @@ import { auditFailure } from './rbac-scope.js'
 import { assignRole, unassignRole, type RoleAssignmentOptions } from './role-assignment.js'
 import { parseRoleCreate, parseRoleUpdate, type RoleCreateInput, type RoleDefinition, type RoleRow, type RoleUpdateInput, type UserRoleRow } from './role-input.js'
 import { seedDefaultRoles, type SeedRolesResult } from './seed-default-roles.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 /**
  * `scope.roles`: the repository of `roles` (`findById`, `findMany`, `page`, `softDelete`, ...) with
@@ -44,24 +45,26 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
    * (`UNIQUE_VIOLATION` otherwise); malformed permissions are `VALIDATION` before any SQL. In a
    * system scope, omit `tenant_id` to create a system role.
    */
-  override async create(input: RoleCreateInput): Promise<RoleRow> {
+  override async create(input: RoleCreateInput, options?: NoWriteOptions): Promise<RoleRow> {
+    checkOptionKeys(options, [], 'roles.create', { table: 'roles' })
     const values = parseRoleCreate(input, 'roles.create')
     if (this.scopeState.system) return (await this.#createInSystemScope([values], 'create'))[0]!
-    return super.create(withoutUndefined(values))
+    return super.create(withoutUndefined(values), options)
   }
 
-  override async createMany(inputs: RoleCreateInput[]): Promise<RoleRow[]> {
+  override async createMany(inputs: RoleCreateInput[], options?: NoWriteOptions): Promise<RoleRow[]> {
+    checkOptionKeys(options, [], 'roles.createMany', { table: 'roles' })
     const values = Array.isArray(inputs) ? inputs.map((input) => parseRoleCreate(input, 'roles.createMany')) : inputs
     if (this.scopeState.system && Array.isArray(values) && values.length > 0) return this.#createInSystemScope(values, 'createMany')
-    return super.createMany(Array.isArray(values) ? values.map(withoutUndefined) : values)
+    return super.createMany(Array.isArray(values) ? values.map(withoutUndefined) : values, options)
   }
 
   override async update(id: string, patch: RoleUpdateInput, options?: UpdateOptions): Promise<RoleRow> {
     return super.update(id, parseRoleUpdate(patch, 'roles.update'), options)
   }
 
-  override async updateMany(where: BulkFilter<RoleRow>, patch: RoleUpdateInput): Promise<{ count: number }> {
-    return super.updateMany(where, parseRoleUpdate(patch, 'roles.updateMany'))
+  override async updateMany(where: BulkFilter<RoleRow>, patch: RoleUpdateInput, options?: NoWriteOptions): Promise<{ count: number }> {
+    return super.updateMany(where, parseRoleUpdate(patch, 'roles.updateMany'), options)
   }
 
   /** Renames a role (audited as `roles.update` with `changed_fields: ['name']`). */

@@ -8,6 +8,7 @@ import { ownerPredicate, scopeCondition } from '../scope/row-scope.js'
 import { collectAuditEvents } from './audited-rows.js'
 import { auditFailure, builtinModel, resolveTenant } from './rbac-scope.js'
 import { parseRoleDefinitions, type RoleDefinition, type RoleRow } from './role-input.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 /** What `seedDefaultRoles` returns. */
 export interface SeedRolesResult {
@@ -31,6 +32,7 @@ export async function seedDefaultRoles(
   options: { tenantId?: string } = {},
 ): Promise<SeedRolesResult> {
   const operation = 'roles.seedDefaultRoles'
+  checkOptionKeys(options, ['tenantId'], operation)
   const parsed = parseRoleDefinitions(definitions, operation)
   const tenantId = scopeTenantId(state) === null && options.tenantId === undefined ? null : await resolveTenant(state, options.tenantId, operation, SEED_ACTION)
   await state.runtime.ready()

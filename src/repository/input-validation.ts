@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { columnError, validationError } from '../errors/validation-error.js'
 import { managedColumns, type TableModel } from '../schema/table-model.js'
+import { checkColumnValues } from '../validation/column-values.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -20,7 +21,10 @@ export function checkId(model: TableModel, id: unknown, operation: string): stri
       : type === 'int2' || type === 'int4' || type === 'int8'
         ? (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && /^-?\d{1,19}$/.test(id))
         : typeof id === 'string' || typeof id === 'number'
-  if (!ok) throw columnError(`${operation}: malformed ${model.primaryKey}`, model.primaryKey, { table: model.name, operation })
+  // A text key with a NUL byte can match nothing, and PostgreSQL refuses it: malformed too.
+  if (!ok || (typeof id === 'string' && id.includes('\u0000'))) {
+    throw columnError(`${operation}: malformed ${model.primaryKey}`, model.primaryKey, { table: model.name, operation })
+  }
   return id as string | number
 }
 
@@ -41,8 +45,9 @@ export function parseWithSchema(
 }
 
 /**
- * Refuses columns the table does not have, the primary key in a patch, and the columns tenantry
- * manages itself (tenant, soft-delete state): those change only through scopes and `softDelete`/`restore`.
+ * Refuses columns the table does not have, the primary key in a patch, the columns tenantry
+ * manages itself (tenant, soft-delete state: those change only through scopes and
+ * `softDelete`/`restore`), and values the column cannot store (see `checkColumnValue`).
  */
 export function checkWritableColumns(
   model: TableModel,
@@ -60,6 +65,8 @@ export function checkWritableColumns(
       throw columnError(`${operation}: the primary key cannot be changed`, key, { table: model.name, operation })
     }
   }
+  // NUL bytes in text, and JSON that PostgreSQL would refuse, are VALIDATION naming the column.
+  checkColumnValues(model, values, operation)
 }
 
 export function requireObject(value: unknown, model: TableModel, operation: string, what: string): Record<string, unknown> {

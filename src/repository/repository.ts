@@ -18,6 +18,7 @@ import {
   parseWithSchema,
   requireObject,
 } from './input-validation.js'
+import { insertChunks, rowsPerInsert, distinctColumnCount } from './insert-chunks.js'
 import { MAX_LIMIT, resolveLimit } from './limits.js'
 import { aggregateSelections, planAggregate, shapeAggregateRows, type AggregateOptions, type AggregateRow } from './aggregate.js'
 import { checkBulkFilter, compileBulkFilter, type BulkFilter } from './bulk-filter.js'
@@ -26,6 +27,7 @@ import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { AUDIT_COLUMN, bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
   where?: WhereFilter<Row>
@@ -54,6 +56,9 @@ export interface UpdateOptions {
   /** Optimistic concurrency: the update fails with `CONFLICT` unless `updated_at` still equals this. */
   expectedUpdatedAt?: Date | string
 }
+
+/** Options of writes that take none yet: any key is `VALIDATION` (a misspelt option never goes unnoticed). */
+export type NoWriteOptions = Record<string, never>
 
 /** Marks errors whose audit row says `denied` rather than `failure`. */
 const deniedErrors = new WeakSet<object>()
@@ -194,13 +199,19 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   // ---- writes --------------------------------------------------------------------------------
 
   /** Inserts one row; the tenant column is filled from the context. One round trip with its audit row. */
-  async create(input: Insert): Promise<Row> {
+  async create(input: Insert, options?: NoWriteOptions): Promise<Row> {
+    this.#options(options, 'create')
     const rows = await this.#insert([input], 'create')
     return rows[0]!
   }
 
-  /** Inserts many rows in one statement, with one audit row each. */
-  async createMany(inputs: Insert[]): Promise<Row[]> {
+  /**
+   * Inserts many rows with one audit row each: one statement (one round trip) for up to 1,000 rows,
+   * else statements of up to 1,000 rows (each under PostgreSQL's 65,535 bind parameters) in one
+   * transaction, all-or-nothing.
+   */
+  async createMany(inputs: Insert[], options?: NoWriteOptions): Promise<Row[]> {
+    this.#options(options, 'createMany')
     if (!Array.isArray(inputs)) {
       throw new TenantryError('VALIDATION', `${this.#operation('createMany')}: expects an array`, { table: this.#model.name })
     }
@@ -211,6 +222,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   /** Updates one row by primary key; `CONFLICT` when `expectedUpdatedAt` is stale, `NOT_FOUND` when out of scope. */
   async update(id: Row[keyof Row] | string | number, patch: Update, options: UpdateOptions = {}): Promise<Row> {
     const operation = this.#operation('update')
+    this.#options(options, 'update', ['expectedUpdatedAt'])
     await this.#ready()
     const key = checkId(this.#model, id, operation)
     let guard: RawBuilder<SqlBool> | undefined
@@ -242,8 +254,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
    * Updates every row matching `where` in one statement, with one audit row per row. A filter with
    * no condition is refused: pass `'all'` to update every row in the view.
    */
-  async updateMany(where: BulkFilter<Row>, patch: Update): Promise<{ count: number }> {
+  async updateMany(where: BulkFilter<Row>, patch: Update, options?: NoWriteOptions): Promise<{ count: number }> {
     const operation = this.#operation('updateMany')
+    this.#options(options, 'updateMany')
     checkBulkFilter(this.#model, where, operation)
     await this.#ready()
     const filters = compileBulkFilter(this.#model, where, operation)
@@ -259,7 +272,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Marks one row deleted; it disappears from the default view. */
-  async softDelete(id: Row[keyof Row] | string | number): Promise<Row> {
+  async softDelete(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
+    this.#options(options, 'softDelete')
     await this.#ready()
     const key = this.#idFor('softDelete', id)
     const rows = await this.#changeDeletedState('softDelete', [this.#pkEquals(key)], 'deleted', String(key))
@@ -267,8 +281,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Marks every live row matching `where` deleted, with one audit row each; `'all'` for every live row. */
-  async softDeleteMany(where: BulkFilter<Row>): Promise<{ count: number }> {
+  async softDeleteMany(where: BulkFilter<Row>, options?: NoWriteOptions): Promise<{ count: number }> {
     const operation = this.#operation('softDeleteMany')
+    this.#options(options, 'softDeleteMany')
     checkBulkFilter(this.#model, where, operation)
     await this.#ready()
     const filters = compileBulkFilter(this.#model, where, operation)
@@ -277,7 +292,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Brings a soft-deleted row back; `UNIQUE_VIOLATION` names the key a live row now holds. */
-  async restore(id: Row[keyof Row] | string | number): Promise<Row> {
+  async restore(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
+    this.#options(options, 'restore')
     await this.#ready()
     const key = this.#idFor('restore', id)
     const rows = await this.#changeDeletedState('restore', [this.#pkEquals(key)], 'live', String(key))
@@ -285,8 +301,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Deletes one row for good (live or soft-deleted), with an audit row holding its last values. */
-  async purge(id: Row[keyof Row] | string | number): Promise<Row> {
+  async purge(id: Row[keyof Row] | string | number, options?: NoWriteOptions): Promise<Row> {
     const operation = this.#operation('purge')
+    this.#options(options, 'purge')
     await this.#ready()
     const key = checkId(this.#model, id, operation)
     const rows = await this.#write('purge', String(key), ['beforeDelete', 'afterDelete'], async (db, inner, events) => {
@@ -309,6 +326,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   /** `<table>.<op>`: the operation named in errors, and the audit action. */
   #operation(op: string): string {
     return `${this.#model.name}.${op}`
+  }
+
+  /** Unknown option keys are `VALIDATION` naming the key and the method, before any SQL. */
+  #options(options: unknown, op: string, allowed: readonly string[] = []): void {
+    checkOptionKeys(options, allowed, this.#operation(op), { table: this.#model.name })
   }
 
   async #ready(): Promise<void> {
@@ -424,8 +446,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     resourceId: string | null,
     hookNames: (keyof TableHooks)[],
     work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+    severalStatements = false,
   ): Promise<T> {
-    const needsTransaction = hookNames.some((name) => this.#hooks[name] !== undefined)
+    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
     try {
       return await inUnitOfWork(this.#state, needsTransaction, work)
     } catch (error) {
@@ -465,16 +488,22 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     await this.#ready()
     const prepared: Record<string, unknown>[] = []
     for (const input of inputs) prepared.push(await this.#prepareInsert(input, operation))
+    // More rows than one statement takes go in several statements: one transaction keeps them all-or-nothing.
+    const severalStatements = prepared.length > rowsPerInsert(distinctColumnCount(prepared))
     return (await this.#write(op, null, ['beforeCreate', 'afterCreate'], async (db, inner, events) => {
       const rows: Record<string, unknown>[] = []
       for (const values of prepared) {
         const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
         rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
       }
-      const created = await this.#runWrite(db, insertStatement(inner, this.#model, rows, this.#operation('create'), this.#writeOptions()), events)
+      const created: Record<string, unknown>[] = []
+      for (const chunk of insertChunks(rows)) {
+        const statement = insertStatement(inner, this.#model, chunk, this.#operation('create'), this.#writeOptions())
+        for (const row of await this.#runWrite(db, statement, events)) created.push(row)
+      }
       if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
       return created
-    })) as Row[]
+    }, severalStatements)) as Row[]
   }
 
   async #prepareInsert(input: unknown, operation: string): Promise<Record<string, unknown>> {

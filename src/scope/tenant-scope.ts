@@ -15,6 +15,7 @@ import { invalidatePermissions } from '../rbac/permission-cache.js'
 import { checkPermission, requirePermission } from '../rbac/permission-check.js'
 import { RoleRepository } from '../rbac/role-repository.js'
 import { createScopedKysely, type ScopedDbOptions } from './scoped-kysely/scoped-kysely.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 /** A repository typed from the host's Kysely `Database` interface. */
 export type TableRepository<DB, TName extends keyof DB> = Repository<
@@ -64,8 +65,16 @@ export class TenantScope<DB = any> {
     return new Repository(this.state, model)
   }
 
-  /** Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after commit. */
-  transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after
+   * commit. It takes no options: any (`{ isolationLevel }`) is `VALIDATION`, never silently ignored.
+   */
+  transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>, options?: Record<string, never>): Promise<T> {
+    try {
+      checkOptionKeys(options, [], 'transaction')
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner))).catch((error: unknown) => {
       // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
       invalidatePermissions(this.state)

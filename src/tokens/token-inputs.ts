@@ -1,6 +1,8 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { validationError } from '../errors/validation-error.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
+import { refuseNulBytes } from '../validation/text-value.js'
 
 /** User agents are attacker-controlled; a long one is cut, never a reason to refuse a login. */
 const MAX_USER_AGENT = 512
@@ -50,6 +52,8 @@ export interface RequestInfo {
 function parse<T extends z.ZodType>(schema: T, value: unknown, operation: string): z.output<T> {
   const parsed = schema.safeParse(value)
   if (!parsed.success) throw validationError(`${operation}: invalid input`, parsed.error, { operation })
+  // Strings reach text columns (user agent, client id): a NUL byte is refused, naming the field.
+  refuseNulBytes(value, operation)
   return parsed.data
 }
 
@@ -69,11 +73,17 @@ export function parseRequestInfo(input: RequestInfo | undefined, operation: stri
   return { ip: parsed.ip ?? null, userAgent: parsed.userAgent ?? null }
 }
 
+/** For methods that take no options yet: any key passed is `VALIDATION` naming it. */
+export function parseNoOptions(options: unknown, operation: string): void {
+  checkOptionKeys(options, [], operation)
+}
+
 export function parseUuid(value: unknown, what: string, operation: string): string {
   return parse(z.object({ [what]: z.uuid() }), { [what]: value }, operation)[what] as string
 }
 
-export function parseRevokeAll(userId: unknown, except: unknown) {
+export function parseRevokeAll(userId: unknown, options: unknown) {
+  const { except } = checkOptionKeys(options, ['except'], 'tokens.revokeAllForUser')
   const parsed = parse(revokeAllSchema, { userId, except }, 'tokens.revokeAllForUser')
   const list = parsed.except == null ? [] : Array.isArray(parsed.except) ? parsed.except : [parsed.except]
   return { userId: parsed.userId, except: list }

@@ -7,6 +7,7 @@ import { resolveTokenConfig, type TokenConfig } from './token-config.js'
 import { formatToken, randomSecret, tokenMaterial } from './token-format.js'
 import {
   parseIssueInput,
+  parseNoOptions,
   parsePruneOptions,
   parseRequestInfo,
   parseRevokeAll,
@@ -52,11 +53,11 @@ export interface TokenService {
   /** Logout: revokes the session of a token. Idempotent for an already revoked session. */
   revoke(token: string, request?: RequestInfo): Promise<void>
   /** Revokes one session by id; `false` when it was already revoked or does not exist. */
-  revokeSession(sessionId: string): Promise<boolean>
+  revokeSession(sessionId: string, options?: Record<string, never>): Promise<boolean>
   /** Revokes every live session of a user except the ones named; returns how many it revoked. */
   revokeAllForUser(userId: string, options?: { except?: string | readonly string[] }): Promise<number>
   /** The user's live sessions, most recently used first. */
-  listSessions(userId: string): Promise<SessionInfo[]>
+  listSessions(userId: string, options?: Record<string, never>): Promise<SessionInfo[]>
   /** Deletes dead (revoked or expired) families in batches; returns how many it deleted. */
   prune(options?: { batchSize?: number }): Promise<number>
 }
@@ -142,8 +143,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       await notify(row?.audit ?? [])
     },
 
-    async revokeSession(sessionId) {
+    async revokeSession(sessionId, options) {
       const operation = 'tokens.revokeSession'
+      parseNoOptions(options, operation)
       const id = parseUuid(sessionId, 'sessionId', operation)
       const [row] = await callTokenFunction(
         db,
@@ -156,14 +158,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
     async revokeAllForUser(userId, options) {
       const operation = 'tokens.revokeAllForUser'
-      const parsed = parseRevokeAll(userId, options?.except)
+      const parsed = parseRevokeAll(userId, options)
       const [row] = await callTokenFunction(db, operation, revokeAllStatement(schema, { ...parsed, lockTimeoutMs: config.lockTimeoutMs }))
       await notify(row?.audit ?? [])
       return row?.revoked ?? 0
     },
 
-    async listSessions(userId) {
+    async listSessions(userId, options) {
       const operation = 'tokens.listSessions'
+      parseNoOptions(options, operation)
       const id = parseUuid(userId, 'userId', operation)
       const rows = await callTokenFunction(db, operation, listSessionsStatement(schema, id))
       return rows.map(toSessionInfo)

@@ -33,11 +33,19 @@ describe('token config', () => {
     [{ keys: { k1: 'short' } }],
     [{ keys: { 'bad kid': 'x'.repeat(32) } }],
     [{ keys: { k1: 'x'.repeat(32) }, signingKey: 'k9' }],
-    [{ refreshTtls: '30d' }],
   ])('refuses %j with CONFIGURATION at creation, before any SQL', async (config) => {
     const trips = await fileDb.roundTrips.measure(async () => {
       expect(() => createTokenService({ db: hostDb(fileDb.pool), schema: 'tenantry', config: config as never })).toThrow(
         expect.objectContaining({ code: 'CONFIGURATION' }),
+      )
+    })
+    expect(trips).toBe(0)
+  })
+
+  it('refuses a misspelt option key with VALIDATION naming it, before any SQL', async () => {
+    const trips = await fileDb.roundTrips.measure(async () => {
+      expect(() => createTokenService({ db: hostDb(fileDb.pool), schema: 'tenantry', config: { refreshTtls: '30d' } as never })).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', message: expect.stringContaining('refreshTtls') }),
       )
     })
     expect(trips).toBe(0)

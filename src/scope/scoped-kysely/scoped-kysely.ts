@@ -5,6 +5,7 @@ import type { DeletedView } from '../row-scope.js'
 import { ScopedConnectionProvider } from './scoped-connection-provider.js'
 import { ScopedDriver } from './scoped-driver.js'
 import { TenantScopePlugin } from './tenant-scope-plugin.js'
+import { checkOptionKeys } from '../../validation/strict-options.js'
 
 export interface ScopedDbOptions {
   /** Soft-deleted rows: hidden (`live`, default), shown too (`all`), or only those (`deleted`). */
@@ -32,6 +33,7 @@ const scopedDialect: Dialect = {
  * runs on the scope's transaction when there is one (under RLS, with the context set).
  */
 export function createScopedKysely<DB>(state: ScopeState, options: ScopedDbOptions = {}): Kysely<DB> {
+  checkOptionKeys(options, ['view', 'allowRawSql'], 'scopedDb')
   const view = options.view ?? 'live'
   if (!VIEWS.includes(view)) throw new TenantryError('VALIDATION', `scopedDb: view must be one of ${VIEWS.join(', ')}`)
   const allowRawSql = options.allowRawSql === true

@@ -1,0 +1,50 @@
+import { z } from 'zod'
+import type { TableDefinition } from '../define-table.js'
+import { parseInput } from './strict-options.js'
+
+const name = z.string().min(1).max(63)
+const hook = z.function().optional()
+// Duck-typed, not `instanceof`: the host's zod may be another copy of the package than ours.
+const schemaLike = z.custom<z.ZodType>(
+  (value) => typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function',
+  'a zod schema (an object with safeParse)',
+)
+
+/**
+ * The keys `defineTable` knows, strictly: a misspelt `softdelete` or `audit.exlude` would
+ * otherwise leave rows undeletable or a secret in the audit trail, without a word.
+ */
+const definitionSchema = z.strictObject({
+  table: name,
+  schema: name.optional(),
+  primaryKey: name.optional(),
+  tenantColumn: name.optional(),
+  softDelete: z
+    .union([name, z.strictObject({ flag: name, deletedWhen: z.boolean(), timestamp: name.optional() })])
+    .optional(),
+  insert: schemaLike.optional(),
+  update: schemaLike.optional(),
+  audit: z.strictObject({ exclude: z.array(name).optional(), enabled: z.boolean().optional() }).optional(),
+  hooks: z
+    .strictObject({
+      beforeCreate: hook,
+      afterCreate: hook,
+      beforeUpdate: hook,
+      afterUpdate: hook,
+      beforeDelete: hook,
+      afterDelete: hook,
+    })
+    .optional(),
+})
+
+/**
+ * Checks a table definition (`defineTable`, or an object given to `createTenantry({ tables })`):
+ * unknown keys and wrongly typed options are `VALIDATION` naming them.
+ *
+ * @example
+ * checkTableDefinition({ table: 'projects', softdelete: 'deleted_at' }, 'defineTable') // VALIDATION: unknown key "softdelete"
+ */
+export function checkTableDefinition(definition: unknown, operation: string): TableDefinition {
+  parseInput(definitionSchema, definition, operation, 'invalid table definition')
+  return definition as TableDefinition
+}
