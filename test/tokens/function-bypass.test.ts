@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type pg from 'pg'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -115,8 +115,8 @@ describe('the system switch does not outlive a token function', () => {
     ['tokens_find', 'select * from tenantry.tokens_find($1::text, $2::bytea)', () => [selectorOf(victim.token), Buffer.alloc(32)]],
     ['tokens_find (0.1 signature)', 'select * from tenantry.tokens_find($1::text)', () => ['x'.repeat(22)]],
     ['tokens_list_sessions', 'select * from tenantry.tokens_list_sessions($1::uuid)', () => [userB]],
-    ['tokens_revoke_session', "select * from tenantry.tokens_revoke_session($1::uuid, 'revoked', null, null, 1000)", () => [randomUuid()]],
-    ['tokens_revoke_all', 'select * from tenantry.tokens_revoke_all($1::uuid, null, 1000)', () => [randomUuid()]],
+    ['tokens_revoke_session', "select * from tenantry.tokens_revoke_session($1::uuid, 'revoked', null, null, 1000)", () => [randomUUID()]],
+    ['tokens_revoke_all', 'select * from tenantry.tokens_revoke_all($1::uuid, null, 1000)', () => [randomUUID()]],
     ['tokens_prune', 'select tenantry.tokens_prune(0)', () => []],
   ]
 
@@ -142,6 +142,42 @@ describe('the system switch does not outlive a token function', () => {
       return { projects: rows.map((r) => r.name), sessions: sessions.length }
     })
     expect(seen).toEqual({ projects: ['A secret'], sessions: 0 })
+  })
+})
+
+describe('through scope.db, as the outside review wrote it', () => {
+  // scope.db may refuse tenantry's functions outright (FORBIDDEN); if a call gets through, the
+  // database must still give nothing of B and leave nothing switched on.
+  const refusedOrRows = (promise: Promise<unknown[]>) =>
+    promise.then(
+      (rows) => rows,
+      (error: unknown) => {
+        expect(error).toMatchObject({ code: expect.stringMatching(/^(FORBIDDEN|VALIDATION)$/) })
+        return []
+      },
+    )
+
+  it("lists no session of B, revokes none, and leaves a later statement of the transaction to A's rows", async () => {
+    const s = app.withContext({ tenantId: tenantA })
+    const listed = await refusedOrRows(
+      s.db.selectFrom((eb: any) => eb.fn('tenantry.tokens_list_sessions', [eb.val(userB)]).as('x')).selectAll().execute(),
+    )
+    expect(listed).toEqual([])
+    await refusedOrRows(
+      s.db
+        .selectFrom((eb: any) =>
+          eb.fn('tenantry.tokens_revoke_session', [eb.val(victim.sessionId), eb.val('revoked'), eb.val(null), eb.val(null), eb.val(1000)]).as('x'),
+        )
+        .selectAll()
+        .execute(),
+    )
+    expect(await live(victim.sessionId)).toBe(true)
+    const names = await s.transaction(async (tx) => {
+      await refusedOrRows(tx.db.selectFrom((eb: any) => eb.fn('tenantry.tokens_find', [eb.val('x'.repeat(22)), eb.val(Buffer.alloc(32))]).as('f')).selectAll().execute())
+      const { rows } = await sql<{ name: string }>`select name from projects`.execute(tx.scopedDb({ allowRawSql: true }))
+      return rows.map((r) => r.name)
+    })
+    expect(names).toEqual(['A secret'])
   })
 })
 
@@ -198,7 +234,7 @@ describe("another tenant's sessions, from a tenant context", () => {
     const { error } = await attackAsA(
       `select * from tenantry.tokens_issue($1::uuid, $2::uuid, null, null, null, $3::uuid, $4::uuid, $5::text, $6::bytea,
          86400000, 86400000, 10, 1000)`,
-      [userB, tenantB, randomUuid(), randomUuid(), 'A'.repeat(22), hashSecret(randomBytes(32))],
+      [userB, tenantB, randomUUID(), randomUUID(), 'A'.repeat(22), hashSecret(randomBytes(32))],
     )
     expect((error as { code?: string } | undefined)?.code).toBe('42501')
     const after = await db.selectFrom('tenantry.sessions').select('id').where('user_id', '=', userB).execute()
@@ -250,14 +286,14 @@ describe.each([
       context(),
       `select * from tenantry.tokens_rotate($1::uuid, $2::uuid, $3::uuid, $4::text, $5::bytea, null::text,
          86400000, 0, '{}'::text[], null, null, 1000)`,
-      [token!.id, victim.sessionId, randomUuid(), attackerSelector, hashSecret(attackerSecret)],
+      [token!.id, victim.sessionId, randomUUID(), attackerSelector, hashSecret(attackerSecret)],
     )
     // the current signature wants the presented secret's hash: a guess is not the token
     const { rows } = await attackIn(
       context(),
       `select outcome from tenantry.tokens_rotate($1::text, $2::bytea, $3::uuid, $4::text, $5::bytea, null::text,
          86400000, 0, '{}'::text[], null, null, 1000)`,
-      [selectorOf(victim.token), Buffer.alloc(32), randomUuid(), attackerSelector, hashSecret(attackerSecret)],
+      [selectorOf(victim.token), Buffer.alloc(32), randomUUID(), attackerSelector, hashSecret(attackerSecret)],
     )
     expect(rows).toEqual([{ outcome: 'invalid' }])
     const tokensNow = await tokenRows(db, victim.sessionId)
@@ -279,7 +315,3 @@ describe('the token service', () => {
     expect(await live(issued.sessionId)).toBe(true)
   })
 })
-
-function randomUuid(): string {
-  return crypto.randomUUID()
-}
