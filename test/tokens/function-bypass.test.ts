@@ -118,6 +118,18 @@ describe('the system switch does not outlive a token function', () => {
     ['tokens_revoke_session', "select * from tenantry.tokens_revoke_session($1::uuid, 'revoked', null, null, 1000)", () => [randomUUID()]],
     ['tokens_revoke_all', 'select * from tenantry.tokens_revoke_all($1::uuid, null, 1000)', () => [randomUUID()]],
     ['tokens_prune', 'select tenantry.tokens_prune(0)', () => []],
+    [
+      'tokens_rotate',
+      `select * from tenantry.tokens_rotate($1::text, $2::bytea, $3::uuid, $4::text, $5::bytea, null::text,
+         86400000, 0, '{}'::text[], null, null, 1000)`,
+      () => [selectorOf(victim.token), Buffer.alloc(32), randomUUID(), randomBytes(16).toString('base64url'), Buffer.alloc(32)],
+    ],
+    [
+      'tokens_rotate (0.1 signature)',
+      `select * from tenantry.tokens_rotate($1::uuid, $2::uuid, $3::uuid, $4::text, $5::bytea, null::text,
+         86400000, 0, '{}'::text[], null, null, 1000)`,
+      () => [randomUUID(), victim.sessionId, randomUUID(), randomBytes(16).toString('base64url'), Buffer.alloc(32)],
+    ],
   ]
 
   it.each(calls)('%s: a later statement of the same transaction sees only the context tenant', async (_name, text, values) => {
