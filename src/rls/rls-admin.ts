@@ -39,12 +39,44 @@ async function existing(db: Kysely<any>, targets: RlsTarget[]): Promise<RlsTarge
 }
 
 /**
- * Installs the policies and turns row-level security on and FORCEd for the bundled tables and
- * `hostTables`, in one transaction (all or nothing). Needs the tables' owner (the migration role).
+ * The tables, other than `known`, that carry a tenantry policy of this schema's tenantry: enabled
+ * from code (`tenantry.rls.enable()` with declared tables), by `rls enable --table`, or with
+ * `install_tenant_policy()`. A policy belongs to this schema's tenantry when its expression calls
+ * this schema's `is_system()` (PostgreSQL records that dependency), so a second tenantry in another
+ * schema keeps its own tables. Their policy is kept as it is: tenantry does not know their tenant
+ * column, and needs not.
+ */
+async function policyTargets(db: Kysely<any>, schema: string, known: RlsTarget[]): Promise<RlsTarget[]> {
+  const { rows } = await sql<{ schema: string; table: string }>`
+    select distinct n.nspname::text as schema, c.relname::text as "table"
+      from pg_policy p
+      join pg_class c on c.oid = p.polrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_depend d on d.classid = 'pg_policy'::regclass and d.objid = p.oid and d.refclassid = 'pg_proc'::regclass
+     where p.polname like 'tenantry\_%'
+       and d.refobjid = to_regprocedure(format('%I.is_system()', ${schema}::text))
+     order by 1, 2`.execute(db)
+  const isKnown = (row: { schema: string; table: string }) => known.some((t) => t.schema === row.schema && t.table === row.table)
+  return rows.filter((row) => !isKnown(row)).map((row) => ({ ...row, kind: 'host', tenantColumn: KEEP_POLICY }))
+}
+
+/** The tenant column of a table found by its policy: the policy stays as it is. */
+const KEEP_POLICY = ''
+
+/** Bundled tables, then `hostTables`, then every other table that carries a tenantry policy. */
+async function managedTargets(db: Kysely<any>, schema: string, hostTables: RlsTarget[]): Promise<RlsTarget[]> {
+  const named = allTargets(schema, hostTables)
+  return [...named, ...(await policyTargets(db, schema, named))]
+}
+
+/**
+ * Installs the policies and turns row-level security on and FORCEd for the bundled tables,
+ * `hostTables` and every other table that already carries a tenantry policy (one that `disable`
+ * switched off, say), in one transaction (all or nothing). Needs the tables' owner (the migration role).
  */
 export async function enableRowLevelSecurity(db: Kysely<any>, schema: string, hostTables: RlsTarget[]): Promise<RlsStatus> {
-  const targets = allTargets(schema, hostTables)
   await db.transaction().execute(async (trx) => {
+    const targets = await managedTargets(trx, schema, hostTables)
     const present = await existing(trx, targets)
     const absent = targets.filter((t) => t.kind === 'host' && !present.includes(t))
     if (absent.length > 0) {
@@ -52,7 +84,7 @@ export async function enableRowLevelSecurity(db: Kysely<any>, schema: string, ho
     }
     await sql`select ${sql.id(schema, 'install_bundled_policies')}()`.execute(trx)
     for (const target of present) {
-      if (target.kind === 'host') {
+      if (target.kind === 'host' && target.tenantColumn !== KEEP_POLICY) {
         await sql`select ${sql.id(schema, 'install_tenant_policy')}(${regclass(target)}, ${target.tenantColumn}::text)`.execute(trx)
       }
       await sql`select ${sql.id(schema, 'enable_row_level_security')}(${regclass(target)})`.execute(trx)
@@ -62,12 +94,13 @@ export async function enableRowLevelSecurity(db: Kysely<any>, schema: string, ho
 }
 
 /**
- * Turns row-level security off (NO FORCE, DISABLE) on the bundled tables and `hostTables`. The
+ * Turns row-level security off (NO FORCE, DISABLE) on the bundled tables, `hostTables` and every
+ * other table that carries a tenantry policy, so that query mode sees rows everywhere again. The
  * policies stay, inert, so `enable` is quick to undo this.
  */
 export async function disableRowLevelSecurity(db: Kysely<any>, schema: string, hostTables: RlsTarget[]): Promise<RlsStatus> {
   await db.transaction().execute(async (trx) => {
-    for (const target of await existing(trx, allTargets(schema, hostTables))) {
+    for (const target of await existing(trx, await managedTargets(trx, schema, hostTables))) {
       await sql`select ${sql.id(schema, 'disable_row_level_security')}(${regclass(target)})`.execute(trx)
     }
   })
@@ -82,9 +115,12 @@ interface StatusRow {
   policies: string[]
 }
 
-/** Reads the row-level security state of the bundled tables and `hostTables` (one round trip). */
+/**
+ * Reads the row-level security state of the bundled tables, `hostTables` and every other table that
+ * carries a tenantry policy (two round trips: which tables, then their state).
+ */
 export async function rowLevelSecurityStatus(db: Kysely<any>, schema: string, hostTables: RlsTarget[]): Promise<RlsStatus> {
-  const targets = allTargets(schema, hostTables)
+  const targets = await managedTargets(db, schema, hostTables)
   const { rows } = await sql<StatusRow & { exists: boolean; role: string; bypass: boolean }>`
     select w.schema, w."table", coalesce(c.relrowsecurity, false) as enabled, coalesce(c.relforcerowsecurity, false) as forced,
            coalesce(array(select p.polname::text from pg_policy p where p.polrelid = c.oid order by p.polname), '{}') as policies,

@@ -3,8 +3,9 @@ import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus
 import { hostTargets } from './rls-targets.js'
 
 /**
- * `tenantry.rls`: the second isolation layer, for the bundled tables and every table declared with
- * `defineTable`. Run `enable()` as the tables' owner (the role that ran the migrations); the
+ * `tenantry.rls`: the second isolation layer, for the bundled tables, every table declared with
+ * `defineTable`, and every other table that already carries tenantry's policies (enabled by the
+ * CLI or another instance), so `disable()` and `status()` leave none out. Run `enable()` as the tables' owner (the role that ran the migrations); the
  * application itself should connect as an ordinary role, which the policies then bind.
  *
  * @example
@@ -29,7 +30,10 @@ export class RowLevelSecurity {
     return disableRowLevelSecurity(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
   }
 
-  /** Per table: enabled, forced, policies; plus whether the connected role bypasses row-level security. */
+  /**
+   * Per table (bundled, declared, and any other carrying tenantry's policies): enabled, forced,
+   * policies; plus whether the connected role bypasses row-level security.
+   */
   status(): Promise<RlsStatus> {
     return rowLevelSecurityStatus(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
   }

@@ -14,6 +14,7 @@ interface ColumnRow {
   force_row_security: boolean
   owned: boolean
   bypass_rls: boolean
+  tenantry_policy: boolean
 }
 
 /** Row-level security of a declared table, read in the same round trip as its columns. */
@@ -28,6 +29,8 @@ export interface TableSecurity {
   owned: boolean
   /** The connected role is a superuser or has `BYPASSRLS`. */
   bypassRls: boolean
+  /** The table carries a tenantry policy (`tenantry_tenant_isolation`, `tenantry_system_only`, ...). */
+  tenantryPolicy: boolean
 }
 
 /**
@@ -43,7 +46,8 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
     select col.table_schema, col.table_name, col.column_name, col.udt_name, col.is_nullable,
            (col.column_default is not null or col.is_identity = 'YES' or col.is_generated = 'ALWAYS') as has_default,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, pg_has_role(c.relowner, 'USAGE') as owned,
-           (select r.rolsuper or r.rolbypassrls from pg_roles r where r.rolname = current_user) as bypass_rls
+           (select r.rolsuper or r.rolbypassrls from pg_roles r where r.rolname = current_user) as bypass_rls,
+           exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname like 'tenantry\_%') as tenantry_policy
       from information_schema.columns col
       join pg_namespace n on n.nspname = col.table_schema
       join pg_class c on c.relnamespace = n.oid and c.relname = col.table_name
@@ -69,6 +73,7 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
         forceRowSecurity: first.force_row_security,
         owned: first.owned,
         bypassRls: first.bypass_rls,
+        tenantryPolicy: first.tenantry_policy,
       })
     }
     if (columns.size === 0 && optional.includes(model)) continue

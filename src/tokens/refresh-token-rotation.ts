@@ -37,29 +37,26 @@ export interface IssuedToken {
   tenantId: string | null
 }
 
-/** A stored hash for unknown selectors, so that a miss costs the same comparison as a hit. */
-const NO_SUCH_HASH = hashSecret(Buffer.alloc(32))
-
 /**
- * Finds a token by selector and checks its secret in constant time: round trip 1 of every call that
- * presents a token. A malformed token, an unknown selector and a wrong secret are all
+ * Finds a token by its selector and the hash of its secret (`tokens_find` compares the hashes and
+ * never returns one). A malformed token, an unknown selector and a wrong secret are all
  * `TOKEN_INVALID`, and none of them changes anything.
  */
 export async function verifyToken(deps: TokenDeps, token: unknown, operation: string): Promise<{ parsed: ParsedToken; found: FoundToken }> {
   const parsed = parseToken(token)
   if (!parsed) throw tokenInvalid(operation)
-  const [found] = await callTokenFunction(deps.db, operation, findTokenStatement(deps.schema, parsed.selector))
-  const matches = secretMatches(parsed.secret, found?.secret_hash ?? NO_SUCH_HASH)
-  if (!found || !matches) throw tokenInvalid(operation)
+  const [found] = await callTokenFunction(deps.db, operation, findTokenStatement(deps.schema, parsed.selector, hashSecret(parsed.secret)))
+  if (!found) throw tokenInvalid(operation)
   return { parsed, found }
 }
 
 /**
- * Rotates a refresh token in two round trips: a lookup (the hash check happens here, with
- * `timingSafeEqual`), then one call of `tokens_rotate`, which locks the family and decides under
- * the lock. The successor is prepared before that call: with a signing key its secret is
- * HMAC(key, parent secret ‖ successor id), so a retry of the parent inside the grace window can
- * re-derive the successor the first call created instead of writing a second branch.
+ * Rotates a refresh token in one round trip: `tokens_rotate` is handed the presented selector and
+ * the hash of the presented secret, checks them (a wrong secret locks and changes nothing), locks
+ * the family and decides under the lock. The successor is prepared before that call: with a
+ * signing key its secret is HMAC(key, parent secret ‖ successor id), so a retry of the parent
+ * inside the grace window can re-derive the successor the first call created instead of writing a
+ * second branch.
  *
  * Reuse revokes the family in the same statement, which commits before `TOKEN_REUSED` is thrown.
  */
@@ -69,7 +66,8 @@ export async function rotateRefreshToken(
   request: { ip: string | null; userAgent: string | null },
 ): Promise<IssuedToken> {
   const operation = 'tokens.rotate'
-  const { parsed, found } = await verifyToken(deps, token, operation)
+  const parsed = parseToken(token)
+  if (!parsed) throw tokenInvalid(operation)
   const { config } = deps
 
   const childId = randomUUID()
@@ -81,8 +79,8 @@ export async function rotateRefreshToken(
     deps.db,
     operation,
     rotateStatement(deps.schema, {
-      tokenId: found.token_id,
-      sessionId: found.session_id,
+      selector: parsed.selector,
+      secretHash: hashSecret(parsed.secret),
       childId,
       childSelector,
       childHash: hashSecret(childSecret),

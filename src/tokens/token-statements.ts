@@ -2,15 +2,16 @@ import { sql, type Kysely, type RawBuilder } from 'kysely'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 
 /**
- * Calls to the `tokens_*` functions of migration 0003. Each is one statement, so one implicit
- * transaction and one round trip; the functions set `tenantry.system` and take the family lock
- * themselves.
+ * Calls to the `tokens_*` functions (migration 0003, confined by 0005). Each is one statement, so
+ * one implicit transaction and one round trip; the functions switch `tenantry.system` on for their
+ * own duration and take the family lock themselves. They are called without a tenant context: in
+ * one, the database confines them to that tenant (see docs/refresh-tokens.md).
  */
 
+/** A token whose secret matched: the database compared the hashes, and returns no hash. */
 export interface FoundToken {
   token_id: string
   session_id: string
-  secret_hash: Buffer
 }
 
 export interface IssueRow {
@@ -72,8 +73,8 @@ export function fn(schema: string, name: string): RawBuilder<unknown> {
   return sql`${sql.id(schema, name)}`
 }
 
-export function findTokenStatement(schema: string, selector: string): RawBuilder<FoundToken> {
-  return sql<FoundToken>`select * from ${fn(schema, 'tokens_find')}(${selector}::text)`
+export function findTokenStatement(schema: string, selector: string, secretHash: Buffer): RawBuilder<FoundToken> {
+  return sql<FoundToken>`select * from ${fn(schema, 'tokens_find')}(${selector}::text, ${secretHash}::bytea)`
 }
 
 export interface IssueParams {
@@ -100,8 +101,9 @@ export function issueStatement(schema: string, p: IssueParams): RawBuilder<Issue
 }
 
 export interface RotateParams {
-  tokenId: string
-  sessionId: string
+  /** The presented token: its selector and the SHA-256 of its secret (proof of possession). */
+  selector: string
+  secretHash: Buffer
   childId: string
   childSelector: string
   childHash: Buffer
@@ -116,7 +118,7 @@ export interface RotateParams {
 
 export function rotateStatement(schema: string, p: RotateParams): RawBuilder<RotateRow> {
   return sql<RotateRow>`select * from ${fn(schema, 'tokens_rotate')}(
-    ${p.tokenId}::uuid, ${p.sessionId}::uuid,
+    ${p.selector}::text, ${p.secretHash}::bytea,
     ${p.childId}::uuid, ${p.childSelector}::text, ${p.childHash}::bytea, ${p.childKid}::text,
     ${p.idleTtlMs}::bigint, ${p.graceMs}::bigint, ${p.graceKids}::text[],
     ${p.ip}::inet, ${p.userAgent}::text, ${p.lockTimeoutMs}::integer)`

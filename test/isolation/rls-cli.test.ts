@@ -1,7 +1,9 @@
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RLS_EXIT, runRlsCommand } from '../../src/cli/commands/rls.js'
+import { migrate } from '../../src/migration/migrate.js'
 import { useFileDatabase } from '../support/test-database.js'
-import { createHostTables } from '../support/host-schema.js'
+import { createHostTables, makeTenantry } from '../support/host-schema.js'
 import { createAppRole, type AppRole } from './support/app-role.js'
 
 const fileDb = await useFileDatabase()
@@ -58,5 +60,56 @@ describe('npx tenantry rls', () => {
     expect((await run(['enable', '--table', 'Bad-Name'])).err).toContain('--table expects schema.table')
     expect((await run(['status'], '')).err).toContain('set DATABASE_URL')
     expect((await run(['enable', '--table', 'public.nope'])).err).toContain('no such table public.nope')
+  })
+})
+
+describe('npx tenantry rls without --table', () => {
+  const flagsOf = async (tables: string[]) =>
+    fileDb.db
+      .selectFrom('pg_class')
+      .select(['relname', 'relrowsecurity', 'relforcerowsecurity'])
+      .where('relnamespace', '=', sql<number>`'public'::regnamespace`)
+      .where('relname', 'in', tables)
+      .orderBy('relname')
+      .execute()
+
+  it('lists every table that carries tenantry\'s policies, host tables enabled from code included', async () => {
+    // enabled from code: the declared tables (projects, devices, notes), no --table anywhere
+    await makeTenantry(fileDb.pool, { isolation: 'rls' }).rls.enable()
+    const { code, out } = await run(['status'])
+    expect(code).toBe(RLS_EXIT.ok)
+    for (const table of ['public.devices', 'public.notes', 'public.projects']) {
+      expect(out).toMatch(new RegExp(`${table.replace('.', '\\.')}\\s+yes\\s+yes\\s+tenantry_tenant_isolation`))
+    }
+    expect(out).toContain('tenantry.sessions')
+    expect(out).toContain('row-level security: enabled')
+  })
+
+  it('disables them all, so that query mode works again, and enables them all again', async () => {
+    const disabled = await run(['disable'])
+    expect(disabled.code).toBe(RLS_EXIT.ok)
+    expect(disabled.out).toContain('row-level security: disabled')
+    expect((await flagsOf(['devices', 'notes', 'projects'])).map((f) => [f.relname, f.relrowsecurity, f.relforcerowsecurity])).toEqual([
+      ['devices', false, false],
+      ['notes', false, false],
+      ['projects', false, false],
+    ])
+    // the policies stay, inert: status still lists the tables, and exits 3
+    const status = await run(['status'])
+    expect(status.code).toBe(RLS_EXIT.notEnabled)
+    expect(status.out).toMatch(/public\.projects\s+no\s+no\s+tenantry_tenant_isolation/)
+
+    expect((await run(['enable'])).code).toBe(RLS_EXIT.ok)
+    expect((await flagsOf(['devices', 'notes', 'projects'])).every((f) => f.relrowsecurity && f.relforcerowsecurity)).toBe(true)
+    expect((await run(['disable'])).code).toBe(RLS_EXIT.ok)
+  })
+
+  it('leaves out tables whose policies belong to a tenantry installed in another schema', async () => {
+    expect((await migrate({ pool: fileDb.pool, schema: 'auth' })).error).toBeUndefined()
+    await sql`create table public.other_app (id int primary key, tenant_id uuid not null)`.execute(fileDb.db)
+    await sql`select auth.install_tenant_policy('public.other_app')`.execute(fileDb.db)
+    expect((await run(['status'])).out).not.toContain('public.other_app')
+    expect((await run(['status', '--schema', 'auth'])).out).toMatch(/public\.other_app\s+no\s+no\s+tenantry_tenant_isolation/)
+    expect((await run(['status', '--schema', 'auth'])).out).not.toContain('public.projects')
   })
 })

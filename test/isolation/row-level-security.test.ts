@@ -63,12 +63,11 @@ describe('startup check of the isolation mode', () => {
     await app.ready()
   })
 
-  it("warns in query mode when row-level security applies to the connected role", async () => {
-    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+  it("refuses query mode with CONFIGURATION while tenantry's policies apply to the connected role", async () => {
     const queryMode = makeTenantry(role.pool, { isolation: 'query' })
-    await queryMode.ready()
-    expect(warn.mock.calls.flat().join(' ')).toContain("isolation 'query', but row-level security applies to the connected role")
-    warn.mockRestore()
+    const error = await queryMode.ready().catch((e: unknown) => e)
+    expect(isTenantryError(error, 'CONFIGURATION')).toBe(true)
+    expect((error as Error).message).toContain('npx tenantry rls disable')
   })
 })
 

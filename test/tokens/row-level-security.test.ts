@@ -54,12 +54,14 @@ describe('with row-level security enabled and forced', async () => {
 })
 
 describe('migration 0003', () => {
-  it('goes down and up again cleanly', async () => {
-    const read = (direction: string) =>
-      readFile(new URL(`../../migrations/0003_sessions_and_refresh_tokens.${direction}.sql`, import.meta.url), 'utf8')
-    const down = renderMigrationSql(await read('down'), 'tenantry')
-    const up = renderMigrationSql(await read('up'), 'tenantry')
-    await sql.raw(`begin; ${down}; ${up}; commit;`).execute(db)
+  it('goes down and up again cleanly (0005, which confines its functions, undone first)', async () => {
+    const read = (name: string, direction: string) =>
+      readFile(new URL(`../../migrations/${name}.${direction}.sql`, import.meta.url), 'utf8').then((text) => renderMigrationSql(text, 'tenantry'))
+    const down = await read('0003_sessions_and_refresh_tokens', 'down')
+    const up = await read('0003_sessions_and_refresh_tokens', 'up')
+    const confineDown = await read('0005_confine_token_functions', 'down')
+    const confineUp = await read('0005_confine_token_functions', 'up')
+    await sql.raw(`begin; ${confineDown}; ${down}; ${up}; commit;`).execute(db)
     const { rows } = await sql<{ n: number }>`
       select count(*)::int as n from pg_proc p join pg_namespace n on n.oid = p.pronamespace
        where n.nspname = 'tenantry' and p.proname like 'tokens\\_%'`.execute(db)
@@ -67,5 +69,6 @@ describe('migration 0003', () => {
     await sql.raw(`begin; ${down}; commit;`).execute(db)
     const { rows: tables } = await sql<{ t: string | null }>`select to_regclass('tenantry.sessions')::text as t`.execute(db)
     expect(tables[0]!.t).toBeNull()
+    await sql.raw(`begin; ${up}; ${confineUp}; commit;`).execute(db)
   })
 })

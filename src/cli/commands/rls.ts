@@ -18,6 +18,8 @@ export const RLS_USAGE = `usage: tenantry rls enable|disable|status [--table sch
   disable  NO FORCE + DISABLE row-level security (policies stay, inert)
   status   print each table's state; exit 0 when enabled everywhere, 3 otherwise
 
+Each action also covers every table that already carries tenantry's policies (enabled from code,
+or by an earlier --table), so \`status\` and \`disable\` need no --table for those.
 Reads DATABASE_URL. --table defaults the schema to public and the tenant column to tenant_id.`
 
 interface ParsedArgs {
