@@ -15,7 +15,8 @@ import { checkIsolationMode } from './rls/isolation-check.js'
 import { RowLevelSecurity } from './rls/row-level-security.js'
 import { hostTargets } from './rls/rls-targets.js'
 import { TenantScope } from './scope/tenant-scope.js'
-import { createTokenService, type TokenConfig, type TokenService } from './tokens/index.js'
+import { createTokenService, resolveTokenConfig, type TokenConfig, type TokenService } from './tokens/index.js'
+import { resolveCursorKey } from './repository/cursor-key.js'
 import { dispatchToSink } from './audit/audit-sink.js'
 
 export interface TenantryOptions<DB> {
@@ -42,6 +43,13 @@ export interface TenantryOptions<DB> {
    * Without `keys` there is no grace window. See docs/refresh-tokens.md.
    */
   tokens?: TokenConfig
+  /**
+   * Key (at least 32 bytes) that signs page cursors with HMAC-SHA256. Hosts running several
+   * processes behind one API must give them all the same key, or a cursor made by one process is
+   * refused by another. Default: derived from the token signing key (`tokens.keys`) when there is
+   * one, else a random key of this instance. See docs/repositories.md.
+   */
+  cursorKey?: string | Uint8Array
 }
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
@@ -53,6 +61,7 @@ const optionsSchema = z.object({
   tables: z.record(z.string(), z.object({ table: z.string().min(1) }).loose()).optional(),
   isolation: z.enum(['query', 'rls']).optional(),
   tokens: z.unknown().optional(),
+  cursorKey: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
   audit: z
     .object({
       redact: z.array(z.string()).optional(),
@@ -100,6 +109,9 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
     })
   }
   const builtins = builtinTableModels(schema, redact)
+  const tokenConfig = options.tokens ? resolveTokenConfig(options.tokens) : null
+  const signingKey = tokenConfig?.signingKid ? (tokenConfig.keys.get(tokenConfig.signingKid) ?? null) : null
+  const cursorKey = resolveCursorKey(options.cursorKey, signingKey)
   let loading: Promise<void> | undefined
   let warned = false
   const warnOnce = (message: string) => {
@@ -129,6 +141,7 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
         })
       return loading
     },
+    cursorKey,
     scopeFor: (state) => new TenantScope(state),
   }
   const tokens = createTokenService({
