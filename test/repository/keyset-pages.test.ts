@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import { sql, type Generated } from 'kysely'
+import pg from 'pg'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, type OrderByInput, type Tenantry } from '../../src/index.js'
 import { useFileDatabase } from '../support/test-database.js'
@@ -205,5 +206,67 @@ describe('page rows and cursors', () => {
     }
     expect(error).toMatchObject({ code: 'CONFIGURATION' })
     expect(String((error as Error).message)).not.toContain('short-secret')
+  })
+})
+
+describe('index use of the keyset predicate', () => {
+  /** Index conditions of the plan of the statement `fn` sends through `tenantry`'s pool. */
+  async function indexConditions(fn: (t: Tenantry<DeployDB>) => Promise<unknown>): Promise<string[]> {
+    const sent: { text: string; values: unknown[] }[] = []
+    const pool = new pg.Pool({ connectionString: fileDb.url, max: 1 })
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown
+      ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        if (typeof args[0] === 'string' && /^\s*select t\.\*/.test(args[0])) sent.push({ text: args[0], values: (args[1] as unknown[]) ?? [] })
+        return query(...args)
+      }
+    })
+    try {
+      await fn(createTenantry<DeployDB>({ pool, tables, cursorKey: KEY }))
+      const client = await pool.connect()
+      try {
+        await client.query('begin')
+        await client.query('set local enable_seqscan = off')
+        const { rows } = await client.query(`explain (format json) ${sent.at(-1)!.text}`, sent.at(-1)!.values)
+        const found: string[] = []
+        const visit = (node: Record<string, unknown>) => {
+          if (typeof node['Index Cond'] === 'string') found.push(node['Index Cond'])
+          for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child)
+        }
+        visit((rows[0]['QUERY PLAN'] as { Plan: Record<string, unknown> }[])[0]!.Plan)
+        return found
+      } finally {
+        await client.query('rollback')
+        client.release()
+      }
+    } finally {
+      await pool.end()
+    }
+  }
+
+  const nextPage = (orderBy: OrderByInput<string>, firstLimit = 3) => async (t: Tenantry<DeployDB>) => {
+    const first = await repo(tenantId, t).page({ orderBy: orderBy as never, limit: firstLimit })
+    return repo(tenantId, t).page({ orderBy: orderBy as never, limit: 3, after: first.nextCursor })
+  }
+
+  it('bounds a desc page on a nullable column by a row comparison in the index condition', async () => {
+    // Past the 7 NULLs, which sort first.
+    const conditions = await indexConditions(nextPage([['deployed_at', 'desc']], 10))
+    expect(conditions.some((c) => /ROW\(deployed_at, id\) < ROW\(/.test(c))).toBe(true)
+  })
+
+  it('bounds a page on a microsecond timestamp by a row comparison with the exact value', async () => {
+    const conditions = await indexConditions(nextPage([['created_at', 'desc']]))
+    expect(conditions.some((c) => /ROW\(created_at, id\) < ROW\(/.test(c))).toBe(true)
+  })
+
+  it('bounds the NULL region of an asc page by IS NULL', async () => {
+    const conditions = await indexConditions(async (t) => {
+      let page = await repo(tenantId, t).page({ orderBy: [['deployed_at', 'asc']], limit: 38 })
+      page = await repo(tenantId, t).page({ orderBy: [['deployed_at', 'asc']], limit: 2, after: page.nextCursor })
+      expect(page.items.every((r) => r.deployed_at === null)).toBe(true)
+      return page
+    })
+    expect(conditions.some((c) => /deployed_at IS NULL/.test(c))).toBe(true)
   })
 })
