@@ -19,15 +19,21 @@ import { createTokenService, resolveTokenConfig, type TokenConfig, type TokenSer
 import { resolveCursorKey } from './repository/cursor-key.js'
 import { dispatchToSink } from './audit/audit-sink.js'
 
-export interface TenantryOptions<DB> {
+/** The `tables` map of `createTenantry`: repository name → `defineTable` result. */
+export type TableDefinitions<DB> = Record<string, TableDefinition<DB, any, any>>
+
+export interface TenantryOptions<DB, Tables = TableDefinitions<DB>> {
   /** The host's pool. tenantry never creates or ends a pool. */
   pool?: pg.Pool
   /** Or an existing Kysely instance of the host. */
   db?: Kysely<DB>
   /** Postgres schema of the bundled tables. Defaults to `tenantry`. */
   schema?: string
-  /** Host tables, each declared with `defineTable`. */
-  tables?: Record<string, TableDefinition<DB, any>>
+  /**
+   * Host tables, each declared with `defineTable`. Pass `typeof tables` as the second type argument
+   * (`createTenantry<AppDB, typeof tables>`) so repositories know tenant columns other than `tenant_id`.
+   */
+  tables?: Tables & TableDefinitions<DB>
   /** `query` (default): predicates in every query. `rls`: row-level security as a second layer. */
   isolation?: IsolationMode
   audit?: {
@@ -84,7 +90,7 @@ const systemSchema = z.strictObject({
  * await tenantry.migrate()
  * const projects = tenantry.withContext({ tenantId, actorId }).repo('projects')
  */
-export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry<DB> {
+export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {}>(options: TenantryOptions<DB, Tables>): Tenantry<DB, Tables> {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) throw validationError('createTenantry: invalid options', parsed.error)
   if (!options.pool === !options.db) {
@@ -150,11 +156,11 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
     ...(options.tokens ? { config: options.tokens } : {}),
     onCommitted: (events) => dispatchToSink(runtime, events),
   })
-  return new Tenantry<DB>(runtime, tokens)
+  return new Tenantry<DB, Tables>(runtime, tokens)
 }
 
 /** A tenantry instance. Make one per pool with `createTenantry`. */
-export class Tenantry<DB = any> {
+export class Tenantry<DB = any, Tables = {}> {
   /** @internal */
   readonly runtime: TenantryRuntime
   /**
@@ -182,15 +188,15 @@ export class Tenantry<DB = any> {
    * A scope bound to one tenant. The context is validated here: no tenant, or a malformed one, is
    * an error before any SQL is sent.
    */
-  withContext(context: TenantContextInput): TenantScope<DB> {
-    return new TenantScope<DB>(this.#state({ context: parseContext(context), system: null }))
+  withContext(context: TenantContextInput): TenantScope<DB, Tables> {
+    return new TenantScope<DB, Tables>(this.#state({ context: parseContext(context), system: null }))
   }
 
   /** An explicit cross-tenant scope. `reason` is required and every write made through it is audited with it. */
-  asSystem(actor: { actorId?: string | null; reason: string }): TenantScope<DB> {
+  asSystem(actor: { actorId?: string | null; reason: string }): TenantScope<DB, Tables> {
     const parsed = systemSchema.safeParse(actor)
     if (!parsed.success) throw validationError('asSystem: a reason is required', parsed.error)
-    return new TenantScope<DB>(this.#state({ context: null, system: { actorId: parsed.data.actorId ?? null, reason: parsed.data.reason } }))
+    return new TenantScope<DB, Tables>(this.#state({ context: null, system: { actorId: parsed.data.actorId ?? null, reason: parsed.data.reason } }))
   }
 
   /** Applies the bundled migrations (idempotent, advisory-locked). */
