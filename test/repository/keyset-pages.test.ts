@@ -4,6 +4,7 @@ import pg from 'pg'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, type OrderByInput, type Tenantry } from '../../src/index.js'
 import { useFileDatabase } from '../support/test-database.js'
+import { createAppRole, type AppRole } from '../isolation/support/app-role.js'
 
 interface DeployDB {
   deployments: {
@@ -62,11 +63,11 @@ beforeAll(async () => {
 const repo = (tenant = tenantId, t: Tenantry<DeployDB> = tenantry) => t.withContext({ tenantId: tenant }).repo('deployments')
 
 /** Walks every page and returns the ids in the order the pages gave them. */
-async function walk(orderBy: OrderByInput<string>, limit: number): Promise<string[]> {
+async function walk(orderBy: OrderByInput<string>, limit: number, t: Tenantry<DeployDB> = tenantry): Promise<string[]> {
   const seen: string[] = []
   let after: string | null = null
   for (let pages = 0; pages < 100; pages++) {
-    const page: { items: { id: string }[]; nextCursor: string | null } = await repo().page({ orderBy: orderBy as never, limit, after })
+    const page: { items: { id: string }[]; nextCursor: string | null } = await repo(tenantId, t).page({ orderBy: orderBy as never, limit, after })
     seen.push(...page.items.map((r) => r.id))
     after = page.nextCursor
     if (!after) return seen
@@ -268,5 +269,34 @@ describe('index use of the keyset predicate', () => {
       return page
     })
     expect(conditions.some((c) => /deployed_at IS NULL/.test(c))).toBe(true)
+  })
+})
+
+describe("in isolation 'rls', as the application role", () => {
+  let app: Tenantry<DeployDB>
+
+  beforeAll(async () => {
+    const owner = createTenantry<DeployDB>({ pool: fileDb.pool, tables, isolation: 'rls' })
+    await owner.rls.enable()
+    const role: AppRole = await createAppRole(fileDb, { poolSize: 2 })
+    app = createTenantry<DeployDB>({ pool: role.pool, tables, isolation: 'rls', cursorKey: KEY })
+  })
+
+  it('pages across NULLs and microsecond timestamps exactly as in query mode', async () => {
+    expect(await walk([['deployed_at', 'asc']], 5, app)).toEqual(await expected('deployed_at asc nulls last, id asc'))
+    expect(await walk([['created_at', 'desc']], 4, app)).toEqual(await expected('created_at desc, id desc'))
+    expect(await walk([['deployed_at', 'desc', 'nullsLast'], 'environment'], 6, app)).toEqual(
+      await expected('deployed_at desc nulls last, environment asc, id asc'),
+    )
+  })
+
+  it("refuses another tenant's cursor, and a cursor of the query-mode instance with the same key works", async () => {
+    const foreign = await repo(otherTenantId, app).page({ orderBy: [['created_at', 'desc']], limit: 3 })
+    await expect(repo(tenantId, app).page({ orderBy: [['created_at', 'desc']], limit: 3, after: foreign.nextCursor })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+    const first = await repo().page({ orderBy: [['created_at', 'desc']], limit: 3 })
+    const second = await repo(tenantId, app).page({ orderBy: [['created_at', 'desc']], limit: 3, after: first.nextCursor })
+    expect(second.items.map((r) => r.id)).toEqual((await expected('created_at desc, id desc')).slice(3, 6))
   })
 })
