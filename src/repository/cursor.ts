@@ -108,10 +108,12 @@ export function decodeCursor(
 ): CursorValue[] {
   if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH) throw invalidCursor(model, operation)
   const dot = cursor.indexOf('.')
+  if (dot < 1) throw invalidCursor(model, operation)
   const body = cursor.slice(0, dot)
-  const given = Buffer.from(cursor.slice(dot + 1), 'base64url')
-  const expected = mac(key, signature(model, tenantId, keys), body)
-  if (dot < 1 || given.length !== MAC_BYTES || !timingSafeEqual(given, expected)) throw invalidCursor(model, operation)
+  // Compared as text, so only the one canonical spelling of the MAC is accepted.
+  const given = Buffer.from(cursor.slice(dot + 1))
+  const expected = Buffer.from(mac(key, signature(model, tenantId, keys), body).toString('base64url'))
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidCursor(model, operation)
   // The MAC proves tenantry wrote this body; the shape check only guards against a leaked key.
   let values: unknown
   try {
@@ -193,8 +195,8 @@ function after(keys: BoundKey[]): RawBuilder<SqlBool> {
   const nullsLast = head.key.nulls === 'last'
   if (value === null) {
     // The cursor row had NULL here: equal means NULL too; non-NULL rows follow only if NULLs sort first.
-    const tail = rest.length ? sql<SqlBool>`(${ref} is null and ${after(rest)})` : FALSE
-    return nullsLast ? (rest.length ? sql<SqlBool>`${ref} is null and ${after(rest)}` : FALSE) : sql<SqlBool>`(${ref} is not null or ${tail})`
+    const tied = rest.length ? sql<SqlBool>`(${ref} is null and ${after(rest)})` : FALSE
+    return nullsLast ? tied : sql<SqlBool>`(${ref} is not null or ${tied})`
   }
   const nullRows = nullable && nullsLast ? sql<SqlBool>` or ${ref} is null` : sql``
   if (rowComparable(keys)) return nullable && nullsLast ? sql<SqlBool>`(${rowComparison(keys)}${nullRows})` : rowComparison(keys)
