@@ -13,6 +13,9 @@ interface DeployDB {
     environment: string
     deployed_at: Date | null
     created_at: Generated<Date>
+    scheduled_at: Date
+    due_on: Date | null
+    meta: Generated<Record<string, unknown>>
   }
 }
 
@@ -40,7 +43,10 @@ beforeAll(async () => {
       tenant_id uuid not null references tenantry.tenants (id),
       environment text not null,
       deployed_at timestamptz,
-      created_at timestamptz not null default now()
+      created_at timestamptz not null default now(),
+      scheduled_at timestamp not null,
+      due_on date,
+      meta jsonb not null default '{}'
     );
     create index deployments_tenant_deployed_idx on deployments (tenant_id, deployed_at, id);
     create index deployments_tenant_created_idx on deployments (tenant_id, created_at, id);`.execute(fileDb.db)
@@ -52,8 +58,10 @@ beforeAll(async () => {
   // values that differ only by microseconds (several within one millisecond).
   for (const tenant of [tenantId, otherTenantId]) {
     await sql`
-      insert into deployments (tenant_id, environment, deployed_at, created_at)
+      insert into deployments (tenant_id, environment, scheduled_at, due_on, deployed_at, created_at)
       select ${tenant}::uuid, case when i % 2 = 0 then 'prod' else 'staging' end,
+             '2026-03-01 12:00:00'::timestamp + (i % 5) * interval '3 microseconds',
+             case when i % 4 = 0 then null else date '2026-04-01' + (i % 3) end,
              (array[${sql.join(DEPLOYED.map((d) => sql`${d}::timestamptz`))}])[1 + i % ${DEPLOYED.length}],
              '2026-03-01 00:00:00+00'::timestamptz + (i / 3) * interval '1 microsecond' + (i % 3) * interval '1 millisecond'
         from generate_series(0, 41) as i`.execute(fileDb.db)
@@ -118,10 +126,23 @@ describe('keyset pages on microsecond timestamps', () => {
     })
   }
 
+  it('pages exactly by a timestamp without time zone and by a nullable date', async () => {
+    for (const limit of [1, 3]) {
+      expect(await walk([['scheduled_at', 'desc']], limit)).toEqual(await expected('scheduled_at desc, id desc'))
+      expect(await walk([['due_on', 'asc'], ['scheduled_at', 'asc']], limit)).toEqual(await expected('due_on asc nulls last, scheduled_at asc, id asc'))
+    }
+  })
+
+  it('refuses a sort key whose values are not scalars before any SQL is sent', async () => {
+    fileDb.roundTrips.reset()
+    await expect(repo().page({ orderBy: 'meta' })).rejects.toMatchObject({ code: 'VALIDATION', column: 'meta' })
+    expect(fileDb.roundTrips.count).toBe(0)
+  })
+
   it('skips no row when the row a cursor was made from is purged before the next page', async () => {
     const fx = await sql<{ id: string }>`
-      insert into deployments (tenant_id, environment, created_at)
-      select ${tenantId}::uuid, 'purge-' || i, '2026-05-01 00:00:00.000500+00'::timestamptz + i * interval '1 microsecond'
+      insert into deployments (tenant_id, environment, scheduled_at, created_at)
+      select ${tenantId}::uuid, 'purge-' || i, now()::timestamp, '2026-05-01 00:00:00.000500+00'::timestamptz + i * interval '1 microsecond'
         from generate_series(0, 5) as i returning id`.execute(fileDb.db)
     expect(fx.rows).toHaveLength(6)
     const where = { environment: { like: 'purge-%' } } as never
@@ -140,7 +161,7 @@ describe('keyset pages on microsecond timestamps', () => {
 describe('page rows and cursors', () => {
   it('returns rows with exactly the table columns (no cursor column)', async () => {
     const page = await repo().page({ orderBy: [['deployed_at', 'desc']], limit: 3 })
-    for (const item of page.items) expect(Object.keys(item).sort()).toEqual(['created_at', 'deployed_at', 'environment', 'id', 'tenant_id'])
+    for (const item of page.items) expect(Object.keys(item).sort()).toEqual(['created_at', 'deployed_at', 'due_on', 'environment', 'id', 'meta', 'scheduled_at', 'tenant_id'])
   })
 
   it('refuses a tampered cursor with VALIDATION', async () => {
@@ -196,6 +217,16 @@ describe('page rows and cursors', () => {
     await expect(repo(tenantId, lone).page({ orderBy: [['deployed_at', 'desc']], limit: 5, after: first.nextCursor })).rejects.toMatchObject({
       code: 'VALIDATION',
     })
+  })
+
+  it('derives the cursor key from the token signing key, so instances sharing tokens.keys accept each other\'s cursors', async () => {
+    const tokens = { keys: { k1: 'a token signing key of thirty-two bytes or more' } }
+    const a = createTenantry<DeployDB>({ pool: fileDb.pool, tables, tokens })
+    const b = createTenantry<DeployDB>({ pool: fileDb.pool, tables, tokens })
+    const first = await repo(tenantId, a).page({ orderBy: [['created_at', 'asc']], limit: 4 })
+    const second = await repo(tenantId, b).page({ orderBy: [['created_at', 'asc']], limit: 4, after: first.nextCursor })
+    expect(second.items.map((r) => r.id)).toEqual((await expected('created_at asc, id asc')).slice(4, 8))
+    await expect(repo().page({ orderBy: [['created_at', 'asc']], limit: 4, after: first.nextCursor })).rejects.toMatchObject({ code: 'VALIDATION' })
   })
 
   it('refuses a short cursorKey without naming it', () => {
