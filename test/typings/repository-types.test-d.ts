@@ -97,6 +97,15 @@ describe('a tenant column other than tenant_id', () => {
     defineTable<HostDB, 'devices', 'tenant_id'>({ table: 'devices', tenantColumn: 'tenant_id' })
   })
 
+  it('keeps the tenant column inside transactions', async () => {
+    await scope.transaction(async (tx) => {
+      expectTypeOf(tx.repo('devices').create).parameter(0).toEqualTypeOf<CreateInput<HostDB, 'devices', 'org_id'>>()
+      await tx.repo('devices').create({ serial: 'SN-2' })
+    })
+    // @ts-expect-error: serial is required
+    await scope.repo('devices').create({ org_id: 'x' })
+  })
+
   it('keeps the former behaviour when createTenantry is not told the tables', () => {
     const untyped = createTenantry<HostDB>({ pool, tables }).withContext({ tenantId: 'x' })
     expectTypeOf(untyped.repo('projects')).toEqualTypeOf<TableRepository<HostDB, 'projects'>>()
