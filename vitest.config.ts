@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Type tests (`expectTypeOf`) under test/typings run with the suite: `tsc`, no database.
+    typecheck: { enabled: true, include: ['test/typings/**/*.test-d.ts'], tsconfig: 'test/typings/tsconfig.json' },
   },
 })

@@ -17,21 +17,28 @@ import { hostTargets } from './rls/rls-targets.js'
 import { lintDeclaredTables } from './lint/lint-declared-tables.js'
 import type { LintOptions, LintResult } from './lint/lint-types.js'
 import { TenantScope } from './scope/tenant-scope.js'
-import { createTokenService, type TokenConfig, type TokenService } from './tokens/index.js'
+import { createTokenService, resolveTokenConfig, type TokenConfig, type TokenService } from './tokens/index.js'
+import { resolveCursorKey } from './repository/cursor-key.js'
 import { dispatchToSink } from './audit/audit-sink.js'
 import { checkOptionKeys } from './validation/strict-options.js'
 import { checkTableDefinition } from './validation/table-definition.js'
 import { refuseNulBytes } from './validation/text-value.js'
 
-export interface TenantryOptions<DB> {
+/** The `tables` map of `createTenantry`: repository name → `defineTable` result. */
+export type TableDefinitions<DB> = Record<string, TableDefinition<DB, any, any>>
+
+export interface TenantryOptions<DB, Tables = TableDefinitions<DB>> {
   /** The host's pool. tenantry never creates or ends a pool. */
   pool?: pg.Pool
   /** Or an existing Kysely instance of the host. */
   db?: Kysely<DB>
   /** Postgres schema of the bundled tables. Defaults to `tenantry`. */
   schema?: string
-  /** Host tables, each declared with `defineTable`. */
-  tables?: Record<string, TableDefinition<DB, any>>
+  /**
+   * Host tables, each declared with `defineTable`. Pass `typeof tables` as the second type argument
+   * (`createTenantry<AppDB, typeof tables>`) so repositories know tenant columns other than `tenant_id`.
+   */
+  tables?: Tables & TableDefinitions<DB>
   /** `query` (default): predicates in every query. `rls`: row-level security as a second layer. */
   isolation?: IsolationMode
   audit?: {
@@ -47,6 +54,13 @@ export interface TenantryOptions<DB> {
    * Without `keys` there is no grace window. See docs/refresh-tokens.md.
    */
   tokens?: TokenConfig
+  /**
+   * Key (at least 32 bytes) that signs page cursors with HMAC-SHA256. Hosts running several
+   * processes behind one API must give them all the same key, or a cursor made by one process is
+   * refused by another. Default: derived from the token signing key (`tokens.keys`) when there is
+   * one, else a random key of this instance. See docs/repositories.md.
+   */
+  cursorKey?: string | Uint8Array
 }
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
@@ -59,6 +73,7 @@ const optionsSchema = z.strictObject({
   tables: z.record(z.string(), z.object({ table: z.string().min(1) }).loose()).optional(),
   isolation: z.enum(['query', 'rls']).optional(),
   tokens: z.unknown().optional(),
+  cursorKey: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
   audit: z
     .strictObject({
       redact: z.array(z.string()).optional(),
@@ -81,7 +96,7 @@ const systemSchema = z.strictObject({
  * await tenantry.migrate()
  * const projects = tenantry.withContext({ tenantId, actorId }).repo('projects')
  */
-export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry<DB> {
+export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {}>(options: TenantryOptions<DB, Tables>): Tenantry<DB, Tables> {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) throw validationError('createTenantry: invalid options', parsed.error)
   for (const [name, definition] of Object.entries(options.tables ?? {})) checkTableDefinition(definition, `createTenantry: tables.${name}`)
@@ -107,6 +122,9 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
     })
   }
   const builtins = builtinTableModels(schema, redact)
+  const tokenConfig = options.tokens ? resolveTokenConfig(options.tokens) : null
+  const signingKey = tokenConfig?.signingKid ? (tokenConfig.keys.get(tokenConfig.signingKid) ?? null) : null
+  const cursorKey = resolveCursorKey(options.cursorKey, signingKey)
   let loading: Promise<void> | undefined
   let warned = false
   const warnOnce = (message: string) => {
@@ -136,6 +154,7 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
         })
       return loading
     },
+    cursorKey,
     scopeFor: (state) => new TenantScope(state),
   }
   const tokens = createTokenService({
@@ -144,11 +163,11 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
     ...(options.tokens ? { config: options.tokens } : {}),
     onCommitted: (events) => dispatchToSink(runtime, events),
   })
-  return new Tenantry<DB>(runtime, tokens)
+  return new Tenantry<DB, Tables>(runtime, tokens)
 }
 
 /** A tenantry instance. Make one per pool with `createTenantry`. */
-export class Tenantry<DB = any> {
+export class Tenantry<DB = any, Tables = {}> {
   /** @internal */
   readonly runtime: TenantryRuntime
   /**
@@ -176,16 +195,16 @@ export class Tenantry<DB = any> {
    * A scope bound to one tenant. The context is validated here: no tenant, or a malformed one, is
    * an error before any SQL is sent.
    */
-  withContext(context: TenantContextInput): TenantScope<DB> {
-    return new TenantScope<DB>(this.#state({ context: parseContext(context), system: null }))
+  withContext(context: TenantContextInput): TenantScope<DB, Tables> {
+    return new TenantScope<DB, Tables>(this.#state({ context: parseContext(context), system: null }))
   }
 
   /** An explicit cross-tenant scope. `reason` is required and every write made through it is audited with it. */
-  asSystem(actor: { actorId?: string | null; reason: string }): TenantScope<DB> {
+  asSystem(actor: { actorId?: string | null; reason: string }): TenantScope<DB, Tables> {
     const parsed = systemSchema.safeParse(actor)
     if (!parsed.success) throw validationError('asSystem: a reason is required', parsed.error)
     refuseNulBytes(actor, 'asSystem')
-    return new TenantScope<DB>(this.#state({ context: null, system: { actorId: parsed.data.actorId ?? null, reason: parsed.data.reason } }))
+    return new TenantScope<DB, Tables>(this.#state({ context: null, system: { actorId: parsed.data.actorId ?? null, reason: parsed.data.reason } }))
   }
 
   /** Applies the bundled migrations (idempotent, advisory-locked). */

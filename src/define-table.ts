@@ -36,8 +36,11 @@ export interface TableHooks<Row = Record<string, unknown>, Insert = Record<strin
   afterDelete?(rows: Row[], args: HookArgs & { kind: 'soft' | 'purge' }): void | Promise<void>
 }
 
-/** A host table as tenantry sees it. Build one with `defineTable`. */
-export interface TableDefinition<DB = any, TName extends keyof DB & string = any> {
+/**
+ * A host table as tenantry sees it. Build one with `defineTable`. `TTenant` is the tenant column as
+ * a literal type (`string` when not given: the types then assume `tenant_id`).
+ */
+export interface TableDefinition<DB = any, TName extends keyof DB & string = any, TTenant extends string = string> {
   /** Table name in the database. */
   table: TName
   /** Postgres schema of the table. Defaults to `public`. */
@@ -45,7 +48,7 @@ export interface TableDefinition<DB = any, TName extends keyof DB & string = any
   /** Primary key column. Defaults to `id`. */
   primaryKey?: string
   /** Column holding the tenant id. Defaults to `tenant_id`. */
-  tenantColumn?: string
+  tenantColumn?: TTenant
   /** Soft-delete strategy; omit for tables without soft delete. */
   softDelete?: SoftDeleteOption
   /** zod schema for `create` input (tenant column excluded: tenantry fills it). */
@@ -59,17 +62,20 @@ export interface TableDefinition<DB = any, TName extends keyof DB & string = any
 
 /**
  * Declares a host table for tenantry: where the tenant lives, how rows are soft-deleted, how input
- * is validated, what the audit trail leaves out, and hooks. Unknown keys are `VALIDATION`.
+ * is validated, what the audit trail leaves out, and hooks. Unknown keys are `VALIDATION`. A tenant
+ * column other than `tenant_id` goes in the third type argument too, so `create()` treats it as
+ * filled by tenantry.
  *
  * @example
  * const projects = defineTable<AppDB, 'projects'>({
  *   table: 'projects', tenantColumn: 'tenant_id', softDelete: 'deleted_at',
  *   insert: z.object({ name: z.string().min(1) }), audit: { exclude: ['secret'] },
  * })
+ * const devices = defineTable<AppDB, 'devices', 'org_id'>({ table: 'devices', tenantColumn: 'org_id' })
  */
-export function defineTable<DB, TName extends keyof DB & string>(
-  definition: TableDefinition<DB, TName>,
-): TableDefinition<DB, TName> {
+export function defineTable<DB, TName extends keyof DB & string, TTenant extends keyof DB[TName] & string = never>(
+  definition: TableDefinition<DB, TName, [TTenant] extends [never] ? string : TTenant>,
+): TableDefinition<DB, TName, [TTenant] extends [never] ? string : TTenant> {
   checkTableDefinition(definition, 'defineTable')
   return Object.freeze({ ...definition })
 }

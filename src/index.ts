@@ -3,11 +3,12 @@
  *
  * @module tenantry
  */
-export { createTenantry, Tenantry, type TenantryOptions } from './create-tenantry.js'
+export { createTenantry, Tenantry, type TenantryOptions, type TableDefinitions } from './create-tenantry.js'
 export { defineTable, type TableDefinition, type TableHooks, type HookArgs, type SoftDeleteOption } from './define-table.js'
 export { contextSchema, type TenantContext, type TenantContextInput } from './context.js'
 export { TenantScope, type TransactionScope, type TableRepository, type InsertInput } from './scope/tenant-scope.js'
-export type { BuiltinDatabase } from './scope/builtin-database.js'
+export type { BuiltinDatabase, TenantryDatabase } from './scope/builtin-database.js'
+export type { Row, CreateInput, UpdateInput, TenantColumnOf } from './repository/table-types.js'
 export {
   Repository,
   type FindManyOptions,
@@ -18,7 +19,7 @@ export {
 export type { WhereFilter, ColumnFilter, ColumnOperators, ComparisonOperators, StringOperators, LogicalKey } from './repository/where-filter.js'
 export { ALL_ROWS, type BulkFilter } from './repository/bulk-filter.js'
 export type { AggregateOptions, AggregateRow } from './repository/aggregate.js'
-export type { OrderByInput, SortDirection } from './repository/order-by.js'
+export type { OrderByInput, OrderByItem, SortDirection, NullsOrder } from './repository/order-by.js'
 export { DEFAULT_LIMIT, MAX_LIMIT } from './repository/limits.js'
 export { TenantryError, isTenantryError, type TenantryErrorDetails, type ValidationIssue } from './errors/tenantry-error.js'
 export { ErrorCodes, type ErrorCode } from './errors/error-codes.js'

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { AuditEvent } from '../audit/audit-event.js'
 import type { OutcomeRecord } from '../audit/audit-statement.js'
@@ -23,6 +24,8 @@ export interface TenantryRuntime {
     /** Called when the sink throws: the write stays committed, the error is reported here. */
     onSinkError: (error: unknown) => void
   }
+  /** Signs and checks page cursors (HMAC-SHA256); see `resolveCursorKey`. */
+  cursorKey: KeyObject
   /** Resolves once the declared tables' columns are known (one round trip, first use only). */
   ready(): Promise<void>
   /** The public scope object over a state (hooks receive the transaction as a scope). */

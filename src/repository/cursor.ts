@@ -1,79 +1,226 @@
-import { createHash } from 'node:crypto'
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
-import { z } from 'zod'
 import { TenantryError } from '../errors/tenantry-error.js'
+import { scopeCondition } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { SortKey } from './order-by.js'
 
-/** Name of the extra column a page query selects to build the next cursor; never returned. */
-export const CURSOR_COLUMN = '__tenantry_cursor'
+/**
+ * Keyset cursors: `<values>.<mac>`. `values` is the base64url JSON array of the last row's sort
+ * values (text or null); `mac` is HMAC-SHA256, under the instance's cursor key, of the table, the
+ * tenant, the ordering and `values`. Without the key a cursor cannot be edited, forged by
+ * recomputing a hash, or replayed for another table, tenant or ordering.
+ */
 
-const payloadSchema = z.strictObject({
-  o: z.array(z.tuple([z.string(), z.enum(['asc', 'desc'])])).min(1),
-  v: z.array(z.string()).min(1),
-})
+const MAX_CURSOR_LENGTH = 4096
+const MAC_BYTES = 16
+/** Columns whose JavaScript value (a `Date`) is coarser than the stored one (microseconds). */
+const TIMESTAMP_TYPES = new Set(['timestamptz', 'timestamp'])
+/** Types whose values are not scalars in JavaScript (arrays, json, bytea, interval): no keyset order. */
+const UNORDERABLE = /^(_.*|json|jsonb|bytea|interval|point|box|line|lseg|path|polygon|circle)$/
 
-function checksum(body: string, model: TableModel, tenantId: string | null): string {
-  return createHash('sha256').update(`${model.name}\0${tenantId ?? '*'}\0${body}`).digest('base64url').slice(0, 16)
+export type CursorValue = string | null
+
+function signature(model: TableModel, tenantId: string | null, keys: SortKey[]): string {
+  const order = keys.map((k) => `${k.column} ${k.direction} nulls ${k.nulls}`).join(',')
+  return `tenantry-cursor-v1\0${model.schema}.${model.table}\0${model.name}\0${tenantId ?? '*'}\0${order}\0`
+}
+
+function mac(key: KeyObject, prefix: string, body: string): Buffer {
+  return createHmac('sha256', key).update(prefix).update(body).digest().subarray(0, MAC_BYTES)
+}
+
+function invalidCursor(model: TableModel, operation: string): TenantryError {
+  return new TenantryError('VALIDATION', `${operation}: invalid cursor`, { table: model.name, operation })
+}
+
+/** Refuses sort keys whose values cannot travel in a cursor, before any SQL is sent. */
+export function checkKeysetColumns(model: TableModel, keys: SortKey[], operation: string): void {
+  for (const key of keys) {
+    const type = model.columns.get(key.column)?.type ?? ''
+    if (UNORDERABLE.test(type)) {
+      throw new TenantryError('VALIDATION', `${operation}: keyset pages cannot order by "${key.column}" (type ${type})`, {
+        table: model.name,
+        column: key.column,
+        operation,
+      })
+    }
+  }
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0')
+
+/** A `Date` as pg parsed it: local wall time for `timestamp`, local midnight for `date`. */
+function dateText(value: Date, type: string): string {
+  if (type === 'timestamptz') return value.toISOString()
+  const day = `${pad(value.getFullYear(), 4)}-${pad(value.getMonth() + 1)}-${pad(value.getDate())}`
+  if (type === 'date') return day
+  return `${day} ${pad(value.getHours())}:${pad(value.getMinutes())}:${pad(value.getSeconds())}.${pad(value.getMilliseconds(), 3)}`
+}
+
+function valueText(model: TableModel, column: string, value: unknown, operation: string): CursorValue {
+  if (value === null || value === undefined) return null
+  switch (typeof value) {
+    case 'string':
+      return value
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return String(value)
+  }
+  if (value instanceof Date) return dateText(value, model.columns.get(column)?.type ?? 'timestamptz')
+  throw new TenantryError('VALIDATION', `${operation}: keyset pages cannot order by "${column}" (its values are not scalars)`, {
+    table: model.name,
+    column,
+    operation,
+  })
 }
 
 /**
- * Encodes the sort values of the last row of a page. Values travel as PostgreSQL's own text form,
- * so a `timestamptz` keeps its microseconds and no row is skipped or repeated.
+ * The cursor after `row`, read from the row object itself (no extra column is selected). A
+ * `timestamptz` arrives as a millisecond `Date`; `afterCursorPredicate` recovers the microseconds.
  */
-export function encodeCursor(model: TableModel, tenantId: string | null, keys: SortKey[], values: string[]): string {
-  const body = Buffer.from(JSON.stringify({ o: keys.map((k) => [k.column, k.direction]), v: values })).toString('base64url')
-  return `${body}.${checksum(body, model, tenantId)}`
+export function encodeCursor(
+  key: KeyObject,
+  model: TableModel,
+  tenantId: string | null,
+  keys: SortKey[],
+  row: Record<string, unknown>,
+  operation: string,
+): string {
+  const values = keys.map((k) => valueText(model, k.column, row[k.column], operation))
+  const body = Buffer.from(JSON.stringify(values)).toString('base64url')
+  return `${body}.${mac(key, signature(model, tenantId, keys), body).toString('base64url')}`
 }
 
 /**
- * Decodes a cursor made by `encodeCursor` for the same table, tenant and ordering. Anything else
- * (edited, truncated, from another table, tenant or ordering) is a `VALIDATION` error.
+ * The sort values of a cursor made by `encodeCursor` for the same table, tenant and ordering under
+ * the same key. Anything else (edited, truncated, signed with another key, from another table,
+ * tenant or ordering) is a `VALIDATION` error that names no value.
  */
-export function decodeCursor(model: TableModel, tenantId: string | null, keys: SortKey[], cursor: unknown): string[] {
-  const invalid = () => new TenantryError('VALIDATION', `${model.name}.page: invalid cursor`, { table: model.name, operation: `${model.name}.page` })
-  if (typeof cursor !== 'string' || cursor.length > 4096) throw invalid()
-  const [body, sum, extra] = cursor.split('.')
-  if (!body || !sum || extra !== undefined || checksum(body, model, tenantId) !== sum) throw invalid()
-  let parsed: z.infer<typeof payloadSchema>
+export function decodeCursor(
+  key: KeyObject,
+  model: TableModel,
+  tenantId: string | null,
+  keys: SortKey[],
+  cursor: unknown,
+  operation: string,
+): CursorValue[] {
+  if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH) throw invalidCursor(model, operation)
+  const dot = cursor.indexOf('.')
+  if (dot < 1) throw invalidCursor(model, operation)
+  const body = cursor.slice(0, dot)
+  // Compared as text, so only the one canonical spelling of the MAC is accepted.
+  const given = Buffer.from(cursor.slice(dot + 1))
+  const expected = Buffer.from(mac(key, signature(model, tenantId, keys), body).toString('base64url'))
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalidCursor(model, operation)
+  // The MAC proves tenantry wrote this body; the shape check only guards against a leaked key.
+  let values: unknown
   try {
-    parsed = payloadSchema.parse(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')))
+    values = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'))
   } catch {
-    throw invalid()
+    throw invalidCursor(model, operation)
   }
-  const sameOrder =
-    parsed.o.length === keys.length &&
-    parsed.v.length === keys.length &&
-    parsed.o.every(([column, direction], i) => keys[i]?.column === column && keys[i]?.direction === direction)
-  if (!sameOrder) throw invalid()
-  return parsed.v
+  if (!Array.isArray(values) || values.length !== keys.length || !values.every((v) => v === null || typeof v === 'string')) {
+    throw invalidCursor(model, operation)
+  }
+  return values as CursorValue[]
 }
 
-/** `ARRAY[col1::text, ...]`, selected alongside each row of a page. */
-export function cursorValuesSelection(alias: string, keys: SortKey[]): RawBuilder<unknown> {
-  return sql`array[${sql.join(keys.map((k) => sql`${sql.id(alias)}.${sql.id(k.column)}::text`))}] as ${sql.id(CURSOR_COLUMN)}`
+interface BoundKey {
+  key: SortKey
+  ref: RawBuilder<unknown>
+  /** The cursor's value as SQL, or `null` when the last row had NULL here. */
+  value: RawBuilder<unknown> | null
+  nullable: boolean
 }
 
 /**
- * Rows strictly after the cursor in the page's ordering. With one direction throughout it is a row
- * comparison, which an index on the sort columns can bound; with mixed directions it is the
- * expanded form, plus a bound on the first column so the index still narrows the scan.
+ * For a timestamp key, the exact (microsecond) value of the cursor row, read by primary key from
+ * the table in one index probe, as long as it is still within a millisecond of the cursor's
+ * value; otherwise (the row was purged or its sort value changed) the cursor's value widened by a
+ * millisecond in the direction that can repeat a row of that millisecond but never skip one.
  */
-export function afterCursorPredicate(model: TableModel, alias: string, keys: SortKey[], values: string[]): RawBuilder<SqlBool> {
-  const typed = keys.map((k, i) => {
-    const type = model.columns.get(k.column)?.type ?? 'text'
-    return { ref: sql`${sql.id(alias)}.${sql.id(k.column)}`, value: sql`${values[i]}::${sql.id(type)}`, direction: k.direction }
+function exactTimestamp(model: TableModel, key: SortKey, text: string, type: string, pk: { text: string; type: string }, tenantId: string | null) {
+  const value = sql`${text}::${sql.id(type)}`
+  const ms = sql`interval '1 millisecond'`
+  const col = sql`s.${sql.id(key.column)}`
+  const fallback = key.direction === 'asc' ? sql`${value} - ${ms}` : sql`${value} + ${ms}`
+  return sql`coalesce((select ${col} from ${sql.id(model.schema, model.table)} as s
+    where s.${sql.id(model.primaryKey)} = ${pk.text}::${sql.id(pk.type)} and ${col} > ${value} - ${ms} and ${col} < ${value} + ${ms}
+      and ${scopeCondition(model, 's', { tenantId, view: 'all' })}), ${fallback})`
+}
+
+function bindKeys(model: TableModel, alias: string, keys: SortKey[], values: CursorValue[], tenantId: string | null): BoundKey[] {
+  const pkIndex = keys.findIndex((k) => k.column === model.primaryKey)
+  const pkText = values[pkIndex]
+  const pk = pkIndex >= 0 && pkText != null ? { text: pkText, type: model.columns.get(model.primaryKey)?.type ?? 'text' } : null
+  return keys.map((key, i) => {
+    const column = model.columns.get(key.column)
+    const type = column?.type ?? 'text'
+    const text = values[i] ?? null
+    let value: RawBuilder<unknown> | null = null
+    if (text !== null) {
+      value = pk && TIMESTAMP_TYPES.has(type) && i !== pkIndex ? exactTimestamp(model, key, text, type, pk, tenantId) : sql`${text}::${sql.id(type)}`
+    }
+    return { key, ref: sql`${sql.id(alias)}.${sql.id(key.column)}`, value, nullable: column?.nullable ?? true }
   })
-  const first = typed[0]!
-  if (typed.every((k) => k.direction === first.direction)) {
-    const op = sql.raw(first.direction === 'asc' ? '>' : '<')
-    return sql<SqlBool>`(${sql.join(typed.map((k) => k.ref))}) ${op} (${sql.join(typed.map((k) => k.value))})`
+}
+
+/** A row comparison is exact for these keys: one direction, and no NULL can decide a comparison wrongly. */
+function rowComparable(keys: BoundKey[]): boolean {
+  const direction = keys[0]!.key.direction
+  return keys.every((k, i) => k.key.direction === direction && k.value !== null && (!k.nullable || (i > 0 ? k.key.nulls === 'first' : true)))
+}
+
+function rowComparison(keys: BoundKey[]): RawBuilder<SqlBool> {
+  const op = sql.raw(keys[0]!.key.direction === 'asc' ? '>' : '<')
+  if (keys.length === 1) return sql<SqlBool>`${keys[0]!.ref} ${op} ${keys[0]!.value}`
+  return sql<SqlBool>`(${sql.join(keys.map((k) => k.ref))}) ${op} (${sql.join(keys.map((k) => k.value!))})`
+}
+
+const FALSE = sql<SqlBool>`false`
+
+/**
+ * Rows strictly after the cursor in the order of `keys`, NULLs placed as each key says. Built key
+ * by key: a row is after the cursor when it is after it on this key, or equal on it and after it
+ * on the next ones. Where that is exact, a run of keys becomes one row comparison, which an index
+ * on those columns bounds (every NOT NULL ordering, and a nullable key whose NULLs sort first
+ * while the cursor is on a non-NULL value, e.g. PostgreSQL's default for `desc`).
+ */
+function after(keys: BoundKey[]): RawBuilder<SqlBool> {
+  if (keys.length === 0) return FALSE
+  const [head, ...rest] = keys as [BoundKey, ...BoundKey[]]
+  const { ref, value, nullable } = head
+  const nullsLast = head.key.nulls === 'last'
+  if (value === null) {
+    // The cursor row had NULL here: equal means NULL too; non-NULL rows follow only if NULLs sort first.
+    const tied = rest.length ? sql<SqlBool>`(${ref} is null and ${after(rest)})` : FALSE
+    return nullsLast ? tied : sql<SqlBool>`(${ref} is not null or ${tied})`
   }
-  const branches = typed.map((key, i) => {
-    const equalities = typed.slice(0, i).map((prev) => sql`${prev.ref} = ${prev.value}`)
-    const step = key.direction === 'asc' ? sql`${key.ref} > ${key.value}` : sql`${key.ref} < ${key.value}`
-    return sql`(${sql.join([...equalities, step], sql` and `)})`
-  })
-  const bound = first.direction === 'asc' ? sql`${first.ref} >= ${first.value}` : sql`${first.ref} <= ${first.value}`
-  return sql<SqlBool>`(${bound} and (${sql.join(branches, sql` or `)}))`
+  const nullRows = nullable && nullsLast ? sql<SqlBool>` or ${ref} is null` : sql``
+  if (rowComparable(keys)) return nullable && nullsLast ? sql<SqlBool>`(${rowComparison(keys)}${nullRows})` : rowComparison(keys)
+  const op = sql.raw(head.key.direction === 'asc' ? '>' : '<')
+  const equal = rest.length ? sql<SqlBool>` or (${ref} = ${value} and ${after(rest)})` : sql``
+  return sql<SqlBool>`(${ref} ${op} ${value}${equal}${nullRows})`
+}
+
+/**
+ * The keyset predicate of a page after `values`. When the first key's NULLs cannot follow the
+ * cursor, a bound on that key alone (`>=` / `<=`) is added so an index still narrows a
+ * mixed-direction scan.
+ */
+export function afterCursorPredicate(
+  model: TableModel,
+  alias: string,
+  keys: SortKey[],
+  values: CursorValue[],
+  tenantId: string | null,
+): RawBuilder<SqlBool> {
+  const bound = bindKeys(model, alias, keys, values, tenantId)
+  const predicate = after(bound)
+  const first = bound[0]!
+  if (rowComparable(bound) || first.value === null || (first.nullable && first.key.nulls === 'last')) return predicate
+  const op = sql.raw(first.key.direction === 'asc' ? '>=' : '<=')
+  return sql<SqlBool>`(${first.ref} ${op} ${first.value} and ${predicate})`
 }

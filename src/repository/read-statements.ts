@@ -1,7 +1,6 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { scopeCondition, type RowScope } from '../scope/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
-import { cursorValuesSelection } from './cursor.js'
 import { orderByClause, type SortKey } from './order-by.js'
 
 /** Scoped `select`, `count` and `exists` statements; the scope's predicates always come first. */
@@ -22,11 +21,10 @@ function from(model: TableModel): RawBuilder<unknown> {
 export function selectStatement(
   model: TableModel,
   target: ReadTarget,
-  options: { orderBy: SortKey[]; limit: number; offset?: number; cursorKeys?: SortKey[] },
+  options: { orderBy: SortKey[]; limit: number; offset?: number },
 ): RawBuilder<Record<string, unknown>> {
-  const cursor = options.cursorKeys ? sql`, ${cursorValuesSelection('t', options.cursorKeys)}` : sql``
   const offset = options.offset ? sql` offset ${options.offset}` : sql``
-  return sql<Record<string, unknown>>`select t.*${cursor} ${from(model)} ${whereClause(model, target)}${orderByClause('t', options.orderBy)}
+  return sql<Record<string, unknown>>`select t.* ${from(model)} ${whereClause(model, target)}${orderByClause('t', options.orderBy)}
     limit ${options.limit}${offset}`
 }
 

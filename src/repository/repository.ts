@@ -9,7 +9,7 @@ import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../scope/row-scope.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
-import { CURSOR_COLUMN, afterCursorPredicate, decodeCursor, encodeCursor } from './cursor.js'
+import { afterCursorPredicate, checkKeysetColumns, decodeCursor, encodeCursor } from './cursor.js'
 import {
   checkId,
   checkReadOptions,
@@ -125,38 +125,30 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return this.#findMany(checkReadOptions(this.#model, options, this.#operation('findMany'), ['where', 'orderBy', 'limit', 'offset']), 'findMany')
   }
 
-  /** A keyset page: `{ items, nextCursor }`. Pass `nextCursor` as `after` for the next page. */
+  /**
+   * A keyset page: `{ items, nextCursor }`. Pass `nextCursor` as `after` for the next page. Nullable
+   * sort keys follow PostgreSQL's NULL order (last for `asc`, first for `desc`) unless a key says
+   * `'nullsFirst'`/`'nullsLast'`.
+   */
   async page(options: PageOptions<Row> = {}): Promise<Page<Row>> {
     const operation = this.#operation('page')
     const opts = checkReadOptions(this.#model, options, operation, ['where', 'orderBy', 'limit', 'after'])
     await this.#ready()
     const limit = resolveLimit(opts.limit, operation)
     const keys = withTiebreaker(this.#model, parseOrderBy(this.#model, opts.orderBy, operation))
-    for (const key of keys) {
-      if (this.#model.columns.get(key.column)?.nullable) {
-        throw new TenantryError('VALIDATION', `${operation}: keyset pages order by NOT NULL columns; "${key.column}" is nullable`, {
-          table: this.#model.name,
-          column: key.column,
-          operation,
-        })
-      }
-    }
+    checkKeysetColumns(this.#model, keys, operation)
     const filters = compileWhere(this.#model, 't', opts.where, operation)
     const tenantId = scopeTenantId(this.#state)
+    const cursorKey = this.#state.runtime.cursorKey
     if (opts.after !== undefined && opts.after !== null) {
-      const values = decodeCursor(this.#model, tenantId, keys, opts.after)
-      filters.push(afterCursorPredicate(this.#model, 't', keys, values))
+      const values = decodeCursor(cursorKey, this.#model, tenantId, keys, opts.after, operation)
+      filters.push(afterCursorPredicate(this.#model, 't', keys, values, tenantId))
     }
     const target: ReadTarget = { scope: this.#scope(this.#view), filters }
-    const rows = await this.#read(operation, (db) =>
-      selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1, cursorKeys: keys }).execute(db),
-    )
-    const hasMore = rows.length > limit
-    const items = rows.slice(0, limit)
-    const last = items.at(-1)
-    const nextCursor = hasMore && last ? encodeCursor(this.#model, tenantId, keys, last[CURSOR_COLUMN] as string[]) : null
-    for (const item of rows) delete item[CURSOR_COLUMN]
-    return { items: items as Row[], nextCursor }
+    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db))
+    if (rows.length <= limit) return { items: rows as Row[], nextCursor: null }
+    rows.length = limit
+    return { items: rows as Row[], nextCursor: encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, operation) }
   }
 
   /** Number of rows matching `where` in this view. */

@@ -58,3 +58,15 @@ export interface BuiltinDatabase {
     updated_at: Timestamp
   }
 }
+
+/**
+ * The host's tables joined with the bundled ones under their schema (`tenantry.users`, ...): the
+ * database `scope.db` queries. Pass the schema when `createTenantry({ schema })` changed it.
+ *
+ * @example
+ * const db: Kysely<TenantryDatabase<AppDB>> = scope.db
+ * await db.selectFrom('tenantry.memberships').select('user_id').execute()
+ */
+export type TenantryDatabase<DB, Schema extends string = 'tenantry'> = DB & {
+  [K in keyof BuiltinDatabase as `${Schema}.${K}`]: BuiltinDatabase[K]
+}

@@ -1,5 +1,4 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely'
-import type { SetOptional } from 'type-fest'
 import type { TenantContext } from '../context.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState, SystemActor } from '../execution/runtime.js'
@@ -7,7 +6,8 @@ import { inTransaction } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
-import type { BuiltinDatabase } from './builtin-database.js'
+import type { BuiltinDatabase, TenantryDatabase } from './builtin-database.js'
+import type { DefaultTenantColumn, InsertInput, TenantColumnIn } from '../repository/table-types.js'
 import { AuditLog } from '../audit/audit-log.js'
 import { Invitations } from '../rbac/invitations.js'
 import { InvalidatingRepository } from '../rbac/invalidating-repository.js'
@@ -17,15 +17,17 @@ import { RoleRepository } from '../rbac/role-repository.js'
 import { createScopedKysely, type ScopedDbOptions } from './scoped-kysely/scoped-kysely.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
-/** A repository typed from the host's Kysely `Database` interface. */
-export type TableRepository<DB, TName extends keyof DB> = Repository<
+/**
+ * A repository typed from the host's Kysely `Database` interface; `TTenant` is the table's tenant
+ * column, optional in `create()` input.
+ */
+export type TableRepository<DB, TName extends keyof DB, TTenant extends string = DefaultTenantColumn> = Repository<
   Selectable<DB[TName]>,
-  InsertInput<Insertable<DB[TName]>>,
+  InsertInput<Insertable<DB[TName]>, TTenant>,
   Updateable<DB[TName]>
 >
 
-/** Insert input: the tenant column is optional, because the scope fills it. */
-export type InsertInput<T> = SetOptional<T, Extract<keyof T, 'tenant_id'>>
+export type { InsertInput } from '../repository/table-types.js'
 
 /**
  * What `withContext` and `asSystem` return: repositories, transactions and built-in tables, all
@@ -38,7 +40,7 @@ export type InsertInput<T> = SetOptional<T, Extract<keyof T, 'tenant_id'>>
  *   await tx.repo('tasks').create({ project_id: project.id, title: 'Launch' })
  * })
  */
-export class TenantScope<DB = any> {
+export class TenantScope<DB = any, Tables = {}> {
   /** @internal */
   readonly state: ScopeState
 
@@ -57,7 +59,7 @@ export class TenantScope<DB = any> {
   }
 
   /** The repository of a table declared in `createTenantry({ tables })`. Unknown names throw before any SQL. */
-  repo<TName extends keyof DB & string>(name: TName): TableRepository<DB, TName> {
+  repo<TName extends keyof DB & string>(name: TName): TableRepository<DB, TName, TenantColumnIn<Tables, TName>> {
     const model = this.state.runtime.models.get(name)
     if (!model) {
       throw new TenantryError('VALIDATION', `repo: unknown table "${name}"; declare it in createTenantry({ tables })`, { table: name })
@@ -69,13 +71,13 @@ export class TenantScope<DB = any> {
    * Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after
    * commit. It takes no options: any (`{ isolationLevel }`) is `VALIDATION`, never silently ignored.
    */
-  transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>, options?: Record<string, never>): Promise<T> {
+  transaction<T>(fn: (tx: TransactionScope<DB, Tables>) => Promise<T>, options?: Record<string, never>): Promise<T> {
     try {
       checkOptionKeys(options, [], 'transaction')
     } catch (error) {
       return Promise.reject(error)
     }
-    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner))).catch((error: unknown) => {
+    return inTransaction(this.state, (inner) => fn(new TenantScope<DB, Tables>(inner))).catch((error: unknown) => {
       // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
       invalidatePermissions(this.state)
       throw error
@@ -95,8 +97,8 @@ export class TenantScope<DB = any> {
    *   .select(['p.name', 'd.serial'])
    *   .execute()
    */
-  get db(): Kysely<DB> {
-    return createScopedKysely<DB>(this.state)
+  get db(): Kysely<TenantryDatabase<DB>> {
+    return createScopedKysely<TenantryDatabase<DB>>(this.state)
   }
 
   /**
@@ -106,8 +108,8 @@ export class TenantScope<DB = any> {
    * @example
    * const all = await scope.scopedDb({ view: 'all' }).selectFrom('projects').selectAll().execute()
    */
-  scopedDb(options: ScopedDbOptions = {}): Kysely<DB> {
-    return createScopedKysely<DB>(this.state, options)
+  scopedDb(options: ScopedDbOptions = {}): Kysely<TenantryDatabase<DB>> {
+    return createScopedKysely<TenantryDatabase<DB>>(this.state, options)
   }
 
   /** Tenants: inside a tenant scope, only the scope's own tenant. Creating tenants needs `asSystem`. */
@@ -179,4 +181,4 @@ export class TenantScope<DB = any> {
 }
 
 /** The scope handed to `scope.transaction(fn)` and to hooks: the same API, on one transaction. */
-export type TransactionScope<DB = any> = TenantScope<DB>
+export type TransactionScope<DB = any, Tables = {}> = TenantScope<DB, Tables>

@@ -23,6 +23,16 @@ import type {
 import type { DatabaseOf, FixtureScope, FixtureTenantry, ScopeOf } from './fixture-host.js'
 import { resolveNamespace, UniqueValues } from './unique-values.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
+import type { RoleDefinition } from '../rbac/role-input.js'
+
+/**
+ * The roles a tenant made by `fx.tenant()` starts with, so `fx.user({ tenant, roles: ['admin'] })`
+ * works without creating the role first.
+ */
+export const DEFAULT_FIXTURE_ROLES: Readonly<Record<string, RoleDefinition>> = Object.freeze({
+  admin: { permissions: ['*:*'], description: 'Everything in the tenant' },
+  viewer: { permissions: ['*:read'], description: 'Reads everything, changes nothing' },
+})
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SLUG_MAX = 63
@@ -57,9 +67,10 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
   readonly #unique: UniqueValues
   readonly #sequences = new Map<string, number>()
   readonly #factories = new Map<string, Factory<any>>()
+  readonly #defaultRoles: Record<string, RoleDefinition> | false
 
   constructor(tenantry: FixtureTenantry, options: CreateFixturesOptions = {}) {
-    checkOptionKeys(options, ['seed', 'namespace', 'reason', 'tokens'] satisfies (keyof CreateFixturesOptions)[], 'createFixtures')
+    checkOptionKeys(options, ['seed', 'namespace', 'reason', 'tokens', 'defaultRoles'] satisfies (keyof CreateFixturesOptions)[], 'createFixtures')
     this.#tenantry = tenantry
     this.seed = String(options.seed ?? 'tenantry')
     this.namespace = resolveNamespace(options.namespace)
@@ -67,20 +78,29 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
     this.#reason = options.reason ?? 'test fixtures'
     this.#tokens = options.tokens
     this.#unique = new UniqueValues(this.namespace)
+    this.#defaultRoles = options.defaultRoles ?? DEFAULT_FIXTURE_ROLES
   }
 
   /**
-   * Creates a tenant (through an audited system scope). Generated: `name`, and a unique `slug`
-   * derived from it; `overrides` are used as given.
+   * Creates a tenant (through an audited system scope) with the default roles (`admin`, `viewer`;
+   * see `defaultRoles`), in one transaction. Generated: `name`, and a unique `slug` derived from it;
+   * `overrides` are used as given.
    *
    * @example
    * const trial = await fx.tenant({ type: 'trial', status: 'pending' })
+   * const admin = await fx.user({ tenant: trial, roles: ['admin'] })
    */
   async tenant(overrides: TenantOverrides = {}): Promise<TenantRow> {
     const faker = this.#next('tenant')
     const name = overrides.name ?? faker.company()
     const slug = overrides.slug ?? this.#slug('tenant', name)
-    return this.#system().tenants.create({ ...overrides, name, slug })
+    const roles = this.#defaultRoles
+    if (roles === false || Object.keys(roles).length === 0) return this.#system().tenants.create({ ...overrides, name, slug })
+    return this.#system().transaction(async (tx) => {
+      const tenant = await tx.tenants.create({ ...overrides, name, slug })
+      await tx.roles.seedDefaultRoles(roles, { tenantId: tenant.id })
+      return tenant
+    })
   }
 
   /**
@@ -121,7 +141,8 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
 
   /**
    * Creates a role in a tenant, or a system role with `tenant: null` (assignable in every tenant).
-   * Generated: a unique `name` when none is given.
+   * Generated: a unique `name` when none is given. A name the tenant already has (such as a
+   * default role) returns that role, with `permissions` set when given.
    *
    * @example
    * const operator = await fx.role({ tenant: acme, name: 'operator', permissions: ['devices:*', 'tasks:read'] })
@@ -130,7 +151,13 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
     const faker = this.#next('role')
     if (options?.tenant === undefined) throw new Error('fx.role: pass { tenant } (or tenant: null for a system role)')
     const tenantId = options.tenant === null ? null : idOf(options.tenant, 'tenant')
-    return this.#system().roles.create({
+    const system = this.#system()
+    if (tenantId !== null && options.name !== undefined) {
+      // A role the tenant already has (a default role) is reused, with the permissions asked for.
+      const existing = await system.roles.findOne({ where: { tenant_id: tenantId, name: options.name } })
+      if (existing) return options.permissions ? system.roles.setPermissions(existing.id, options.permissions) : existing
+    }
+    return system.roles.create({
       ...(tenantId !== null ? { tenant_id: tenantId } : {}),
       name: options.name ?? this.#roleName(tenantId, `${faker.word()}-role`),
       permissions: options.permissions ?? [],
@@ -259,7 +286,7 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
     tx: FixtureScope,
     userId: string,
     tenantId: string,
-    roles: RoleRef[],
+    roles: readonly RoleRef[],
     status: MembershipFixtureOptions['status'],
   ): Promise<{ membership: MembershipRow; roles: RoleRow[] }> {
     const membership = await tx.memberships.create({ tenant_id: tenantId, user_id: userId, ...(status ? { status } : {}) })

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import type { RoleDefinition } from '../rbac/role-input.js'
 import type { TokenIssuer } from './fixture-types.js'
 
 /**
@@ -24,6 +25,8 @@ export interface FixtureScope {
   readonly memberships: FixtureRepository
   readonly roles: FixtureRepository & {
     assign(userId: string, roleId: string, options?: { tenantId?: string }): Promise<unknown>
+    setPermissions(id: string, permissions: readonly string[]): Promise<any>
+    seedDefaultRoles(definitions: Record<string, RoleDefinition>, options?: { tenantId?: string }): Promise<unknown>
   }
   readonly userRoles: FixtureRepository
   transaction<T>(fn: (tx: FixtureScope) => Promise<T>): Promise<T>

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable } from 'kysely'
+import type { RoleDefinition } from '../rbac/role-input.js'
 import type { BuiltinDatabase } from '../scope/builtin-database.js'
 import type { IssuedToken, IssueInput, TokenService } from '../tokens/index.js'
 import type { FixtureFaker } from './fixture-faker.js'
@@ -17,7 +18,7 @@ export type UserRef = string | { id: string }
  * A role: its row or `{ id }`; a role id or name (found in the tenant, else among system roles);
  * or `{ name, permissions }`, found by name in the tenant or created there.
  */
-export type RoleRef = string | { id: string } | { name: string; permissions?: string[]; description?: string | null }
+export type RoleRef = string | { id: string } | { name: string; permissions?: readonly string[]; description?: string | null }
 
 export interface CreateFixturesOptions {
   /** Every generated value derives from it. Defaults to `'tenantry'`. */
@@ -32,6 +33,11 @@ export interface CreateFixturesOptions {
   reason?: string
   /** Token service for `fx.session`. Defaults to `tenantry.tokens`. */
   tokens?: TokenIssuer
+  /**
+   * Roles every tenant made by `fx.tenant()` starts with, seeded as `roles.seedDefaultRoles` does.
+   * Defaults to `DEFAULT_FIXTURE_ROLES` (`admin`: `*:*`, `viewer`: `*:read`); `false` for none.
+   */
+  defaultRoles?: Record<string, RoleDefinition> | false
 }
 
 export type TenantOverrides = Partial<Insertable<BuiltinDatabase['tenants']>>
@@ -39,8 +45,8 @@ export type TenantOverrides = Partial<Insertable<BuiltinDatabase['tenants']>>
 export interface UserFixtureOptions extends Partial<Insertable<BuiltinDatabase['users']>> {
   /** Makes an active membership in this tenant. Required when `roles` are given. */
   tenant?: TenantRef
-  /** Roles granted in `tenant`. */
-  roles?: RoleRef[]
+  /** Roles granted in `tenant`: a default role's name (`'admin'`), a row, or `{ name, permissions }`. */
+  roles?: readonly RoleRef[]
   /** Status of the membership. Defaults to `active`. */
   membershipStatus?: 'active' | 'invited' | 'suspended'
 }
@@ -54,7 +60,7 @@ export type FixtureUser = UserRow & {
 export interface MembershipFixtureOptions {
   user: UserRef
   tenant: TenantRef
-  roles?: RoleRef[]
+  roles?: readonly RoleRef[]
   status?: 'active' | 'invited' | 'suspended'
 }
 
@@ -64,7 +70,7 @@ export interface RoleFixtureOptions {
   /** Defaults to a generated, unique name. */
   name?: string
   /** Permission strings such as `projects:read` or `*:*`. Defaults to none. */
-  permissions?: string[]
+  permissions?: readonly string[]
   description?: string | null
 }
 

@@ -101,7 +101,7 @@ export async function seedDemoData(tenantry: FixtureTenantry, options: SeedDemoD
   if (existing.length > 0 && !options.reset) return { seeded: false, tenants: existing, users: [], roles: [], sessionIds: [] }
   if (options.reset) await purgeDemoData(tenantry)
 
-  const fx = createFixtures(tenantry, { seed: 'tenantry-demo', namespace: '', reason: REASON })
+  const fx = createFixtures(tenantry, { seed: 'tenantry-demo', namespace: '', reason: REASON, defaultRoles: false })
   const tenants = new Map<string, TenantRow>()
   const roles: RoleRow[] = []
   for (const tenant of demoDataSet.tenants) {

@@ -101,9 +101,12 @@ export function makeTenantry(pool: pg.Pool, options: Partial<TenantryOptions<App
   return createTenantry<AppDB>({ pool, tables: appTables, ...options })
 }
 
-/** Fixtures over `db` (the file database's checking connection), with the host tables declared. */
+/**
+ * Fixtures over `db` (the file database's checking connection), with the host tables declared.
+ * Tenants start without roles, so tests that count roles and their audit rows decide them.
+ */
 export function fixturesFor(db: Kysely<any>, seed = 'tenantry-tests'): Fixtures<AppDB> {
-  return createFixtures(createTenantry<AppDB>({ db: db as Kysely<AppDB>, tables: appTables }), { seed, namespace: '' })
+  return createFixtures(createTenantry<AppDB>({ db: db as Kysely<AppDB>, tables: appTables }), { seed, namespace: '', defaultRoles: false })
 }
 
 /**

@@ -291,3 +291,36 @@ describe('fx.session', () => {
     }
   })
 })
+
+describe('default roles of fx.tenant()', () => {
+  async function roleNames(tenantId: string): Promise<Record<string, string[]>> {
+    const rows = await fileDb.db.selectFrom('tenantry.roles').select(['name', 'permissions']).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).orderBy('name').execute()
+    return Object.fromEntries(rows.map((r) => [r.name as string, r.permissions as string[]]))
+  }
+
+  it("seeds admin and viewer, so fx.user({ tenant, roles: ['admin'] }) works", async () => {
+    const fx = createFixtures(tenantry, { seed: 'default-roles' })
+    const tenant = await fx.tenant()
+    expect(await roleNames(tenant.id)).toEqual({ admin: ['*:*'], viewer: ['*:read'] })
+    const admin = await fx.user({ tenant, roles: ['admin'] })
+    expect(await rolesOf(admin.id, tenant.id)).toEqual(['admin'])
+    expect(await tenantry.withContext({ tenantId: tenant.id, actorId: admin.id }).can('projects:write')).toBe(true)
+    const seeded = await fileDb.db.selectFrom('tenantry.audit_logs').select('action').where('tenant_id', '=', tenant.id).where('action', '=', 'roles.create').execute()
+    expect(seeded).toHaveLength(2)
+  })
+
+  it('takes other default roles, or none', async () => {
+    const custom = await createFixtures(tenantry, { defaultRoles: { owner: ['*:*'] } }).tenant()
+    expect(await roleNames(custom.id)).toEqual({ owner: ['*:*'] })
+    const bare = await createFixtures(tenantry, { defaultRoles: false }).tenant()
+    expect(await roleNames(bare.id)).toEqual({})
+  })
+
+  it('reuses a default role that fx.role names, with the permissions asked for', async () => {
+    const fx = createFixtures(tenantry, { seed: 'default-role-reuse' })
+    const tenant = await fx.tenant()
+    const viewer = await fx.role({ tenant, name: 'viewer', permissions: ['projects:read'] })
+    expect((await roleNames(tenant.id)).viewer).toEqual(['projects:read'])
+    expect(viewer.permissions).toEqual(['projects:read'])
+  })
+})
