@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config'
+
+/**
+ * The consumer suite's own vitest setup, copied with the suite into a fresh project that installed
+ * the packed tarball (scripts/consumer-check.mjs). It is the setup docs/testing.md describes: one
+ * server per run from `tenantry/testing`, a migrated template, a clone per test file.
+ */
+export default defineConfig({
+  test: {
+    include: ['**/*.consumer.ts'],
+    exclude: ['**/node_modules/**'],
+    globalSetup: ['./global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+})
