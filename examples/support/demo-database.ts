@@ -14,6 +14,8 @@ import { startTestDatabase, type TestDatabaseSource } from '../../src/testing/in
 export interface DemoDatabase {
   /** A pool on the example's database; ended by `close()`. */
   pool: pg.Pool
+  /** Connection string of the example's database. */
+  url: string
   /** Schema of tenantry's bundled tables: pass it to `createTenantry({ schema })`. */
   schema: string
   /** Schema of the example's own tables (`public` in a fresh database). */
@@ -46,6 +48,7 @@ export async function openDemoDatabase(name: string, url: string | undefined = p
     const pool = quietPool(databaseUrl)
     return {
       pool,
+      url: databaseUrl,
       schema: 'tenantry',
       hostSchema: 'public',
       source: server.source,
@@ -73,6 +76,7 @@ export async function openDemoDatabase(name: string, url: string | undefined = p
   await pool.query(`create schema ${pg.escapeIdentifier(hostSchema)}`)
   return {
     pool,
+    url: server.url,
     schema,
     hostSchema,
     source: server.source,

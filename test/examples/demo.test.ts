@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { withDatabase } from '../../src/testing/index.js'
-import { exampleEnv, runExample } from './run-example.js'
+import { exampleEnv, repositoryRoot, runExample } from './run-example.js'
+
+/** Each test starts `tsx` and the example's own connections: generous, for a loaded machine. */
+const SPAWN_TIMEOUT = 120_000
 
 const serverUrl = inject('testServerUrl')
 const admin = new pg.Pool({ connectionString: serverUrl, max: 2 })
@@ -35,7 +40,7 @@ describe('npm run demo', () => {
     expect(run.stdout).toMatch(/in a new database "tenantry_demo_[0-9a-f]{8}"/)
     expectTheStory(run.stdout)
     expect(await databasesNamed('tenantry_demo_')).toEqual([])
-  })
+  }, SPAWN_TIMEOUT)
 
   it('falls back to throwaway schemas when the role may not create databases, and drops them', async () => {
     const suffix = randomBytes(4).toString('hex')
@@ -67,7 +72,7 @@ describe('npm run demo', () => {
       await admin.query(`drop database if exists ${database} with (force)`)
       await admin.query(`drop role if exists ${role}`)
     }
-  })
+  }, SPAWN_TIMEOUT)
 
   it('starts and stops an embedded PostgreSQL without DATABASE_URL', async () => {
     const run = await runExample('examples/demo.ts', exampleEnv())
@@ -76,17 +81,23 @@ describe('npm run demo', () => {
     expect(run.stdout).toContain('running on an embedded PostgreSQL')
     expectTheStory(run.stdout)
     expect(run.stdout).toContain('server stopped')
-  }, 120_000)
+  }, SPAWN_TIMEOUT)
 })
 
-describe('npm run example:quickstart', () => {
-  it('runs the README quick start and prints what it did', async () => {
-    const run = await runExample('examples/quickstart.ts', exampleEnv({ DATABASE_URL: serverUrl }))
+describe('the README quick start', () => {
+  it('is examples/quickstart.ts, character for character', () => {
+    const readme = readFileSync(join(repositoryRoot, 'README.md'), 'utf8')
+    const block = /^## Quick start\n[\s\S]*?^```ts\n([\s\S]*?)^```$/m.exec(readme)?.[1]
+    expect(block, 'README.md has a ```ts block under "## Quick start"').toBeDefined()
+    expect(readFileSync(join(repositoryRoot, 'examples', 'quickstart.ts'), 'utf8')).toBe(block)
+  })
+
+  it('runs as npm run example:quickstart in a throwaway database on DATABASE_URL, and drops it', async () => {
+    const run = await runExample('examples/run-quickstart.ts', exampleEnv({ DATABASE_URL: serverUrl }))
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain("firstPage: [ 'Artemis' ]")
-    expect(run.stdout).toContain("liveNow: [ 'Gemini' ]")
-    expect(run.stdout).toContain("deletedNow: [ 'Artemis' ]")
+    expect(run.stdout).toMatch(/in a new database "tenantry_quickstart_[0-9a-f]{8}"/)
+    expect(run.stdout).toContain("[ 'Artemis' ] null [ 'Gemini' ]")
     expect(await databasesNamed('tenantry_quickstart_')).toEqual([])
-  })
+  }, SPAWN_TIMEOUT)
 })

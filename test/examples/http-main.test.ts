@@ -51,5 +51,5 @@ describe('npm run example:http', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL')
     }
-  }, 60_000)
+  }, 120_000)
 })

@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../../src/cli/run-cli.js'
 import { bundledMigrations } from '../../src/migration/migrate.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { createFreshDatabase, tablesOf, type FreshDatabase } from './support/fresh-database.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url))
+const builtCli = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
 
 interface CliRun {
   code: number
@@ -15,13 +17,25 @@ interface CliRun {
   stderr: string
 }
 
-/** Runs `tenantry ...` as a user would, in a child process, with only the env given. */
-function tenantry(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/**
+ * Runs `tenantry ...` in this process through the same entry point as the binary (`runCli` with a
+ * `CommandIo`), with only the env given. In-process, so the cases cost no process start-up and do
+ * not time out on a loaded machine; the smoke test below spawns the built binary once.
+ */
+async function tenantry(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const stdout: string[] = []
+  const stderr: string[] = []
+  const code = await runCli(args, { env, stdout: (line) => stdout.push(`${line}\n`), stderr: (line) => stderr.push(`${line}\n`) })
+  return { code, stdout: stdout.join(''), stderr: stderr.join('') }
+}
+
+/** Runs the built binary (`dist/cli/index.js`, the package's `bin`) in a child process. */
+function builtTenantry(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [tsx, 'src/cli/index.ts', ...args],
-      { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      [builtCli, ...args],
+      { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
   })
@@ -40,15 +54,13 @@ afterAll(() => fresh.drop())
 
 describe('tenantry (usage)', () => {
   it('answers --help with exit 0 and usage errors with exit 2', async () => {
-    const [help, migrateHelp, none, unknownCommand, unknownAction, unknownFlag, noUrl] = await Promise.all([
-      tenantry(['--help']),
-      tenantry(['migrate', '--help']),
-      tenantry([]),
-      tenantry(['migrat']),
-      tenantry(['migrate', 'sideways']),
-      tenantry(['migrate', 'status', '--bogus']),
-      tenantry(['migrate', 'status']),
-    ])
+    const help = await tenantry(['--help'])
+    const migrateHelp = await tenantry(['migrate', '--help'])
+    const none = await tenantry([])
+    const unknownCommand = await tenantry(['migrat'])
+    const unknownAction = await tenantry(['migrate', 'sideways'])
+    const unknownFlag = await tenantry(['migrate', 'status', '--bogus'])
+    const noUrl = await tenantry(['migrate', 'status'])
     expect(help).toMatchObject({ code: 0 })
     expect(help.stdout).toContain('migrate [up|down|status]')
     expect((await tenantry(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
@@ -58,6 +70,23 @@ describe('tenantry (usage)', () => {
     expect(unknownAction.stderr).toContain('unknown action "sideways"')
     expect(oneLine(noUrl.stderr)).toEqual(['tenantry migrate: set DATABASE_URL to the database, e.g. postgres://user:password@localhost:5432/app'])
   })
+})
+
+// One real process: the package's `bin` as npm links it, run from the build (CI builds before it tests).
+const builtMissing = !existsSync(builtCli)
+const underCi = process.env.CI === 'true' || process.env.CI === '1'
+if (builtMissing && !underCi) console.warn('test/migration/cli.test.ts: the built-CLI smoke test is skipped: no dist/cli/index.js (npm run build)')
+
+describe.skipIf(builtMissing && !underCi)('tenantry (the built binary)', () => {
+  it('runs dist/cli/index.js: exit 0 with the status of every bundled migration, exit 2 on a usage error', async () => {
+    if (builtMissing) throw new Error('dist/cli/index.js is missing: CI must run `npm run build` before `npm test`')
+    const status = await builtTenantry(['migrate', 'status'], { DATABASE_URL: fresh.url })
+    expect(status).toMatchObject({ code: 0, stderr: '' })
+    for (const name of names) expect(status.stdout).toMatch(new RegExp(`^${name}\\s+pending$`, 'm'))
+    const usage = await builtTenantry(['migrate', 'sideways'], {})
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('unknown action "sideways"')
+  }, 60_000)
 })
 
 describe('tenantry migrate (connection failures)', () => {

@@ -117,5 +117,5 @@ describe('startTestDatabase without a url', () => {
     expect(await query(url, 'select count(*)::int as n from tenantry.tenants')).toEqual([{ n: 0 }])
     await database.stop()
     await expect(query(database.url, 'select 1')).rejects.toThrow()
-  }, 60_000)
+  }, 120_000) // starts a server and migrates: generous for a loaded machine
 })

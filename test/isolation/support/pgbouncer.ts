@@ -27,7 +27,8 @@ export interface PgbouncerOptions {
 }
 
 async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000
+  // Generous: on a loaded machine a process can take seconds to start; a healthy one answers at once.
+  const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`pgbouncer exited with code ${child.exitCode}: ${output()}`)
     const open = await new Promise<boolean>((resolve) => {
