@@ -457,6 +457,15 @@ const attacks: Attack[] = [
   },
   { name: 'sql in insert values', run: (db) => db.insertInto('notes').values({ body: sql<string>`(select secret from projects limit 1)` }).execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: 'sql in update set', run: (db) => db.updateTable('notes').set({ body: sql<string>`(select secret from projects limit 1)` }).execute(), outcome: { refused: 'FORBIDDEN' } },
+  { name: 'sql in group by', run: (db) => db.selectFrom('projects').select('status').groupBy(sql`status, (select 1)`).execute(), outcome: { refused: 'FORBIDDEN' } },
+  { name: 'sql in having', run: (db) => db.selectFrom('projects').select('status').groupBy('status').having(sql<boolean>`true`).execute(), outcome: { refused: 'FORBIDDEN' } },
+  { name: 'sql in returning', run: (db) => db.updateTable('notes').set({ body: 'A note' }).returning(sql<string>`(select secret from projects limit 1)`.as('x')).execute(), outcome: { refused: 'FORBIDDEN' } },
+  { name: 'sql as a limit', run: (db) => db.selectFrom('projects').selectAll().limit(sql<number>`(select count(*) from projects)`).execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'sql in on conflict where',
+    run: (db) => db.insertInto('notes').values({ body: `${B_MARK} note` }).onConflict((oc) => oc.column('body').doUpdateSet({ body: 'x' }).where(sql<boolean>`true`)).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   { name: 'modifyEnd with sql', run: (db) => db.selectFrom('projects').selectAll().modifyEnd(sql`or true`).execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: 'modifyFront with sql', run: (db) => db.selectFrom('projects').selectAll().modifyFront(sql`/* */`).execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: '$call adding sql', run: (db) => db.selectFrom('projects').selectAll().$call((q) => q.where(sql<boolean>`1 = 1`)).execute(), outcome: { refused: 'FORBIDDEN' } },
@@ -550,6 +559,26 @@ const attacks: Attack[] = [
     name: 'connection() running several queries',
     run: (db) => db.connection().execute(async (c) => [await c.selectFrom('projects').select('name').execute(), await c.deleteFrom('notes').returning('body').execute()]),
     outcome: { scoped: (r) => expect(r).toEqual([[{ name: 'A live' }], [{ body: 'A note' }]]) },
+  },
+  {
+    // The host's pool has no `cursor` (pg-cursor), so the driver refuses to stream; nothing leaks either way.
+    name: 'streaming a select',
+    run: async (db) => {
+      const rows: unknown[] = []
+      for await (const row of db.selectFrom('projects').select(['name', 'tenant_id']).stream()) rows.push(row)
+      return rows
+    },
+    outcome: { fails: true },
+  },
+  {
+    name: 'explain analyze of an update',
+    run: (db) => db.updateTable('projects').set({ name: 'pwned' }).explain('json', sql`analyze`),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'a soft-deleted row through the live view',
+    run: (db) => db.selectFrom('projects').select('name').where('deleted_at', 'is not', null).execute(),
+    outcome: { scoped: (r) => expect(r).toEqual([]) },
   },
   { name: 'transaction()', run: (db) => db.transaction().execute(async (trx) => trx.selectFrom('projects').selectAll().execute()), outcome: { refused: 'VALIDATION' } },
   { name: 'startTransaction()', run: (db) => db.startTransaction().execute(), outcome: { refused: 'VALIDATION' } },
