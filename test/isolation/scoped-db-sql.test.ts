@@ -1,7 +1,7 @@
 import { sql, type Compilable, type Kysely } from 'kysely'
 import { jsonArrayFrom } from 'kysely/helpers/postgres'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { isTenantryError, type Tenantry } from '../../src/index.js'
+import { defineTable, isTenantryError, type Tenantry } from '../../src/index.js'
 import { useFileDatabase } from '../support/test-database.js'
 import { createHostTables, insertTenant, makeTenantry, type AppDB } from '../support/host-schema.js'
 
@@ -303,6 +303,48 @@ describe('bundled tables', () => {
       parameters: [tenantA],
     })
     expect(await users.execute()).toEqual([])
+  })
+})
+
+describe('host tables named like bundled ones', () => {
+  it('scopes a declared host roles table by its own declaration and keeps tenantry.roles apart', async () => {
+    await sql`create table public.roles (id uuid primary key default gen_random_uuid(), tenant_id uuid not null, name text not null)`.execute(fileDb.db)
+    await fileDb.db.insertInto('public.roles').values([{ tenant_id: tenantA, name: 'host A' }, { tenant_id: tenantB, name: 'host B' }]).execute()
+    const host = makeTenantry(fileDb.pool, { tables: { roles: defineTable<any, 'roles'>({ table: 'roles' }) } as never })
+    const scoped = host.withContext({ tenantId: tenantA }).db as Kysely<any>
+    const own = scoped.selectFrom('roles').select('name')
+    testSql(own, { sql: `select "name" from "roles" where ${tenantOnly('roles', 1)}`, parameters: [tenantA] })
+    expect(await own.execute()).toEqual([{ name: 'host A' }])
+    const bundled = scoped.selectFrom('tenantry.roles').select('name')
+    testSql(bundled, {
+      sql: `select "name" from "tenantry"."roles" where (("roles"."deleted_at" is null) and ("roles"."tenant_id" = $1::uuid or "roles"."tenant_id" is null))`,
+      parameters: [tenantA],
+    })
+    expect((await bundled.execute()).map((r) => r.name)).not.toContain('host B')
+    await sql`drop table public.roles`.execute(fileDb.db)
+  })
+
+  it('refuses an unqualified sessions (tenantry\'s through a search_path) and reads a qualified host one', async () => {
+    await sql`create table public.sessions (id serial primary key, label text not null)`.execute(fileDb.db)
+    await fileDb.db.insertInto('public.sessions').values({ label: 'host session' }).execute()
+    await expect(db.selectFrom('sessions').selectAll().execute()).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('public.sessions') })
+    expect(await db.selectFrom('public.sessions').select('label').execute()).toEqual([{ label: 'host session' }])
+    await sql`drop table public.sessions`.execute(fileDb.db)
+  })
+})
+
+describe('more builder methods', () => {
+  it('scopes cross join lateral, for update and explain', async () => {
+    const lateral = (db.selectFrom('notes as n') as any).crossJoinLateral((eb: any) => eb.selectFrom('projects as p').select('p.name').as('l')).select('l.name').orderBy('l.name')
+    testSql(lateral, {
+      sql: `select "l"."name" from "notes" as "n" cross join lateral (select "p"."name" from "projects" as "p" where ${live('p', 1)}) as "l" where ${tenantOnly('n', 2)} order by "l"."name"`,
+      parameters: [tenantA, tenantA],
+    })
+    expect(await lateral.execute()).toEqual([{ name: 'A one' }, { name: 'A two' }])
+    const locked = tenantry.withContext({ tenantId: tenantA }).transaction(async (tx) => tx.db.selectFrom('projects').select('name').orderBy('name').forUpdate().execute())
+    expect(await locked).toEqual([{ name: 'A one' }, { name: 'A two' }])
+    const plan = await db.selectFrom('projects').select('name').explain('json')
+    expect(JSON.stringify(plan)).toContain('tenant_id')
   })
 })
 
