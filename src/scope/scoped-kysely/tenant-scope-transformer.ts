@@ -39,6 +39,7 @@ import {
   type TopNode,
   type UpdateQueryNode,
 } from 'kysely'
+import { TenantryError } from '../../errors/tenantry-error.js'
 import { isSystemCreated } from '../../schema/builtin-tables.js'
 import type { TableModel } from '../../schema/table-model.js'
 import { scopeConditionNode, sharedRowsConditionNode, type RowScope } from '../row-scope.js'
@@ -362,6 +363,7 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     }
     if (SelectQueryNode.is(values)) {
       if (index !== -1) throw forbidden(`insert ... select may not name "${column}" of ${table}; tenantry fills it`)
+      if (columns.length === 0) throw new TenantryError('VALIDATION', `scope.db: insert ... select into ${table} needs .columns([...])`, { table })
       return Object.freeze({ ...node, columns: [...columns, ColumnNode.create(column)], values: this.#withTenantColumn(values, column, tenantId) })
     }
     if (!ValuesNode.is(values)) throw forbidden(`insert into ${table} takes values or a select`)
