@@ -80,6 +80,8 @@ const SET_OPERATORS = new Set(['union', 'intersect', 'except'])
 const NULLS = new Set([undefined, 'first', 'last'])
 const EXPLAIN_FORMATS = new Set([undefined, 'text', 'xml', 'json', 'yaml', 'traditional', 'tree'])
 const FETCH_MODIFIERS = new Set(['only', 'with ties'])
+/** Kinds of Kysely's schema (DDL) nodes. */
+const SCHEMA_NODE = /^(Create|Drop|Alter|Add|Rename|Refresh|Modify)[A-Z][A-Za-z]*Node$/
 /** Alias of the subquery an `insert ... select` reads from, so the tenant column can be added. */
 const INSERT_SOURCE = 'tenantry_insert_source'
 
@@ -103,6 +105,12 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
   constructor(rules: TenantScopeRules) {
     super()
     this.#rules = rules
+  }
+
+  override transformNode<T extends OperationNode | undefined>(node: T, queryId?: QueryId): T {
+    // Schema statements nested in a query (hand-made nodes) would print DDL text into it.
+    if (node && SCHEMA_NODE.test(node.kind)) throw forbidden(`${node.kind.replace(/Node$/, '')} is refused: scope.db runs no DDL`)
+    return super.transformNode(node, queryId)
   }
 
   protected override transformSelectQuery(node: SelectQueryNode, queryId?: QueryId): SelectQueryNode {
