@@ -101,10 +101,13 @@ function and(existing: OperationNode | undefined, predicate: OperationNode): Ope
  */
 export class TenantScopeTransformer extends OperationNodeTransformer {
   readonly #rules: TenantScopeRules
+  /** Host tables first: an unqualified name shared with a bundled table means the host's. */
+  readonly #tables: TableModel[]
 
   constructor(rules: TenantScopeRules) {
     super()
     this.#rules = rules
+    this.#tables = [...rules.models, ...rules.builtins]
   }
 
   override transformNode<T extends OperationNode | undefined>(node: T, queryId?: QueryId): T {
@@ -288,7 +291,7 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
   }
 
   #resolve(item: OperationNode): ScopedTable | null {
-    return resolveScopedTable(item, [...this.#rules.models, ...this.#rules.builtins])
+    return resolveScopedTable(item, this.#tables)
   }
 
   #predicate(table: ScopedTable, reference = table.reference): OperationNode {
