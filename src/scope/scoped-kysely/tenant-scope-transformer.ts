@@ -1,20 +1,14 @@
 import {
-  AggregateFunctionNode,
   AliasNode,
   AndNode,
   CastNode,
   ColumnNode,
   DataTypeNode,
   FromNode,
-  FunctionNode,
   IdentifierNode,
-  isColumnDataType,
   type JoinNode,
   ListNode,
   OnNode,
-  OperationNodeTransformer,
-  OPERATORS,
-  OrNode,
   ParensNode,
   PrimitiveValueListNode,
   SelectionNode,
@@ -25,18 +19,10 @@ import {
   ValuesNode,
   WhereNode,
   type DeleteQueryNode,
-  type ExplainNode,
-  type FetchNode,
   type InsertQueryNode,
   type MergeQueryNode,
   type OperationNode,
-  type OperatorNode,
-  type OrActionNode,
-  type OrderByItemNode,
   type QueryId,
-  type RawNode,
-  type SetOperationNode,
-  type TopNode,
   type UpdateQueryNode,
 } from 'kysely'
 import { TenantryError } from '../../errors/tenantry-error.js'
@@ -44,10 +30,9 @@ import { isSystemCreated } from '../../schema/builtin-tables.js'
 import type { TableModel } from '../../schema/table-model.js'
 import { scopeConditionNode, sharedRowsConditionNode, type RowScope } from '../row-scope.js'
 import { checkTableReference, refuseBundledWrite, sharesSystemRows, visibleColumns } from './bundled-table-policy.js'
-import { checkFunctionCall } from './function-policy.js'
-import { isKyselyDirection, isKyselyOnTrue } from './kysely-own-nodes.js'
 import { forbidden } from './scope-refusal.js'
 import { resolveScopedTable, type ScopedTable } from './scoped-table.js'
+import { VerbatimGuardTransformer } from './verbatim-guard-transformer.js'
 
 export interface TenantScopeRules {
   /** Declared host tables. */
@@ -74,14 +59,6 @@ export interface TenantScopeRules {
 const OUTER_FOR_JOINED = new Set(['RightJoin', 'FullJoin'])
 /** Joins without an ON clause: the joined table's predicate goes into WHERE. */
 const WITHOUT_ON = new Set(['CrossJoin', 'LateralCrossJoin', 'CrossApply', 'OuterApply', 'Using'])
-/** Words Kysely prints verbatim from a node; a hand-made node could carry SQL in them. */
-const KNOWN_OPERATORS = new Set<string>(OPERATORS)
-const SET_OPERATORS = new Set(['union', 'intersect', 'except'])
-const NULLS = new Set([undefined, 'first', 'last'])
-const EXPLAIN_FORMATS = new Set([undefined, 'text', 'xml', 'json', 'yaml', 'traditional', 'tree'])
-const FETCH_MODIFIERS = new Set(['only', 'with ties'])
-/** Kinds of Kysely's schema (DDL) nodes. */
-const SCHEMA_NODE = /^(Create|Drop|Alter|Add|Rename|Refresh|Modify)[A-Z][A-Za-z]*Node$/
 /** Alias of the subquery an `insert ... select` reads from, so the tenant column can be added. */
 const INSERT_SOURCE = 'tenantry_insert_source'
 
@@ -99,21 +76,16 @@ function and(existing: OperationNode | undefined, predicate: OperationNode): Ope
  * A CTE named like a declared table is treated as that table (scoped, or an error when it lacks
  * the columns): failing closed beats guessing which name a reference resolves to.
  */
-export class TenantScopeTransformer extends OperationNodeTransformer {
+export class TenantScopeTransformer extends VerbatimGuardTransformer {
   readonly #rules: TenantScopeRules
   /** Host tables first: an unqualified name shared with a bundled table means the host's. */
   readonly #tables: TableModel[]
 
   constructor(rules: TenantScopeRules) {
-    super()
+    const { builtinSchema, allowRawSql, allowFunctions, produced } = rules
+    super({ allowRawSql, produced, functions: { builtinSchema, allowRawSql, allowFunctions } })
     this.#rules = rules
     this.#tables = [...rules.models, ...rules.builtins]
-  }
-
-  override transformNode<T extends OperationNode | undefined>(node: T, queryId?: QueryId): T {
-    // Schema statements nested in a query (hand-made nodes) would print DDL text into it.
-    if (node && SCHEMA_NODE.test(node.kind)) throw forbidden(`${node.kind.replace(/Node$/, '')} is refused: scope.db runs no DDL`)
-    return super.transformNode(node, queryId)
   }
 
   protected override transformSelectQuery(node: SelectQueryNode, queryId?: QueryId): SelectQueryNode {
@@ -205,90 +177,12 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     throw forbidden('merge is not supported; use insert, update and delete')
   }
 
-  // ---- what Kysely prints verbatim -----------------------------------------------------------
-
-  protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
-    if (this.#rules.produced.has(node)) return node
-    if (!this.#rules.allowRawSql) {
-      throw forbidden('raw `sql` is refused because tenantry cannot scope it; use scope.scopedDb({ allowRawSql: true }) to allow it')
-    }
-    return super.transformRaw(node, queryId)
-  }
-
-  protected override transformOrderByItem(node: OrderByItemNode, queryId?: QueryId): OrderByItemNode {
-    if (!NULLS.has(node.nulls)) throw forbidden('order by: nulls must be first or last')
-    // `orderBy(col, 'desc')` and `ob.desc()` are raw nodes Kysely made; keep them as they are.
-    if (!isKyselyDirection(node.direction)) return super.transformOrderByItem(node, queryId)
-    const transformed = super.transformOrderByItem({ ...node, direction: undefined }, queryId)
-    return Object.freeze({ ...transformed, direction: node.direction })
-  }
-
-  protected override transformOn(node: OnNode, queryId?: QueryId): OnNode {
-    return OnNode.create(this.#onCondition(node.on, queryId))
-  }
-
-  /** A join condition; `j.onTrue()` adds a raw `true` to it (alone, or and-ed/or-ed on). */
-  #onCondition(node: OperationNode, queryId?: QueryId): OperationNode {
-    if (isKyselyOnTrue(node)) return node
-    if (AndNode.is(node)) return AndNode.create(this.#onCondition(node.left, queryId), this.#onCondition(node.right, queryId))
-    if (OrNode.is(node)) return OrNode.create(this.#onCondition(node.left, queryId), this.#onCondition(node.right, queryId))
-    return this.transformNode(node, queryId)
-  }
-
-  protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
-    checkFunctionCall(node.func, this.#policy())
-    return super.transformFunction(node, queryId)
-  }
-
-  protected override transformAggregateFunction(node: AggregateFunctionNode, queryId?: QueryId): AggregateFunctionNode {
-    checkFunctionCall(node.func, this.#policy(), 'aggregate function')
-    return super.transformAggregateFunction(node, queryId)
-  }
-
-  protected override transformOperator(node: OperatorNode, queryId?: QueryId): OperatorNode {
-    if (!KNOWN_OPERATORS.has(node.operator)) throw forbidden(`operator "${String(node.operator).slice(0, 20)}" is not one of Kysely's operators`)
-    return super.transformOperator(node, queryId)
-  }
-
-  protected override transformDataType(node: DataTypeNode, queryId?: QueryId): DataTypeNode {
-    if (!isColumnDataType(node.dataType)) throw forbidden(`data type "${String(node.dataType).slice(0, 30)}" is not one of Kysely's data types`)
-    return super.transformDataType(node, queryId)
-  }
-
-  protected override transformSetOperation(node: SetOperationNode, queryId?: QueryId): SetOperationNode {
-    if (!SET_OPERATORS.has(node.operator)) throw forbidden('set operation must be union, intersect or except')
-    return super.transformSetOperation(node, queryId)
-  }
-
-  protected override transformExplain(node: ExplainNode, queryId?: QueryId): ExplainNode {
-    if (!EXPLAIN_FORMATS.has(node.format)) throw forbidden('explain: unknown format')
-    return super.transformExplain(node, queryId)
-  }
-
-  protected override transformFetch(node: FetchNode, queryId?: QueryId): FetchNode {
-    if (!FETCH_MODIFIERS.has(node.modifier)) throw forbidden('fetch: unknown modifier')
-    return super.transformFetch(node, queryId)
-  }
-
-  protected override transformTop(_node: TopNode, _queryId?: QueryId): TopNode {
-    throw forbidden('top is not PostgreSQL; use limit')
-  }
-
-  protected override transformOrAction(_node: OrActionNode, _queryId?: QueryId): OrActionNode {
-    throw forbidden('insert or ... is not PostgreSQL; use onConflict')
-  }
-
   protected override transformTable(node: TableNode, queryId?: QueryId): TableNode {
     checkTableReference(node, { schema: this.#rules.builtinSchema, builtins: this.#rules.builtins, models: this.#rules.models })
     return super.transformTable(node, queryId)
   }
 
   // ---- helpers -------------------------------------------------------------------------------
-
-  #policy() {
-    const { builtinSchema, allowRawSql, allowFunctions } = this.#rules
-    return { builtinSchema, allowRawSql, allowFunctions }
-  }
 
   #resolve(item: OperationNode): ScopedTable | null {
     return resolveScopedTable(item, this.#tables)
