@@ -37,6 +37,12 @@ const SET_OPERATORS = new Set(['union', 'intersect', 'except'])
 const NULLS = new Set([undefined, 'first', 'last'])
 const EXPLAIN_FORMATS = new Set([undefined, 'text', 'xml', 'json', 'yaml', 'traditional', 'tree'])
 const FETCH_MODIFIERS = new Set(['only', 'with ties'])
+/** Kysely's postgres JSON helpers, by the start of the `sql` they are made of, to name them when refused. */
+const JSON_HELPERS: readonly (readonly [string, string])[] = [
+  ['jsonArrayFrom', "(select coalesce(json_agg(agg), '[]') from "],
+  ['jsonObjectFrom', '(select to_json(obj) from '],
+  ['jsonBuildObject', 'json_build_object('],
+]
 /** Kinds of Kysely's schema (DDL) nodes. */
 const SCHEMA_NODE = /^(Create|Drop|Alter|Add|Rename|Refresh|Modify)[A-Z][A-Za-z]*Node$/
 
@@ -64,7 +70,9 @@ export class VerbatimGuardTransformer extends OperationNodeTransformer {
   protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
     if (this.#guard.produced.has(node)) return node
     if (!this.#guard.allowRawSql) {
-      throw forbidden('raw `sql` is refused because tenantry cannot scope it; use scope.scopedDb({ allowRawSql: true }) to allow it')
+      const helper = JSON_HELPERS.find(([, start]) => node.sqlFragments[0]?.startsWith(start))?.[0]
+      const what = helper ? `${helper} (kysely/helpers/postgres) is built from raw \`sql\`` : 'raw `sql` is refused because tenantry cannot scope it'
+      throw forbidden(`${what}; use scope.scopedDb({ allowRawSql: true }) to allow it`)
     }
     return super.transformRaw(node, queryId)
   }
