@@ -113,3 +113,13 @@ export function tenantInsertValues(model: TableModel, tenantId: string | null): 
 export function scopeConditionNode(model: TableModel, alias: string, scope: RowScope): OperationNode {
   return scopeCondition(model, alias, scope).toOperationNode()
 }
+
+/**
+ * `scopeConditionNode` for a table whose rows without a tenant are shared with every tenant
+ * (system `roles`): a tenant scope sees its own rows and the shared ones; a system scope, all.
+ */
+export function sharedRowsConditionNode(model: TableModel, alias: string, scope: RowScope): OperationNode {
+  if (scope.tenantId === null) return scopeConditionNode(model, alias, scope)
+  const live = scopeCondition(model, alias, { tenantId: null, view: scope.view })
+  return sql<SqlBool>`(${live} and ${tenantOrSystemPredicate(model, alias, scope.tenantId)})`.toOperationNode()
+}

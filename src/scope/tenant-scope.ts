@@ -87,8 +87,10 @@ export class TenantScope<DB = any, Tables = {}> {
   /**
    * A `Kysely<DB>` whose every query carries the tenant and soft-delete predicates of each declared
    * table it touches (joins, subqueries, CTEs, updates, deletes) and whose inserts fill the tenant
-   * column. Raw `sql` is refused (see `scopedDb`). Writes through it are not audited: use `repo`
-   * for audited writes. Inside `scope.transaction`, `tx.db` runs on the transaction.
+   * column. Raw `sql`, DDL, functions outside a side-effect-free list (see `scopedDb`), token
+   * tables and writes to bundled tables are refused with `FORBIDDEN`. Writes through it are not
+   * audited: use `repo` for audited writes. Inside `scope.transaction`, `tx.db` runs on the
+   * transaction. docs/isolation.md lists every builder method with its scoping.
    *
    * @example
    * const rows = await scope.db
@@ -102,11 +104,14 @@ export class TenantScope<DB = any, Tables = {}> {
   }
 
   /**
-   * `scope.db` with options: `view` shows soft-deleted rows (`'all'`, `'deleted'`), and
-   * `allowRawSql` lets raw `sql` through (nested Kysely queries in it are still scoped).
+   * `scope.db` with options: `view` shows soft-deleted rows (`'all'`, `'deleted'`),
+   * `allowFunctions` allows functions the host vouches for, and `allowRawSql` lets raw `sql`
+   * through (nested Kysely queries in it are still scoped; trusted code only).
    *
    * @example
    * const all = await scope.scopedDb({ view: 'all' }).selectFrom('projects').selectAll().execute()
+   * const near = await scope.scopedDb({ allowFunctions: ['similarity'] })
+   *   .selectFrom('projects').select((eb) => eb.fn<number>('similarity', ['name', eb.val('apolo')]).as('score')).execute()
    */
   scopedDb(options: ScopedDbOptions = {}): Kysely<TenantryDatabase<DB>> {
     return createScopedKysely<TenantryDatabase<DB>>(this.state, options)

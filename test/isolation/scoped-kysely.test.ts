@@ -206,7 +206,17 @@ describe('scope.db refuses what it cannot scope', () => {
   it('refuses inserts a tenant scope may not make', async () => {
     const db = tenantry.withContext({ tenantId: tenantA }).db
     await expectCode(db.insertInto('tenantry.tenants' as never).values({ slug: 'x', name: 'x' } as never).execute(), 'FORBIDDEN')
-    await expectCode(db.insertInto('notes').columns(['body']).expression((eb) => eb.selectFrom('projects').select('name')).execute(), 'FORBIDDEN')
+  })
+
+  it('scopes insert ... select: only its own rows are copied, into its own tenant', async () => {
+    const db = tenantry.withContext({ tenantId: tenantA }).db
+    await db.insertInto('notes').columns(['body']).expression((eb) => eb.selectFrom('projects').select('name')).execute()
+    const copied = await fileDb.db.selectFrom('notes').select(['tenant_id', 'body']).where('body', 'like', '% live').execute()
+    expect(copied).toEqual([{ tenant_id: tenantA, body: 'A live' }])
+    await expectCode(
+      db.insertInto('notes').columns(['body', 'tenant_id']).expression((eb) => eb.selectFrom('projects').select(['name', 'tenant_id'])).execute(),
+      'FORBIDDEN',
+    )
   })
 })
 

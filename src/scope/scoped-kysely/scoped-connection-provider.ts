@@ -1,8 +1,7 @@
-import type { ConnectionProvider, DatabaseConnection, QueryExecutor } from 'kysely'
+import type { CompiledQuery, ConnectionProvider, DatabaseConnection, QueryExecutor } from 'kysely'
 import type { ScopeState } from '../../execution/runtime.js'
 import { withinContextTransaction } from '../../execution/unit-of-work.js'
 import { ScopedConnection } from './scoped-connection.js'
-import type { TenantScopePlugin } from './tenant-scope-plugin.js'
 
 /**
  * Hands `scope.db` its connections. Inside `scope.transaction` that is the transaction's
@@ -13,13 +12,13 @@ import type { TenantScopePlugin } from './tenant-scope-plugin.js'
 export class ScopedConnectionProvider implements ConnectionProvider {
   readonly #base: QueryExecutor
   readonly #state: ScopeState
-  readonly #plugin: TenantScopePlugin
+  readonly #sealed: WeakSet<CompiledQuery>
   readonly #allowRawSql: boolean
 
-  constructor(base: QueryExecutor, state: ScopeState, plugin: TenantScopePlugin, allowRawSql: boolean) {
+  constructor(base: QueryExecutor, state: ScopeState, sealed: WeakSet<CompiledQuery>, allowRawSql: boolean) {
     this.#base = base
     this.#state = state
-    this.#plugin = plugin
+    this.#sealed = sealed
     this.#allowRawSql = allowRawSql
   }
 
@@ -28,7 +27,7 @@ export class ScopedConnectionProvider implements ConnectionProvider {
     // The isolation check runs before the first query (inside a transaction it already has).
     if (!state.trx) await state.runtime.ready()
     return this.#base.provideConnection((connection) => {
-      const scoped = new ScopedConnection(connection, this.#plugin, this.#allowRawSql)
+      const scoped = new ScopedConnection(connection, this.#sealed, this.#allowRawSql)
       if (state.runtime.isolation !== 'rls' || state.trx) return consumer(scoped)
       return withinContextTransaction((query) => connection.executeQuery(query), state, () => consumer(scoped))
     })

@@ -1,21 +1,20 @@
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import { mapDatabaseError } from '../../errors/map-database-error.js'
-import { TenantryError } from '../../errors/tenantry-error.js'
-import type { TenantScopePlugin } from './tenant-scope-plugin.js'
+import { forbidden } from './scope-refusal.js'
 
 /**
- * A connection of `scope.db`: runs only queries the tenant-scope plugin has rewritten (a
- * `CompiledQuery.raw(...)` handed to `executeQuery` skips plugins, so it is refused here), and
- * maps database errors to `TenantryError`s whose messages never carry values.
+ * A connection of `scope.db`: runs only the compiled queries its executor sealed (a
+ * `CompiledQuery.raw(...)`, or a copy of a scoped query with other text, is refused), and maps
+ * database errors to `TenantryError`s whose messages never carry values.
  */
 export class ScopedConnection implements DatabaseConnection {
   readonly #connection: DatabaseConnection
-  readonly #plugin: TenantScopePlugin
+  readonly #sealed: WeakSet<CompiledQuery>
   readonly #allowRawSql: boolean
 
-  constructor(connection: DatabaseConnection, plugin: TenantScopePlugin, allowRawSql: boolean) {
+  constructor(connection: DatabaseConnection, sealed: WeakSet<CompiledQuery>, allowRawSql: boolean) {
     this.#connection = connection
-    this.#plugin = plugin
+    this.#sealed = sealed
     this.#allowRawSql = allowRawSql
   }
 
@@ -34,7 +33,7 @@ export class ScopedConnection implements DatabaseConnection {
   }
 
   #check(compiledQuery: CompiledQuery): void {
-    if (this.#allowRawSql || this.#plugin.hasRewritten(compiledQuery.queryId)) return
-    throw new TenantryError('FORBIDDEN', 'scope.db: a compiled query that did not pass through the tenant scope is refused; build it with scope.db')
+    if (this.#allowRawSql || this.#sealed.has(compiledQuery)) return
+    throw forbidden('a compiled query that did not pass through the tenant scope is refused; build it with scope.db')
   }
 }

@@ -1,9 +1,12 @@
-import { Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Dialect } from 'kysely'
+import { Kysely, PostgresAdapter, PostgresQueryCompiler, type CompiledQuery, type DatabaseIntrospector, type Dialect } from 'kysely'
 import { TenantryError } from '../../errors/tenantry-error.js'
 import { scopeTenantId, type ScopeState } from '../../execution/runtime.js'
 import type { DeletedView } from '../row-scope.js'
+import { PLAIN_FUNCTION } from './function-policy.js'
+import { forbidden } from './scope-refusal.js'
 import { ScopedConnectionProvider } from './scoped-connection-provider.js'
 import { ScopedDriver } from './scoped-driver.js'
+import { ScopedQueryExecutor } from './scoped-query-executor.js'
 import { TenantScopePlugin } from './tenant-scope-plugin.js'
 import { checkOptionKeys } from '../../validation/strict-options.js'
 
@@ -12,19 +15,36 @@ export interface ScopedDbOptions {
   view?: DeletedView
   /**
    * Let raw `sql` fragments and compiled queries through. tenantry cannot scope what it cannot
-   * read: such SQL is on its own (row-level security still applies in `rls` mode).
+   * read: such SQL is on its own (row-level security still applies in `rls` mode). Trusted code
+   * only: raw SQL can also change the row-level security context of its transaction.
    */
   allowRawSql?: boolean
+  /**
+   * Functions to allow besides the built-in list (see docs/isolation.md), e.g. `['similarity',
+   * 'public.slugify']`: functions you vouch for, that neither read other tables nor change state.
+   * The refused ones (`set_config`, `pg_*`, tenantry's own, ...) stay refused.
+   */
+  allowFunctions?: string[]
 }
 
 const VIEWS: readonly DeletedView[] = ['live', 'all', 'deleted']
+
+function refuseIntrospection(): never {
+  throw forbidden("introspection is refused (it reads the catalog with raw sql); use the host's own Kysely")
+}
+
+/** An introspector that refuses: Kysely's would run raw catalog queries through the scope. */
+const refusingIntrospector: DatabaseIntrospector = {
+  getSchemas: async () => refuseIntrospection(),
+  getTables: async () => refuseIntrospection(),
+}
 
 /** PostgreSQL compiler and adapter; the driver slot is a stub, connections come from the scope. */
 const scopedDialect: Dialect = {
   createDriver: () => new ScopedDriver(),
   createQueryCompiler: () => new PostgresQueryCompiler(),
   createAdapter: () => new PostgresAdapter(),
-  createIntrospector: (db) => new PostgresIntrospector(db),
+  createIntrospector: () => refusingIntrospector,
 }
 
 /**
@@ -37,26 +57,43 @@ export function createScopedKysely<DB>(state: ScopeState, options: ScopedDbOptio
   const view = options.view ?? 'live'
   if (!VIEWS.includes(view)) throw new TenantryError('VALIDATION', `scopedDb: view must be one of ${VIEWS.join(', ')}`)
   const allowRawSql = options.allowRawSql === true
+  const allowFunctions = options.allowFunctions ?? []
+  if (!Array.isArray(allowFunctions) || !allowFunctions.every((f) => typeof f === 'string' && PLAIN_FUNCTION.test(f))) {
+    throw new TenantryError('VALIDATION', 'scopedDb: allowFunctions must be function names (optionally schema-qualified)')
+  }
+  const functions = [...new Set(allowFunctions.map((f) => f.toLowerCase()))].sort()
   // One handle per scope and options, so builders of `scope.db` can be nested in each other.
-  const key = `${view}:${allowRawSql}`
+  const key = `${view}:${allowRawSql}:${functions.join(',')}`
   let handles = cache.get(state)
   if (!handles) cache.set(state, (handles = new Map()))
   let db = handles.get(key)
-  if (!db) handles.set(key, (db = build(state, view, allowRawSql)))
+  if (!db) handles.set(key, (db = build(state, view, allowRawSql, functions)))
   return db as Kysely<DB>
 }
 
 const cache = new WeakMap<ScopeState, Map<string, Kysely<any>>>()
 
-function build(state: ScopeState, view: DeletedView, allowRawSql: boolean): Kysely<any> {
+function build(state: ScopeState, view: DeletedView, allowRawSql: boolean, allowFunctions: string[]): Kysely<any> {
   const runtime = state.runtime
-  const plugin = new TenantScopePlugin({
-    models: [...runtime.models.values(), ...runtime.builtins.values()],
+  const tenantScope = new TenantScopePlugin({
+    models: [...runtime.models.values()],
+    builtins: [...runtime.builtins.values()],
+    builtinSchema: runtime.schema,
     scope: { tenantId: scopeTenantId(state), view },
     allowRawSql,
+    allowFunctions: new Set(allowFunctions),
   })
   const base = (state.trx ?? runtime.root).getExecutor()
-  // Our plugin runs after the host's (CamelCasePlugin, ...), so it sees the final table names.
-  const executor = base.withPlugin(plugin).withConnectionProvider(new ScopedConnectionProvider(base, state, plugin, allowRawSql))
+  const sealed = new WeakSet<CompiledQuery>()
+  // The host's plugins (CamelCasePlugin, ...) run first, so the tenant scope sees the final table names.
+  const executor = new ScopedQueryExecutor({
+    compiler: base,
+    adapter: base.adapter,
+    connectionProvider: new ScopedConnectionProvider(base, state, sealed, allowRawSql),
+    plugins: base.plugins,
+    tenantScope,
+    sealed,
+    allowRawSql,
+  })
   return new Kysely<any>({ config: { dialect: scopedDialect }, executor, driver: new ScopedDriver(), dialect: scopedDialect })
 }

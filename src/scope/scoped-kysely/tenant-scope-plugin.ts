@@ -3,30 +3,36 @@ import type {
   OperationNode,
   PluginTransformQueryArgs,
   PluginTransformResultArgs,
-  QueryId,
   QueryResult,
   RootOperationNode,
   UnknownRow,
 } from 'kysely'
+import { forbidden } from './scope-refusal.js'
 import { TenantScopeTransformer, type TenantScopeRules } from './tenant-scope-transformer.js'
+
+/** Statements `scope.db` runs: queries it can scope. DDL (`scope.db.schema`) is never tenant data. */
+const SCOPED_ROOTS = new Set(['SelectQueryNode', 'InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'RawNode', 'MergeQueryNode'])
 
 /**
  * The Kysely plugin behind `scope.db`: it wires, `TenantScopeTransformer` does the tree work.
- * It also remembers (per `queryId`, in a `WeakSet`) which queries it has rewritten, so the scoped
- * connection can refuse a `CompiledQuery` that never passed through it.
+ * It remembers (in a `WeakSet`) the root nodes it has produced, so the scoped executor compiles
+ * nothing else.
  */
 export class TenantScopePlugin implements KyselyPlugin {
   readonly #rules: TenantScopeRules
-  readonly #rewritten = new WeakSet<QueryId>()
+  readonly #outputs = new WeakSet<OperationNode>()
 
   constructor(rules: Omit<TenantScopeRules, 'produced'>) {
     this.#rules = { ...rules, produced: new WeakSet<OperationNode>() }
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (!SCOPED_ROOTS.has(args.node.kind)) {
+      throw forbidden(`${args.node.kind.replace(/Node$/, '')} statements (scope.db.schema) are refused; run DDL with the host's own Kysely`)
+    }
     // A transformer per query: it is cheap, and no state can leak between queries.
     const node = new TenantScopeTransformer(this.#rules).transformNode(args.node, args.queryId)
-    this.#rewritten.add(args.queryId)
+    this.#outputs.add(node)
     return node
   }
 
@@ -34,8 +40,8 @@ export class TenantScopePlugin implements KyselyPlugin {
     return args.result
   }
 
-  /** Whether the query with this id was rewritten by this plugin. */
-  hasRewritten(queryId: QueryId): boolean {
-    return this.#rewritten.has(queryId)
+  /** Whether this plugin produced `node` as the result of `transformQuery`. */
+  hasProduced(node: OperationNode): boolean {
+    return this.#outputs.has(node)
   }
 }

@@ -1,19 +1,19 @@
 import {
   AliasNode,
   AndNode,
+  CastNode,
   ColumnNode,
+  DataTypeNode,
   FromNode,
-  FunctionNode,
   IdentifierNode,
   type JoinNode,
   ListNode,
-  OperationNodeTransformer,
+  OnNode,
   ParensNode,
   PrimitiveValueListNode,
   SelectionNode,
   SelectQueryNode,
   TableNode,
-  OnNode,
   ValueListNode,
   ValueNode,
   ValuesNode,
@@ -23,21 +23,29 @@ import {
   type MergeQueryNode,
   type OperationNode,
   type QueryId,
-  type RawNode,
   type UpdateQueryNode,
 } from 'kysely'
 import { TenantryError } from '../../errors/tenantry-error.js'
 import { isSystemCreated } from '../../schema/builtin-tables.js'
 import type { TableModel } from '../../schema/table-model.js'
-import { scopeConditionNode, type RowScope } from '../row-scope.js'
+import { scopeConditionNode, sharedRowsConditionNode, type RowScope } from '../row-scope.js'
+import { checkTableReference, refuseBundledWrite, sharesSystemRows, visibleColumns } from './bundled-table-policy.js'
+import { forbidden } from './scope-refusal.js'
 import { resolveScopedTable, type ScopedTable } from './scoped-table.js'
+import { VerbatimGuardTransformer } from './verbatim-guard-transformer.js'
 
 export interface TenantScopeRules {
-  /** Declared host tables and the bundled ones. */
+  /** Declared host tables. */
   models: TableModel[]
+  /** The bundled tables (read-only through `scope.db`). */
+  builtins: TableModel[]
+  /** Schema of the bundled tables and functions. */
+  builtinSchema: string
   scope: RowScope
   /** Let `sql` fragments through (their nested queries are still scoped). */
   allowRawSql: boolean
+  /** Lower-case function names the host allows besides the built-in list. */
+  allowFunctions: ReadonlySet<string>
   /**
    * Nodes this scope has produced: rewritten queries and its own predicates. Kysely transforms a
    * subquery builder when it is embedded, so the outer query meets it again; it is left as is.
@@ -51,14 +59,8 @@ export interface TenantScopeRules {
 const OUTER_FOR_JOINED = new Set(['RightJoin', 'FullJoin'])
 /** Joins without an ON clause: the joined table's predicate goes into WHERE. */
 const WITHOUT_ON = new Set(['CrossJoin', 'LateralCrossJoin', 'CrossApply', 'OuterApply', 'Using'])
-/** A function name as Kysely prints it, verbatim: a plain (optionally schema-qualified) name. */
-const PLAIN_FUNCTION = /^[a-z_][a-z0-9_$]*(\.[a-z_][a-z0-9_$]*)?$/i
-/** Functions that would change the row-level security context from inside a query. */
-const CONTEXT_FUNCTIONS = /^(pg_catalog\.)?set_config$/i
-
-function forbidden(message: string): TenantryError {
-  return new TenantryError('FORBIDDEN', `scope.db: ${message}`)
-}
+/** Alias of the subquery an `insert ... select` reads from, so the tenant column can be added. */
+const INSERT_SOURCE = 'tenantry_insert_source'
 
 function and(existing: OperationNode | undefined, predicate: OperationNode): OperationNode {
   return existing ? AndNode.create(ParensNode.create(existing), predicate) : predicate
@@ -74,12 +76,16 @@ function and(existing: OperationNode | undefined, predicate: OperationNode): Ope
  * A CTE named like a declared table is treated as that table (scoped, or an error when it lacks
  * the columns): failing closed beats guessing which name a reference resolves to.
  */
-export class TenantScopeTransformer extends OperationNodeTransformer {
+export class TenantScopeTransformer extends VerbatimGuardTransformer {
   readonly #rules: TenantScopeRules
+  /** Host tables first: an unqualified name shared with a bundled table means the host's. */
+  readonly #tables: TableModel[]
 
   constructor(rules: TenantScopeRules) {
-    super()
+    const { builtinSchema, allowRawSql, allowFunctions, produced } = rules
+    super({ allowRawSql, produced, functions: { builtinSchema, allowRawSql, allowFunctions } })
     this.#rules = rules
+    this.#tables = [...rules.models, ...rules.builtins]
   }
 
   protected override transformSelectQuery(node: SelectQueryNode, queryId?: QueryId): SelectQueryNode {
@@ -91,13 +97,7 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     const joins = transformed.joins ?? []
     const wrapFroms = joins.some((join) => OUTER_FOR_JOINED.has(join.joinType))
     const predicates: OperationNode[] = []
-    const froms = transformed.from?.froms.map((item) => {
-      const table = this.#resolve(item)
-      if (!table) return item
-      if (wrapFroms) return this.#filtered(item, table)
-      predicates.push(this.#predicate(table))
-      return item
-    })
+    const froms = transformed.from?.froms.map((item) => this.#scopeSource(item, predicates, wrapFroms))
     const newJoins = joins.map((join) => this.#scopeJoin(join, predicates))
     return Object.freeze({
       ...transformed,
@@ -118,15 +118,13 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     for (const item of targets) {
       const table = this.#resolve(item)
       if (!table) continue
+      refuseBundledWrite(table.model, this.#rules.builtins, 'update')
       this.#refuseTenantAssignment(table, transformed.updates?.map((u) => u.column) ?? [], 'update')
       predicates.push(this.#predicate(table))
     }
-    for (const item of transformed.from?.froms ?? []) {
-      const table = this.#resolve(item)
-      if (table) predicates.push(this.#predicate(table))
-    }
+    const from = transformed.from ? FromNode.create(transformed.from.froms.map((item) => this.#scopeSource(item, predicates))) : undefined
     const joins = transformed.joins?.map((join) => this.#scopeJoin(join, predicates))
-    return Object.freeze({ ...transformed, ...(joins ? { joins } : {}), ...this.#where(transformed.where, predicates) })
+    return Object.freeze({ ...transformed, ...(from ? { from } : {}), ...(joins ? { joins } : {}), ...this.#where(transformed.where, predicates) })
   }
 
   protected override transformDeleteQuery(node: DeleteQueryNode, queryId?: QueryId): DeleteQueryNode {
@@ -136,13 +134,17 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
 
   #scopeDeleteQuery(transformed: DeleteQueryNode): DeleteQueryNode {
     const predicates: OperationNode[] = []
-    for (const item of [...transformed.from.froms, ...(transformed.using?.tables ?? [])]) {
+    for (const item of transformed.from.froms) {
       const table = this.#resolve(item)
-      if (table) predicates.push(this.#predicate(table))
+      if (!table) continue
+      refuseBundledWrite(table.model, this.#rules.builtins, 'delete from')
+      predicates.push(this.#predicate(table))
     }
+    const using = transformed.using ? Object.freeze({ ...transformed.using, tables: transformed.using.tables.map((item) => this.#scopeSource(item, predicates)) }) : undefined
     const joins = transformed.joins?.map((join) => this.#scopeJoin(join, predicates))
     return Object.freeze({
       ...transformed,
+      ...(using ? { using } : {}),
       ...(joins ? { joins } : {}),
       ...this.#where(transformed.where, predicates),
     })
@@ -155,9 +157,11 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
 
   #scopeInsertQuery(transformed: InsertQueryNode): InsertQueryNode {
     const table = transformed.into ? this.#resolve(transformed.into) : null
-    const tenantId = this.#rules.scope.tenantId
-    if (!table || tenantId === null) return transformed
+    if (!table) return transformed
     const { model } = table
+    refuseBundledWrite(model, this.#rules.builtins, 'insert into')
+    const tenantId = this.#rules.scope.tenantId
+    if (tenantId === null) return transformed
     if (isSystemCreated(model)) throw forbidden(`only a system scope (asSystem) inserts into ${model.name}`)
     const column = model.tenantColumn!
     const withTenant = this.#fillTenant(transformed, column, tenantId, model.name)
@@ -173,29 +177,23 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     throw forbidden('merge is not supported; use insert, update and delete')
   }
 
-  protected override transformRaw(node: RawNode, queryId?: QueryId): RawNode {
-    if (this.#rules.produced.has(node)) return node
-    if (!this.#rules.allowRawSql) {
-      throw forbidden('raw `sql` is refused because tenantry cannot scope it; use scope.scopedDb({ allowRawSql: true }) to allow it')
-    }
-    return super.transformRaw(node, queryId)
-  }
-
-  protected override transformFunction(node: FunctionNode, queryId?: QueryId): FunctionNode {
-    // Kysely prints function names verbatim, so a crafted name would be raw SQL.
-    if (!this.#rules.allowRawSql && !PLAIN_FUNCTION.test(node.func)) throw forbidden(`function name "${node.func.slice(0, 60)}" is not a plain identifier`)
-    if (CONTEXT_FUNCTIONS.test(node.func)) throw forbidden('set_config is refused: it would change the tenant context')
-    return super.transformFunction(node, queryId)
+  protected override transformTable(node: TableNode, queryId?: QueryId): TableNode {
+    checkTableReference(node, { schema: this.#rules.builtinSchema, builtins: this.#rules.builtins, models: this.#rules.models })
+    return super.transformTable(node, queryId)
   }
 
   // ---- helpers -------------------------------------------------------------------------------
 
   #resolve(item: OperationNode): ScopedTable | null {
-    return resolveScopedTable(item, this.#rules.models)
+    return resolveScopedTable(item, this.#tables)
   }
 
   #predicate(table: ScopedTable, reference = table.reference): OperationNode {
-    return this.#produced(scopeConditionNode(table.model, reference, this.#rules.scope))
+    const scope = this.#rules.scope
+    const condition = sharesSystemRows(table.model, this.#rules.builtins)
+      ? sharedRowsConditionNode(table.model, reference, scope)
+      : scopeConditionNode(table.model, reference, scope)
+    return this.#produced(condition)
   }
 
   #produced<T extends OperationNode>(node: T): T {
@@ -209,10 +207,21 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     return { where: WhereNode.create(and(where?.where, combined)) }
   }
 
+  /** A FROM/USING item: its predicate goes into WHERE, or it becomes a filtered subquery. */
+  #scopeSource(item: OperationNode, wherePredicates: OperationNode[], wrap = false): OperationNode {
+    const table = this.#resolve(item)
+    if (!table) return item
+    if (wrap || visibleColumns(table.model, this.#rules.builtins)) return this.#filtered(item, table)
+    wherePredicates.push(this.#predicate(table))
+    return item
+  }
+
   #scopeJoin(join: JoinNode, wherePredicates: OperationNode[]): JoinNode {
     const table = this.#resolve(join.table)
     if (!table) return join
-    if (OUTER_FOR_JOINED.has(join.joinType)) return Object.freeze({ ...join, table: this.#filtered(join.table, table) })
+    if (OUTER_FOR_JOINED.has(join.joinType) || visibleColumns(table.model, this.#rules.builtins)) {
+      return Object.freeze({ ...join, table: this.#filtered(join.table, table) })
+    }
     if (WITHOUT_ON.has(join.joinType) || !join.on) {
       wherePredicates.push(this.#predicate(table))
       return join
@@ -220,10 +229,15 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     return Object.freeze({ ...join, on: OnNode.create(and(join.on.on, this.#predicate(table))) })
   }
 
-  /** `(select * from <table> where <scope>) as <reference>`: a table that an outer join may null-extend. */
+  /**
+   * `(select * from <table> where <scope>) as <reference>`: a table that an outer join may
+   * null-extend, or a bundled table of which a tenant sees only some columns (listed instead of `*`).
+   */
   #filtered(item: OperationNode, table: ScopedTable): OperationNode {
     const source = AliasNode.is(item) ? item.node : item
-    const select = SelectQueryNode.cloneWithSelections(SelectQueryNode.createFrom([source]), [SelectionNode.createSelectAll()])
+    const columns = visibleColumns(table.model, this.#rules.builtins)
+    const selections = columns ? columns.map((c) => SelectionNode.create(ColumnNode.create(c))) : [SelectionNode.createSelectAll()]
+    const select = SelectQueryNode.cloneWithSelections(SelectQueryNode.createFrom([source]), selections)
     const inner = Object.freeze({ ...select, where: WhereNode.create(this.#predicate(table, table.name)) })
     return AliasNode.create(this.#produced(inner), IdentifierNode.create(table.reference))
   }
@@ -236,7 +250,10 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
     }
   }
 
-  /** Adds the tenant column to every row, or checks that every row names the scope's own tenant. */
+  /**
+   * Adds the tenant column to every row, or checks that every row names the scope's own tenant.
+   * `insert ... select` reads from the (scoped) select as a subquery and adds the tenant there.
+   */
   #fillTenant(node: InsertQueryNode, column: string, tenantId: string, table: string): InsertQueryNode {
     const columns = node.columns ?? []
     const index = columns.findIndex((c) => c.column.name === column)
@@ -249,7 +266,12 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
         values: ValuesNode.create([PrimitiveValueListNode.create([tenantId])]),
       })
     }
-    if (!ValuesNode.is(values)) throw forbidden(`insert ... select into ${table} is not supported; insert values instead`)
+    if (SelectQueryNode.is(values)) {
+      if (index !== -1) throw forbidden(`insert ... select may not name "${column}" of ${table}; tenantry fills it`)
+      if (columns.length === 0) throw new TenantryError('VALIDATION', `scope.db: insert ... select into ${table} needs .columns([...])`, { table })
+      return Object.freeze({ ...node, columns: [...columns, ColumnNode.create(column)], values: this.#withTenantColumn(values, column, tenantId) })
+    }
+    if (!ValuesNode.is(values)) throw forbidden(`insert into ${table} takes values or a select`)
     const rows = values.values.map((row) => {
       if (index === -1) {
         return PrimitiveValueListNode.is(row)
@@ -267,5 +289,16 @@ export class TenantScopeTransformer extends OperationNodeTransformer {
       columns: index === -1 ? [...columns, ColumnNode.create(column)] : columns,
       values: ValuesNode.create(rows),
     })
+  }
+
+  /** `select s.*, cast($tenant as uuid) from (<select>) as s`: the select's columns, then the tenant. */
+  #withTenantColumn(select: SelectQueryNode, column: string, tenantId: string): SelectQueryNode {
+    const source = AliasNode.create(select, IdentifierNode.create(INSERT_SOURCE))
+    const tenant = CastNode.create(ValueNode.create(tenantId), DataTypeNode.create('uuid'))
+    const outer = SelectQueryNode.cloneWithSelections(SelectQueryNode.createFrom([source]), [
+      SelectionNode.createSelectAllFromTable(TableNode.create(INSERT_SOURCE)),
+      SelectionNode.create(AliasNode.create(tenant, IdentifierNode.create(column))),
+    ])
+    return this.#produced(outer)
   }
 }
