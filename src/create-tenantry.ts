@@ -6,6 +6,8 @@ import { parseContext, type TenantContextInput } from './context.js'
 import type { TableDefinition } from './define-table.js'
 import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
+import { guardPool } from './execution/guarded-pool.js'
+import { resolveRetry, type RetryOption } from './execution/retry-policy.js'
 import type { IsolationMode, ScopeState, TenantryRuntime } from './execution/runtime.js'
 import { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from './migration/migrate.js'
 import { builtinTableModels } from './schema/builtin-tables.js'
@@ -42,6 +44,13 @@ export interface TenantryOptions<DB> {
    * Without `keys` there is no grace window. See docs/refresh-tokens.md.
    */
   tokens?: TokenConfig
+  /**
+   * Retries of single-statement operations (repository reads and writes outside a transaction,
+   * permission checks, token calls) on retryable errors: `true` for 3 attempts with jittered
+   * backoff, or `{ attempts, baseDelayMs, maxDelayMs }`. Off by default. `OUTCOME_UNKNOWN` is never
+   * retried. Transactions take their own `scope.transaction(fn, { retry })`. See docs/reliability.md.
+   */
+  retry?: RetryOption
 }
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
@@ -53,6 +62,7 @@ const optionsSchema = z.object({
   tables: z.record(z.string(), z.object({ table: z.string().min(1) }).loose()).optional(),
   isolation: z.enum(['query', 'rls']).optional(),
   tokens: z.unknown().optional(),
+  retry: z.unknown().optional(),
   audit: z
     .object({
       redact: z.array(z.string()).optional(),
@@ -83,7 +93,9 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
   }
   const schema = options.schema ?? DEFAULT_SCHEMA
   const redact = options.audit?.redact ?? []
-  const root = (options.db as Kysely<any> | undefined) ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: options.pool! }) })
+  const retry = resolveRetry(options.retry, 'createTenantry')
+  // guardPool: a connection lost while tenantry holds a client is an error of the call, never a crash.
+  const root = (options.db as Kysely<any> | undefined) ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(options.pool!) }) })
   const models = new Map<string, TableModel>()
   for (const [name, definition] of Object.entries(options.tables ?? {})) {
     models.set(name, {
@@ -110,6 +122,7 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
     root,
     schema,
     isolation: options.isolation ?? 'query',
+    retry,
     models,
     builtins,
     audit: {
@@ -136,6 +149,7 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
     schema,
     ...(options.tokens ? { config: options.tokens } : {}),
     onCommitted: (events) => dispatchToSink(runtime, events),
+    retry,
   })
   return new Tenantry<DB>(runtime, tokens)
 }

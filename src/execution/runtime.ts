@@ -5,6 +5,7 @@ import type { TenantContext } from '../context.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { TransactionScope } from '../scope/tenant-scope.js'
+import type { RetryPolicy } from './retry-policy.js'
 
 export type IsolationMode = 'query' | 'rls'
 
@@ -23,6 +24,11 @@ export interface TenantryRuntime {
     /** Called when the sink throws: the write stays committed, the error is reported here. */
     onSinkError: (error: unknown) => void
   }
+  /**
+   * Retries of single-statement operations (repository reads and writes outside a transaction,
+   * token calls) on retryable errors; `createTenantry({ retry })`. One attempt by default.
+   */
+  retry: RetryPolicy
   /** Resolves once the declared tables' columns are known (one round trip, first use only). */
   ready(): Promise<void>
   /** The public scope object over a state (hooks receive the transaction as a scope). */

@@ -3,7 +3,7 @@ import type { SetOptional } from 'type-fest'
 import type { TenantContext } from '../context.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState, SystemActor } from '../execution/runtime.js'
-import { inTransaction } from '../execution/unit-of-work.js'
+import { inTransaction, type TransactionOptions } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -64,13 +64,19 @@ export class TenantScope<DB = any> {
     return new Repository(this.state, model)
   }
 
-  /** Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after commit. */
-  transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>): Promise<T> {
-    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner))).catch((error: unknown) => {
-      // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
-      invalidatePermissions(this.state)
-      throw error
-    })
+  /**
+   * Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after
+   * commit. With `retry` (`true` or `{ attempts, baseDelayMs, maxDelayMs }`), a retryable failure
+   * re-runs `fn` in a new transaction, so `fn` must be safe to run again; `OUTCOME_UNKNOWN` (the
+   * connection broke during COMMIT) is never retried.
+   *
+   * @example
+   * await scope.transaction(async (tx) => { await tx.repo('projects').update(id, { name: 'Artemis' }) }, { retry: { attempts: 3 } })
+   */
+  transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
+    const onAttemptFailed = () => invalidatePermissions(this.state)
+    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner)), { ...options, onAttemptFailed })
   }
 
   /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
+import { NO_RETRY, type RetryPolicy } from '../execution/retry-policy.js'
 import { rotateRefreshToken, verifyToken, type IssuedToken, type TokenDeps } from './refresh-token-rotation.js'
 import { notifyCommitted, type TokenAuditCallback } from './token-audit.js'
 import { resolveTokenConfig, type TokenConfig } from './token-config.js'
@@ -14,8 +15,8 @@ import {
   type IssueInput,
   type RequestInfo,
 } from './token-inputs.js'
+import { runTokenCall } from './token-call.js'
 import {
-  callTokenFunction,
   issueStatement,
   listSessionsStatement,
   pruneStatement,
@@ -69,6 +70,8 @@ export interface TokenServiceDeps {
   config?: TokenConfig
   /** Receives the audit events of each operation after commit; errors from it are swallowed. */
   onCommitted?: TokenAuditCallback
+  /** Retries of each call on retryable errors (`createTenantry({ retry })`); one attempt by default. */
+  retry?: RetryPolicy
 }
 
 /**
@@ -89,8 +92,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     schema: deps.schema,
     config: resolveTokenConfig(deps.config),
     onCommitted: deps.onCommitted,
+    retry: deps.retry ?? NO_RETRY,
   }
-  const { db, schema, config } = tokenDeps
+  const { db, schema, config, retry } = tokenDeps
   const notify = (rows: Record<string, unknown>[]) => notifyCommitted(deps.onCommitted, rows)
 
   return {
@@ -100,7 +104,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const sessionId = randomUUID()
       const secret = randomSecret()
       const material = tokenMaterial(secret)
-      const [row] = await callTokenFunction(
+      const [row] = await runTokenCall(
         db,
         operation,
         issueStatement(schema, {
@@ -114,6 +118,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           maxSessions: config.maxSessionsPerUser,
           lockTimeoutMs: config.lockTimeoutMs,
         }),
+        { retry },
       )
       if (row?.outcome === 'user_inactive') {
         throw new TenantryError('FORBIDDEN', `${operation}: the user is not active`, { operation, table: 'users' })
@@ -133,10 +138,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const operation = 'tokens.revoke'
       const info = parseRequestInfo(request, operation)
       const { found } = await verifyToken(tokenDeps, token, operation)
-      const [row] = await callTokenFunction(
+      const [row] = await runTokenCall(
         db,
         operation,
         revokeSessionStatement(schema, { sessionId: found.session_id, reason: 'logout', ...info, lockTimeoutMs: config.lockTimeoutMs }),
+        { retry },
       )
       // not_found: the family was pruned between the two calls; it is dead either way.
       await notify(row?.audit ?? [])
@@ -145,10 +151,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async revokeSession(sessionId) {
       const operation = 'tokens.revokeSession'
       const id = parseUuid(sessionId, 'sessionId', operation)
-      const [row] = await callTokenFunction(
+      const [row] = await runTokenCall(
         db,
         operation,
         revokeSessionStatement(schema, { sessionId: id, reason: 'revoked', ip: null, userAgent: null, lockTimeoutMs: config.lockTimeoutMs }),
+        { retry },
       )
       await notify(row?.audit ?? [])
       return row?.outcome === 'revoked'
@@ -157,7 +164,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async revokeAllForUser(userId, options) {
       const operation = 'tokens.revokeAllForUser'
       const parsed = parseRevokeAll(userId, options?.except)
-      const [row] = await callTokenFunction(db, operation, revokeAllStatement(schema, { ...parsed, lockTimeoutMs: config.lockTimeoutMs }))
+      const [row] = await runTokenCall(db, operation, revokeAllStatement(schema, { ...parsed, lockTimeoutMs: config.lockTimeoutMs }), { retry })
       await notify(row?.audit ?? [])
       return row?.revoked ?? 0
     },
@@ -165,7 +172,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async listSessions(userId) {
       const operation = 'tokens.listSessions'
       const id = parseUuid(userId, 'userId', operation)
-      const rows = await callTokenFunction(db, operation, listSessionsStatement(schema, id))
+      const rows = await runTokenCall(db, operation, listSessionsStatement(schema, id), { readOnly: true, retry })
       return rows.map(toSessionInfo)
     },
 
@@ -174,7 +181,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       let total = 0
       // One short transaction per batch: locks are held for one batch only.
       for (;;) {
-        const [row] = await callTokenFunction(db, 'tokens.prune', pruneStatement(schema, batchSize))
+        const [row] = await runTokenCall(db, 'tokens.prune', pruneStatement(schema, batchSize), { retry })
         const deleted = row?.deleted ?? 0
         total += deleted
         if (deleted < batchSize) return total
