@@ -1,5 +1,6 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely'
 import type pg from 'pg'
+import { isConnectionError } from '../errors/map-database-error.js'
 
 /** Pools whose idle-client errors tenantry already absorbs (one listener per pool, however many instances). */
 const guardedPools = new WeakSet<object>()
@@ -52,17 +53,36 @@ export function guardPool(pool: ConnectablePool | PostgresPool): PostgresPool {
 
 function ignoreIdleClientError(): void {}
 
-/** Keeps an `error` listener on `client` until it is released (pg-pool gives each checkout a new `release`). */
+/**
+ * Keeps an `error` listener on `client` until it is released (pg-pool gives each checkout a new
+ * `release`), and releases a client whose statement failed with a connection error as broken. A
+ * terminated backend sends its FATAL error to the statement in flight before the socket closes, so
+ * at release time pg still thinks the client usable: returned to the pool, it would fail the next
+ * caller (a retry, or the audit row of the failure) with "Connection terminated unexpectedly".
+ */
 function guardClient(client: pg.PoolClient): void {
+  let broken = false
   const onError = (): void => {
-    // The statement in flight rejects with this error, and the next one with "not queryable";
-    // pg-pool discards a client that is no longer queryable when it is released.
+    // The statement in flight rejects with this error, and the next one with "not queryable".
+    broken = true
   }
   client.on('error', onError)
+  const ownQuery = Object.prototype.hasOwnProperty.call(client, 'query')
+  const query = client.query
+  client.query = function guardedQuery(this: pg.PoolClient, ...args: unknown[]) {
+    const result = (query as (...a: unknown[]) => unknown).apply(client, args)
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (isConnectionError(error)) broken = true
+      })
+    }
+    return result
+  } as typeof client.query
   const release = client.release.bind(client)
   client.release = (destroy?: Error | boolean) => {
     client.removeListener('error', onError)
-    return release(destroy)
+    if (ownQuery) client.query = query
+    else delete (client as { query?: unknown }).query
+    return release(destroy || broken)
   }
 }
-
