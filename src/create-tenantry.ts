@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type { AuditEvent } from './audit/audit-event.js'
 import { parseContext, type TenantContextInput } from './context.js'
 import type { TableDefinition } from './define-table.js'
+import { mapDatabaseError } from './errors/map-database-error.js'
 import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
 import { guardPool } from './execution/guarded-pool.js'
@@ -138,7 +139,7 @@ export function createTenantry<DB = any>(options: TenantryOptions<DB>): Tenantry
         .then((security) => checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce))
         .catch((error) => {
           loading = undefined
-          throw error
+          throw mapDatabaseError(error, 'ready')
         })
       return loading
     },

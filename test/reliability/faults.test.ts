@@ -50,7 +50,7 @@ function plainPool(options: pg.PoolConfig = {}): pg.Pool {
   return pool
 }
 
-function scopeOf(t: Tenantry<AppDB>, requestId = randomUUID()): TenantScope<AppDB> {
+function scopeOf(t: Tenantry<AppDB>, requestId: string = randomUUID()): TenantScope<AppDB> {
   return t.withContext({ tenantId: world.tenantId, actorId: world.actorId, requestId })
 }
 
@@ -66,7 +66,7 @@ async function counted<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
-async function createProject(t: Tenantry<AppDB>, name: string, requestId?: string) {
+async function createProject(t: Tenantry<AppDB>, name: string, requestId: string = randomUUID()) {
   const row = await counted(scopeOf(t, requestId).repo('projects').create({ name }))
   acknowledged.add(row.id)
   return row
