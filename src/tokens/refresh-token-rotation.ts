@@ -66,13 +66,17 @@ export async function verifyToken(deps: TokenDeps, token: unknown, operation: st
  * re-derive the successor the first call created instead of writing a second branch.
  *
  * Reuse revokes the family in the same statement, which commits before `TOKEN_REUSED` is thrown.
+ * With `deps.retry`, a retryable failure runs the whole rotation again, and so does one whose
+ * outcome is unknown while the grace window makes that safe.
+ *
+ * @example
+ * const next = await rotateRefreshToken(deps, token, { ip: null, userAgent: null })
  */
 export async function rotateRefreshToken(
   deps: TokenDeps,
   token: unknown,
   request: { ip: string | null; userAgent: string | null },
 ): Promise<IssuedToken> {
-  const operation = 'tokens.rotate'
   const startedAt = Date.now()
   // A rotation whose connection broke in flight may have committed. With a grace window, running it
   // again is safe: the retry either rotates (the first never committed) or lands in the window and
@@ -83,7 +87,9 @@ export async function rotateRefreshToken(
       (error.code === 'OUTCOME_UNKNOWN' &&
         deps.config.graceMs > 0 &&
         Date.now() - startedAt + backoffMs(deps.retry, attempt) * 2 < deps.config.graceMs / 2))
-  return withRetry(deps.retry, () => rotateOnce(deps, token, request), retryUnknown)
+  // The lookup and the rotation of one attempt run once each: the attempts are counted here.
+  const once: TokenDeps = { ...deps, retry: NO_RETRY }
+  return withRetry(deps.retry, () => rotateOnce(once, token, request), retryUnknown)
 }
 
 async function rotateOnce(
@@ -100,7 +106,6 @@ async function rotateOnce(
   const childSecret = signingKey ? deriveSuccessorSecret(signingKey, parsed.secret, childId) : randomSecret()
   const childSelector = newSelector()
 
-  // The attempts inside withRetry above are the retries; this call is made once per attempt.
   const [row] = await runTokenCall(
     deps.db,
     operation,
@@ -118,7 +123,7 @@ async function rotateOnce(
       userAgent: request.userAgent,
       lockTimeoutMs: config.lockTimeoutMs,
     }),
-    { retry: NO_RETRY },
+    { retry: deps.retry },
   )
   if (!row) throw tokenInvalid(operation)
   await notifyCommitted(deps.onCommitted, row.audit)
