@@ -161,6 +161,22 @@ describe('a backend terminated while the operation is in flight', () => {
     expect(crashes).toEqual([])
   })
 
+  it('gives a scope.db query inside scope.transaction a typed error when its backend is terminated, and scope.db serves the next query', async () => {
+    const locks = await holdLocks(server.url, [LOCK_PROJECTS])
+    const pending = rejection(
+      counted(scopeOf(tenantry).transaction(async (tx) => tx.db.selectFrom('projects').select(['id', 'name']).limit(5).execute())),
+    )
+    try {
+      await terminate(server.url, await waitForLockWaiters(server.url, 1))
+    } finally {
+      await locks.release()
+    }
+    expectTyped(await pending, 'RETRYABLE')
+    const rows = await counted(scopeOf(tenantry).db.selectFrom('projects').select('id').limit(1).execute())
+    expect(rows.length).toBeLessThanOrEqual(1)
+    expect(crashes).toEqual([])
+  })
+
   it('never commits a write whose backend was terminated before it finished: no row, no success audit row', async () => {
     const requestId = randomUUID()
     const name = `terminated-${requestId}`
