@@ -48,7 +48,7 @@ function isPgError(error: unknown): error is Error & PgErrorFields {
  * connection may have interrupted a COMMIT, the caller uses `mayHaveCommitted` first.
  */
 export function mapDatabaseError(error: unknown, operation?: string): unknown {
-  if (error instanceof TenantryError) return error
+  if (error instanceof TenantryError) return operation && error.operation === undefined && isConnectionOutcome(error) ? named(error, operation) : error
   if (!isPgError(error)) return isConnectionError(error) ? connectionError(error as Error, operation) : error
   const sqlState = error.code ?? ''
   const known = bySqlState[sqlState] ?? (sqlState.startsWith('08') ? connectionClass : undefined)
@@ -181,4 +181,18 @@ function safeCause(error: unknown): Error | undefined {
   Object.assign(cause, { code, syscall: typeof err.syscall === 'string' ? err.syscall : undefined })
   cause.stack = `${cause.name}: ${cause.message}`
   return cause
+}
+
+function isConnectionOutcome(error: TenantryError): boolean {
+  return error.code === ErrorCodes.OUTCOME_UNKNOWN || (error.code === ErrorCodes.RETRYABLE && isConnectionError(error.cause))
+}
+
+/** The same connection error, named after the public operation it ended (mapped deeper down without one). */
+function named(error: TenantryError, operation: string): TenantryError {
+  return new TenantryError(
+    error.code,
+    `${operation}: ${error.message}`,
+    { ...(error.sqlState ? { sqlState: error.sqlState } : {}), ...(error.table ? { table: error.table } : {}), operation },
+    { cause: error.cause },
+  )
 }

@@ -35,6 +35,8 @@ describe('the error model of a connection that cannot be made', () => {
       expect(String((error as Error).message)).not.toContain(PASSWORD)
       expect(String(((error as Error).cause as Error).message)).not.toContain('127.0.0.1')
     }
+    // The error names the step that failed: here the first use, which reads the declared tables' columns.
+    await expect(scope.repo('projects').count()).rejects.toMatchObject({ code: 'RETRYABLE', operation: 'ready' })
   })
 
   it('retries a refused connection the configured number of times, then reports RETRYABLE', async () => {

@@ -187,6 +187,7 @@ describe('a backend terminated while the operation is in flight', () => {
     } finally {
       await locks.release()
     }
+    expect(await pending).toMatchObject({ code: 'OUTCOME_UNKNOWN', operation: 'projects.create' })
     expectTyped(await pending, 'OUTCOME_UNKNOWN')
     expect(await projectsNamed(name)).toEqual([])
     // One failure row for the attempt, saying the outcome is unknown; no success row.
