@@ -33,10 +33,13 @@ export function beginWithContextQuery(state: ScopeState): CompiledQuery {
   )
 }
 
-/** How a failed COMMIT is reported: certainly rolled back, or unknown when the connection broke in flight. */
+/**
+ * How a failed COMMIT is reported: unknown when the connection broke in flight, else as it is
+ * (certainly rolled back; the caller maps it and names its operation).
+ */
 function commitFailed(error: unknown, readOnly: boolean): unknown {
   if (!readOnly && mayHaveCommitted(error)) return outcomeUnknownError(error)
-  return mapDatabaseError(error)
+  return error
 }
 
 /**
@@ -87,8 +90,9 @@ export async function inContextTransaction<T>(
 
 /**
  * Runs `work` as autocommit statements on one connection. A connection that breaks while a write
- * is in flight leaves its outcome unknown (`OUTCOME_UNKNOWN`); one that could not be opened, or
- * broke during a read, is retryable.
+ * is in flight leaves its outcome unknown (`OUTCOME_UNKNOWN`); any other error is rethrown as it
+ * is, for the caller to map (a connection that could not be opened, or broke during a read, maps
+ * to `RETRYABLE`).
  */
 export async function inAutocommit<T>(root: Kysely<any>, readOnly: boolean, work: (db: Kysely<any>) => Promise<T>): Promise<T> {
   let sent = false
@@ -99,7 +103,8 @@ export async function inAutocommit<T>(root: Kysely<any>, readOnly: boolean, work
     })
   } catch (error) {
     if (!readOnly && sent && mayHaveCommitted(error)) throw outcomeUnknownError(error)
-    throw mapDatabaseError(error)
+    // Mapped by the caller, which names the operation.
+    throw error
   }
 }
 

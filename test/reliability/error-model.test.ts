@@ -2,7 +2,7 @@ import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { TenantryError } from '../../src/errors/tenantry-error.js'
 import { freePort } from '../../src/testing/free-port.js'
-import { makeTenantry } from '../support/host-schema.js'
+import { createHostTables, insertTenant, makeTenantry } from '../support/host-schema.js'
 import { useFileDatabase } from '../support/test-database.js'
 
 const PASSWORD = 'correct-horse-battery-staple'
@@ -63,5 +63,22 @@ describe('the error model of a connection that cannot be made', () => {
     // Nothing was sent: the audit trail is empty.
     const { rows } = await file.pool.query('select count(*)::int as n from tenantry.audit_logs')
     expect(rows[0].n).toBe(0)
+  })
+})
+
+describe('errors of the statement itself, through the autocommit path', () => {
+  it('still name the operation and the constraint (a unique violation of a single audited write)', async () => {
+    await createHostTables(file.db)
+    const tenantId = await insertTenant(file.db, 'error-model')
+    const projects = makeTenantry(file.pool).withContext({ tenantId }).repo('projects')
+    await projects.create({ name: 'Apollo', slug: 'apollo' })
+    const error = await projects.create({ name: 'Apollo again', slug: 'apollo' }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'UNIQUE_VIOLATION', retryable: false, operation: 'projects.create', constraint: 'projects_tenant_slug_live_key' })
+    expect((error as Error).message).toMatch(/^projects\.create: /)
+    const { rows } = await file.pool.query("select outcome, error_code from tenantry.audit_logs where action = 'projects.create' order by created_at")
+    expect(rows).toEqual([
+      { outcome: 'success', error_code: null },
+      { outcome: 'failure', error_code: 'UNIQUE_VIOLATION' },
+    ])
   })
 })
