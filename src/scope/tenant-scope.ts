@@ -76,7 +76,11 @@ export class TenantScope<DB = any> {
   transaction<T>(fn: (tx: TransactionScope<DB>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
     const onAttemptFailed = () => invalidatePermissions(this.state)
-    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner)), { ...options, onAttemptFailed })
+    return inTransaction(this.state, (inner) => fn(new TenantScope<DB>(inner)), { ...options, onAttemptFailed }).catch((error: unknown) => {
+      // Also when a nested transaction (which joins the open one) fails.
+      onAttemptFailed()
+      throw error
+    })
   }
 
   /**
