@@ -278,7 +278,7 @@ describe('retries users do not write', () => {
 
 describe('a response lost after the server committed', () => {
   it('reports OUTCOME_UNKNOWN for a lost COMMIT, never retries it, and the change is there with its audit rows', async () => {
-    const local = makeTenantry(new pg.Pool({ connectionString: viaProxy(), max: 2 }))
+    const local = makeTenantry(plainPool({ connectionString: viaProxy(), max: 2 }))
     await local.ready()
     const requestId = randomUUID()
     // The simple-protocol message of COMMIT itself (the text "commit" alone also occurs in other statements).
@@ -299,7 +299,7 @@ describe('a response lost after the server committed', () => {
   })
 
   it('reports OUTCOME_UNKNOWN for a single audited write whose answer was lost, and does not write it twice', async () => {
-    const local = makeTenantry(new pg.Pool({ connectionString: viaProxy(), max: 2 }), { retry: true })
+    const local = makeTenantry(plainPool({ connectionString: viaProxy(), max: 2 }), { retry: true })
     await local.ready()
     const requestId = randomUUID()
     const name = `lost-answer-${requestId}`
@@ -313,7 +313,7 @@ describe('a response lost after the server committed', () => {
   })
 
   it('retries a rotation whose answer was lost inside the grace window and returns the same successor', async () => {
-    const local = makeTenantry(new pg.Pool({ connectionString: viaProxy(), max: 2 }), {
+    const local = makeTenantry(plainPool({ connectionString: viaProxy(), max: 2 }), {
       retry: { attempts: 3, baseDelayMs: 20 },
       tokens: { keys: { k1: KEY_1 }, graceMs: 10_000 },
     })
