@@ -4,8 +4,11 @@ import { z } from 'zod'
 import type { AuditEvent } from './audit/audit-event.js'
 import { parseContext, type TenantContextInput } from './context.js'
 import type { TableDefinition } from './define-table.js'
+import { mapDatabaseError } from './errors/map-database-error.js'
 import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
+import { guardPool } from './execution/guarded-pool.js'
+import { resolveRetry, type RetryOption } from './execution/retry-policy.js'
 import type { IsolationMode, ScopeState, TenantryRuntime } from './execution/runtime.js'
 import { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from './migration/migrate.js'
 import { builtinTableModels } from './schema/builtin-tables.js'
@@ -61,6 +64,13 @@ export interface TenantryOptions<DB, Tables = TableDefinitions<DB>> {
    * one, else a random key of this instance. See docs/repositories.md.
    */
   cursorKey?: string | Uint8Array
+  /**
+   * Retries of single-statement operations (repository reads and writes outside a transaction,
+   * permission checks, token calls) on retryable errors: `true` for 3 attempts with jittered
+   * backoff, or `{ attempts, baseDelayMs, maxDelayMs }`. Off by default. `OUTCOME_UNKNOWN` is never
+   * retried. Transactions take their own `scope.transaction(fn, { retry })`. See docs/reliability.md.
+   */
+  retry?: RetryOption
 }
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
@@ -74,6 +84,7 @@ const optionsSchema = z.strictObject({
   isolation: z.enum(['query', 'rls']).optional(),
   tokens: z.unknown().optional(),
   cursorKey: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
+  retry: z.unknown().optional(),
   audit: z
     .strictObject({
       redact: z.array(z.string()).optional(),
@@ -105,7 +116,9 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
   }
   const schema = options.schema ?? DEFAULT_SCHEMA
   const redact = options.audit?.redact ?? []
-  const root = (options.db as Kysely<any> | undefined) ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: options.pool! }) })
+  const retry = resolveRetry(options.retry, 'createTenantry')
+  // guardPool: a connection lost while tenantry holds a client is an error of the call, never a crash.
+  const root = (options.db as Kysely<any> | undefined) ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(options.pool!) }) })
   const models = new Map<string, TableModel>()
   for (const [name, definition] of Object.entries(options.tables ?? {})) {
     models.set(name, {
@@ -135,6 +148,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     root,
     schema,
     isolation: options.isolation ?? 'query',
+    retry,
     models,
     builtins,
     audit: {
@@ -150,7 +164,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
         .then((security) => checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce))
         .catch((error) => {
           loading = undefined
-          throw error
+          throw mapDatabaseError(error, 'ready')
         })
       return loading
     },
@@ -162,6 +176,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     schema,
     ...(options.tokens ? { config: options.tokens } : {}),
     onCommitted: (events) => dispatchToSink(runtime, events),
+    retry,
   })
   return new Tenantry<DB, Tables>(runtime, tokens)
 }

@@ -56,6 +56,9 @@ export {
   type TokenAuditCallback,
 } from './tokens/index.js'
 export type { IsolationMode, SystemActor } from './execution/runtime.js'
+export type { RetryOption, RetryPolicyInput } from './execution/retry-policy.js'
+export type { TransactionOptions } from './execution/unit-of-work.js'
+export { guardPool } from './execution/guarded-pool.js'
 export { RowLevelSecurity } from './rls/row-level-security.js'
 export type { RlsStatus, RlsTableStatus } from './rls/rls-admin.js'
 export {

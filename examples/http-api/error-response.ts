@@ -19,6 +19,8 @@ const statusByCode: Record<ErrorCode, ContentfulStatusCode> = {
   TOKEN_REVOKED: 401,
   TOKEN_REUSED: 401,
   RETRYABLE: 503,
+  // The change may or may not have been applied: the client must look before it tries again.
+  OUTCOME_UNKNOWN: 500,
   CONFIGURATION: 500,
   DATABASE: 500,
 }

@@ -14,6 +14,11 @@ export const ErrorCodes = {
   TOKEN_REVOKED: 'TOKEN_REVOKED',
   TOKEN_REUSED: 'TOKEN_REUSED',
   RETRYABLE: 'RETRYABLE',
+  /**
+   * The connection was lost while a COMMIT (or a single-statement write) was in flight: the change
+   * may or may not have been applied. Never retried automatically; see docs/errors.md.
+   */
+  OUTCOME_UNKNOWN: 'OUTCOME_UNKNOWN',
   CONFIGURATION: 'CONFIGURATION',
   DATABASE: 'DATABASE',
 } as const

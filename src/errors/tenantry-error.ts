@@ -39,7 +39,11 @@ export class TenantryError extends Error {
   readonly issues: ValidationIssue[] | undefined
   readonly sqlState: string | undefined
   readonly operation: string | undefined
-  /** True when the same call may succeed if retried (serialization failure, lock timeout, deadlock). */
+  /**
+   * True when the operation certainly did not take effect and the same call may succeed if retried:
+   * serialization failure, deadlock, lock timeout, a lost connection or a server shutting down or
+   * starting before the statement could commit. Always `false` for `OUTCOME_UNKNOWN`.
+   */
   readonly retryable: boolean
 
   constructor(code: ErrorCode, message: string, details: TenantryErrorDetails = {}, options: { cause?: unknown } = {}) {
@@ -54,6 +58,11 @@ export class TenantryError extends Error {
     this.retryable = code === 'RETRYABLE'
   }
 
+  /** True when a lost connection left it unknown whether the write committed (`OUTCOME_UNKNOWN`). */
+  get outcomeUnknown(): boolean {
+    return this.code === 'OUTCOME_UNKNOWN'
+  }
+
   toJSON(): Record<string, unknown> {
     return {
       name: this.name,
@@ -65,6 +74,7 @@ export class TenantryError extends Error {
       issues: this.issues,
       sqlState: this.sqlState,
       operation: this.operation,
+      retryable: this.retryable,
     }
   }
 }

@@ -6,6 +6,7 @@ import type { TenantContext } from '../context.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { TransactionScope } from '../scope/tenant-scope.js'
+import type { RetryPolicy } from './retry-policy.js'
 
 export type IsolationMode = 'query' | 'rls'
 
@@ -26,6 +27,11 @@ export interface TenantryRuntime {
   }
   /** Signs and checks page cursors (HMAC-SHA256); see `resolveCursorKey`. */
   cursorKey: KeyObject
+  /**
+   * Retries of single-statement operations (repository reads and writes outside a transaction,
+   * token calls) on retryable errors; `createTenantry({ retry })`. One attempt by default.
+   */
+  retry: RetryPolicy
   /** Resolves once the declared tables' columns are known (one round trip, first use only). */
   ready(): Promise<void>
   /** The public scope object over a state (hooks receive the transaction as a scope). */

@@ -2,8 +2,9 @@ import { CompiledQuery, type Kysely } from 'kysely'
 import type { AuditEvent } from '../audit/audit-event.js'
 import { dispatchToSink } from '../audit/audit-sink.js'
 import { recordOutcome, type OutcomeRecord } from '../audit/audit-statement.js'
-import { mapDatabaseError } from '../errors/map-database-error.js'
+import { mapDatabaseError, mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
+import { resolveRetry, withRetry, type RetryOption } from './retry-policy.js'
 import type { ScopeState } from './runtime.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -33,15 +34,27 @@ export function beginWithContextQuery(state: ScopeState): CompiledQuery {
 }
 
 /**
+ * How a failed COMMIT is reported: unknown when the connection broke in flight, else as it is
+ * (certainly rolled back; the caller maps it and names its operation).
+ */
+function commitFailed(error: unknown, readOnly: boolean): unknown {
+  if (!readOnly && mayHaveCommitted(error)) return outcomeUnknownError(error)
+  return error
+}
+
+/**
  * Runs `fn` inside BEGIN (with the context) ... COMMIT, rolling back when it throws. `execute`
- * sends one statement on the connection the transaction lives on.
+ * sends one statement on the connection the transaction lives on. A connection lost while COMMIT
+ * is in flight is `OUTCOME_UNKNOWN` (unless the transaction only read); anything before COMMIT
+ * certainly rolled back.
  */
 export async function withinContextTransaction<T>(
   execute: (query: CompiledQuery) => Promise<unknown>,
   state: ScopeState,
   fn: () => Promise<T>,
+  options: { readOnly?: boolean; begin?: CompiledQuery } = {},
 ): Promise<T> {
-  await execute(beginWithContextQuery(state))
+  await execute(options.begin ?? beginWithContextQuery(state))
   let result: T
   try {
     result = await fn()
@@ -49,19 +62,55 @@ export async function withinContextTransaction<T>(
     await execute(CompiledQuery.raw('rollback')).catch(() => {})
     throw error
   }
-  await execute(CompiledQuery.raw('commit'))
+  try {
+    await execute(CompiledQuery.raw('commit'))
+  } catch (error) {
+    throw commitFailed(error, options.readOnly === true)
+  }
   return result
 }
 
 /**
- * One transaction for `state`. Query mode: Kysely's own. RLS mode: BEGIN and the context in one
- * round trip, so a transaction costs what it costs in query mode (BEGIN, statements, COMMIT).
- * The `Kysely` handed to `fn` is bound to the transaction's connection.
+ * One transaction for `state` on one connection of the root instance. Query mode: a plain BEGIN;
+ * RLS mode: BEGIN and the context in one round trip, so a transaction costs what it costs in query
+ * mode (BEGIN, statements, COMMIT). tenantry sends COMMIT itself, so it knows when a lost
+ * connection leaves the outcome unknown. The `Kysely` handed to `fn` is bound to the connection.
  */
-export async function inContextTransaction<T>(state: ScopeState, fn: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+export async function inContextTransaction<T>(
+  state: ScopeState,
+  fn: (trx: Kysely<any>) => Promise<T>,
+  options: { readOnly?: boolean } = {},
+): Promise<T> {
   const root = state.runtime.root
-  if (state.runtime.isolation !== 'rls') return root.transaction().execute(fn)
-  return root.connection().execute((db) => withinContextTransaction((query) => db.executeQuery(query), state, () => fn(db)))
+  const begin = state.runtime.isolation === 'rls' ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
+  return root
+    .connection()
+    .execute((db) => withinContextTransaction((query) => db.executeQuery(query), state, () => fn(db), { ...options, begin }))
+}
+
+/**
+ * Runs `work` as autocommit statements on one connection. A connection that breaks while a write
+ * is in flight leaves its outcome unknown (`OUTCOME_UNKNOWN`); any other error is rethrown as it
+ * is, for the caller to map (a connection that could not be opened, or broke during a read, maps
+ * to `RETRYABLE`).
+ */
+export async function inAutocommit<T>(root: Kysely<any>, readOnly: boolean, work: (db: Kysely<any>) => Promise<T>): Promise<T> {
+  let sent = false
+  try {
+    return await root.connection().execute((db) => {
+      sent = true
+      return work(db)
+    })
+  } catch (error) {
+    if (!readOnly && sent && mayHaveCommitted(error)) throw outcomeUnknownError(error)
+    // Mapped by the caller, which names the operation.
+    throw error
+  }
+}
+
+export interface UnitOfWorkOptions {
+  /** The work only reads: a lost connection is always retryable, never `OUTCOME_UNKNOWN`. */
+  readOnly?: boolean
 }
 
 /**
@@ -73,6 +122,7 @@ export async function inUnitOfWork<T>(
   state: ScopeState,
   needsTransaction: boolean,
   work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+  options: UnitOfWorkOptions = {},
 ): Promise<T> {
   if (state.trx) {
     const events: AuditEvent[] = []
@@ -83,31 +133,63 @@ export async function inUnitOfWork<T>(
   const events: AuditEvent[] = []
   let result: T
   if (needsTransaction || state.runtime.isolation === 'rls') {
-    result = await inContextTransaction(state, (trx) =>
-      work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events),
+    result = await inContextTransaction(
+      state,
+      (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events),
+      options,
     )
   } else {
-    result = await work(state.runtime.root, state, events)
+    result = await inAutocommit(state.runtime.root, options.readOnly === true, (db) => work(db, state, events))
   }
   await dispatchToSink(state.runtime, events)
   return result
 }
 
-/** `scope.transaction(fn)`: one database transaction; audit events reach the sink after commit. */
-export async function inTransaction<T>(state: ScopeState, fn: (inner: ScopeState) => Promise<T>): Promise<T> {
+export interface TransactionOptions {
+  /** Re-runs the whole transaction on a retryable error (see `RetryOption`). Off by default. */
+  retry?: RetryOption
+}
+
+/**
+ * `scope.transaction(fn)`: one database transaction; audit events reach the sink after commit.
+ * With `retry`, a retryable failure (lost connection before COMMIT, serialization failure,
+ * deadlock, lock timeout) re-runs `fn` in a new transaction; `OUTCOME_UNKNOWN` never does.
+ * `onAttemptFailed` runs after each failed attempt (the scope forgets cached permissions there).
+ */
+export async function inTransaction<T>(
+  state: ScopeState,
+  fn: (inner: ScopeState) => Promise<T>,
+  options: TransactionOptions & { onAttemptFailed?: () => void } = {},
+): Promise<T> {
   if (state.trx) return fn(state)
+  const policy = resolveRetry(options.retry, 'transaction')
   // Read the table columns first: inside the transaction that read would need a second connection.
   await state.runtime.ready()
-  const events: AuditEvent[] = []
-  const outcomes: OutcomeRecord[] = []
-  let result: T
-  try {
-    result = await inContextTransaction(state, (trx) => fn({ ...state, trx, pendingEvents: events, deferredOutcomes: outcomes }))
-  } catch (error) {
-    throw mapDatabaseError(error)
-  } finally {
+  return withRetry(policy, async (attempt) => {
+    const events: AuditEvent[] = []
+    const outcomes: OutcomeRecord[] = []
+    let result: T
+    try {
+      result = await inContextTransaction(state, (trx) => fn({ ...state, trx, pendingEvents: events, deferredOutcomes: outcomes }))
+    } catch (error) {
+      const mapped = mapDatabaseError(error)
+      options.onAttemptFailed?.()
+      // Each failed attempt leaves its records once; a retried attempt that recorded nothing says so itself.
+      if (outcomes.length === 0 && policy.attempts > 1 && mapped instanceof TenantryError) {
+        outcomes.push({
+          action: 'transaction',
+          resourceType: null,
+          resourceId: null,
+          outcome: 'failure',
+          errorCode: mapped.code,
+          metadata: { attempt },
+        })
+      }
+      for (const outcome of outcomes) await recordOutcome(state, outcome)
+      throw mapped
+    }
     for (const outcome of outcomes) await recordOutcome(state, outcome)
-  }
-  await dispatchToSink(state.runtime, events)
-  return result
+    await dispatchToSink(state.runtime, events)
+    return result
+  })
 }

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import type pg from 'pg'
 import { TenantryError } from '../errors/tenantry-error.js'
+import { guardPool } from '../execution/guarded-pool.js'
 import { bundledMigrationsFolder } from './migrations-folder.js'
 import { readSqlMigrations, SqlMigrationProvider, type SqlMigrationSource } from './sql-migration-provider.js'
 
@@ -51,7 +52,7 @@ export function createMigrator(target: MigrationTarget): Migrator {
   const schema = migrationSchema(target)
   if (!target.db && !target.pool) throw new TenantryError('CONFIGURATION', 'migrate: pass `pool` or `db`', { operation: 'migrate' })
   // A Kysely made here over the host's pool is never destroyed: that would end the host's pool.
-  const db = target.db ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: target.pool! }) })
+  const db = target.db ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(target.pool!) }) })
   return new Migrator({
     db,
     provider: new SqlMigrationProvider(target.sources ?? bundledMigrations, schema),

@@ -191,6 +191,7 @@ export class Invitations {
             select ${invitationColumns('i')} from ${s('invitations')} i where ${sql.join(filters, sql` and `)}) as x
           where ${o.status === undefined ? sql`true` : sql`x.status = ${o.status}`}
           order by x.created_at desc, x.id desc limit ${o.limit ?? 100}`.execute(db),
+        { readOnly: true },
       )
       return rows.map(toInvitation)
     } catch (error) {

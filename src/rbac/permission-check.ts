@@ -3,6 +3,7 @@ import { recordOutcome } from '../audit/audit-statement.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState } from '../execution/runtime.js'
+import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
@@ -25,7 +26,7 @@ async function loadGrantedPermissions(state: ScopeState, tenantId: string, actor
   const live = (name: BuiltinTableName, alias: string) => scopeCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
   const roles = builtinModel(state, 'roles')
   try {
-    return await inUnitOfWork(state, false, async (db) => {
+    return await retrySingle(state, () => inUnitOfWork(state, false, async (db) => {
       const { rows } = await sql<{ permissions: string[] }>`
         select coalesce(array_agg(distinct p.permission), '{}') as permissions
           from ${s('memberships')} m
@@ -38,7 +39,7 @@ async function loadGrantedPermissions(state: ScopeState, tenantId: string, actor
          where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })}
            and m.user_id = ${actorId}::uuid and m.status = 'active'`.execute(db)
       return Object.freeze([...(rows[0]?.permissions ?? [])])
-    })
+    }, { readOnly: true }))
   } catch (error) {
     throw mapDatabaseError(error, 'can')
   }

@@ -108,6 +108,7 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
         sql<RoleRow>`select * from ${sql.id(this.scopeState.runtime.schema, 'roles')} r
           where ${scopeCondition(this.model, 'r', { tenantId: null, view: 'live' })} and ${tenantOrSystemPredicate(this.model, 'r', tenantId)}
           order by r.tenant_id nulls first, lower(r.name) limit 1000`.execute(db),
+        { readOnly: true },
       )
       return rows
     } catch (error) {

@@ -73,6 +73,7 @@ export async function seedDefaultRoles(
       const late = await inUnitOfWork(state, false, (db) =>
         sql<RoleRow>`select * from ${roles} r where ${existing}
           and lower(r.name) = any(${missing.map((n) => n.toLowerCase())}::text[])`.execute(db),
+        { readOnly: true },
       )
       rows.push(...late.rows.map((r) => ({ ...r, seeded: false })))
     }

@@ -5,6 +5,7 @@ import type { HookArgs, TableHooks } from '../define-table.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../scope/row-scope.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
@@ -383,12 +384,14 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   async #read<T>(operation: string, run: (db: Kysely<any>) => Promise<{ rows: T[] }>): Promise<T[]> {
-    try {
-      const result = await inUnitOfWork(this.#state, false, (db) => run(db))
-      return result.rows
-    } catch (error) {
-      throw mapDatabaseError(error, operation)
-    }
+    const result = await retrySingle(this.#state, async () => {
+      try {
+        return await inUnitOfWork(this.#state, false, (db) => run(db), { readOnly: true })
+      } catch (error) {
+        throw mapDatabaseError(error, operation)
+      }
+    })
+    return result.rows
   }
 
   async #findMany(opts: Record<string, unknown>, op: string): Promise<Row[]> {
@@ -441,14 +444,17 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     severalStatements = false,
   ): Promise<T> {
     const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
-    try {
-      return await inUnitOfWork(this.#state, needsTransaction, work)
-    } catch (error) {
-      const mapped = this.#explain(mapDatabaseError(error, this.#operation(op)), op)
-      const outcome: AuditOutcome = typeof mapped === 'object' && mapped !== null && deniedErrors.has(mapped) ? 'denied' : 'failure'
-      await this.#recordFailure(op, resourceId, outcome, mapped)
-      throw mapped
-    }
+    // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
+    return retrySingle(this.#state, async () => {
+      try {
+        return await inUnitOfWork(this.#state, needsTransaction, work)
+      } catch (error) {
+        const mapped = this.#explain(mapDatabaseError(error, this.#operation(op)), op)
+        const outcome: AuditOutcome = typeof mapped === 'object' && mapped !== null && deniedErrors.has(mapped) ? 'denied' : 'failure'
+        await this.#recordFailure(op, resourceId, outcome, mapped)
+        throw mapped
+      }
+    })
   }
 
   async #recordFailure(op: string, resourceId: string | null, outcome: AuditOutcome, error: unknown): Promise<void> {

@@ -2,7 +2,7 @@ import type { Insertable, Kysely, Selectable, Updateable } from 'kysely'
 import type { TenantContext } from '../context.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState, SystemActor } from '../execution/runtime.js'
-import { inTransaction } from '../execution/unit-of-work.js'
+import { inTransaction, type TransactionOptions } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -69,17 +69,24 @@ export class TenantScope<DB = any, Tables = {}> {
 
   /**
    * Runs `fn` in one database transaction; `tx` has the same API. Audit events reach the sink after
-   * commit. It takes no options: any (`{ isolationLevel }`) is `VALIDATION`, never silently ignored.
+   * commit. With `retry` (`true` or `{ attempts, baseDelayMs, maxDelayMs }`), a retryable failure
+   * re-runs `fn` in a new transaction, so `fn` must be safe to run again; `OUTCOME_UNKNOWN` (the
+   * connection broke during COMMIT) is never retried.
+   *
+   * @example
+   * await scope.transaction(async (tx) => { await tx.repo('projects').update(id, { name: 'Artemis' }) }, { retry: { attempts: 3 } })
    */
-  transaction<T>(fn: (tx: TransactionScope<DB, Tables>) => Promise<T>, options?: Record<string, never>): Promise<T> {
+  transaction<T>(fn: (tx: TransactionScope<DB, Tables>) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     try {
-      checkOptionKeys(options, [], 'transaction')
+      checkOptionKeys(options, ['retry'], 'transaction')
     } catch (error) {
       return Promise.reject(error)
     }
-    return inTransaction(this.state, (inner) => fn(new TenantScope<DB, Tables>(inner))).catch((error: unknown) => {
-      // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
-      invalidatePermissions(this.state)
+    // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
+    const onAttemptFailed = () => invalidatePermissions(this.state)
+    return inTransaction(this.state, (inner) => fn(new TenantScope<DB, Tables>(inner)), { ...options, onAttemptFailed }).catch((error: unknown) => {
+      // Also when a nested transaction (which joins the open one) fails.
+      onAttemptFailed()
       throw error
     })
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
+import { NO_RETRY, backoffMs, withRetry, type RetryPolicy } from '../execution/retry-policy.js'
 import { notifyCommitted, type TokenAuditCallback } from './token-audit.js'
 import type { ResolvedTokenConfig } from './token-config.js'
 import { tokenExpired, tokenInvalid, tokenReused, tokenRevoked } from './token-errors.js'
@@ -14,13 +15,16 @@ import {
   secretMatches,
   type ParsedToken,
 } from './token-format.js'
-import { callTokenFunction, findTokenStatement, rotateStatement, type FoundToken } from './token-statements.js'
+import { runTokenCall } from './token-call.js'
+import { findTokenStatement, rotateStatement, type FoundToken } from './token-statements.js'
 
 export interface TokenDeps {
   db: Kysely<any>
   schema: string
   config: ResolvedTokenConfig
   onCommitted?: TokenAuditCallback | undefined
+  /** Retries of each call on retryable errors; see `rotateRefreshToken` for a rotation whose outcome is unknown. */
+  retry: RetryPolicy
 }
 
 /** What `issue` and `rotate` hand back. */
@@ -45,7 +49,7 @@ export interface IssuedToken {
 export async function verifyToken(deps: TokenDeps, token: unknown, operation: string): Promise<{ parsed: ParsedToken; found: FoundToken }> {
   const parsed = parseToken(token)
   if (!parsed) throw tokenInvalid(operation)
-  const [found] = await callTokenFunction(deps.db, operation, findTokenStatement(deps.schema, parsed.selector, hashSecret(parsed.secret)))
+  const [found] = await runTokenCall(deps.db, operation, findTokenStatement(deps.schema, parsed.selector, hashSecret(parsed.secret)), { readOnly: true, retry: deps.retry })
   if (!found) throw tokenInvalid(operation)
   return { parsed, found }
 }
@@ -59,8 +63,33 @@ export async function verifyToken(deps: TokenDeps, token: unknown, operation: st
  * second branch.
  *
  * Reuse revokes the family in the same statement, which commits before `TOKEN_REUSED` is thrown.
+ * With `deps.retry`, a retryable failure runs the whole rotation again, and so does one whose
+ * outcome is unknown while the grace window makes that safe.
+ *
+ * @example
+ * const next = await rotateRefreshToken(deps, token, { ip: null, userAgent: null })
  */
 export async function rotateRefreshToken(
+  deps: TokenDeps,
+  token: unknown,
+  request: { ip: string | null; userAgent: string | null },
+): Promise<IssuedToken> {
+  const startedAt = Date.now()
+  // A rotation whose connection broke in flight may have committed. With a grace window, running it
+  // again is safe: the retry either rotates (the first never committed) or lands in the window and
+  // gets the same successor back. It is only tried while well inside the window, by the local clock.
+  const retryUnknown = (error: unknown, attempt: number): boolean =>
+    error instanceof TenantryError &&
+    (error.retryable ||
+      (error.code === 'OUTCOME_UNKNOWN' &&
+        deps.config.graceMs > 0 &&
+        Date.now() - startedAt + backoffMs(deps.retry, attempt) * 2 < deps.config.graceMs / 2))
+  // The lookup and the rotation of one attempt run once each: the attempts are counted here.
+  const once: TokenDeps = { ...deps, retry: NO_RETRY }
+  return withRetry(deps.retry, () => rotateOnce(once, token, request), retryUnknown)
+}
+
+async function rotateOnce(
   deps: TokenDeps,
   token: unknown,
   request: { ip: string | null; userAgent: string | null },
@@ -75,7 +104,7 @@ export async function rotateRefreshToken(
   const childSecret = signingKey ? deriveSuccessorSecret(signingKey, parsed.secret, childId) : randomSecret()
   const childSelector = newSelector()
 
-  const [row] = await callTokenFunction(
+  const [row] = await runTokenCall(
     deps.db,
     operation,
     rotateStatement(deps.schema, {
@@ -92,6 +121,7 @@ export async function rotateRefreshToken(
       userAgent: request.userAgent,
       lockTimeoutMs: config.lockTimeoutMs,
     }),
+    { retry: deps.retry },
   )
   if (!row) throw tokenInvalid(operation)
   await notifyCommitted(deps.onCommitted, row.audit)

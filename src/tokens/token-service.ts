@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
+import { NO_RETRY, type RetryPolicy } from '../execution/retry-policy.js'
 import { rotateRefreshToken, verifyToken, type IssuedToken, type TokenDeps } from './refresh-token-rotation.js'
 import { notifyCommitted, type TokenAuditCallback } from './token-audit.js'
 import { resolveTokenConfig, type TokenConfig } from './token-config.js'
@@ -15,8 +16,8 @@ import {
   type IssueInput,
   type RequestInfo,
 } from './token-inputs.js'
+import { runTokenCall } from './token-call.js'
 import {
-  callTokenFunction,
   issueStatement,
   listSessionsStatement,
   pruneStatement,
@@ -70,6 +71,8 @@ export interface TokenServiceDeps {
   config?: TokenConfig
   /** Receives the audit events of each operation after commit; errors from it are swallowed. */
   onCommitted?: TokenAuditCallback
+  /** Retries of each call on retryable errors (`createTenantry({ retry })`); one attempt by default. */
+  retry?: RetryPolicy
 }
 
 /**
@@ -90,8 +93,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     schema: deps.schema,
     config: resolveTokenConfig(deps.config),
     onCommitted: deps.onCommitted,
+    retry: deps.retry ?? NO_RETRY,
   }
-  const { db, schema, config } = tokenDeps
+  const { db, schema, config, retry } = tokenDeps
   const notify = (rows: Record<string, unknown>[]) => notifyCommitted(deps.onCommitted, rows)
 
   return {
@@ -101,7 +105,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const sessionId = randomUUID()
       const secret = randomSecret()
       const material = tokenMaterial(secret)
-      const [row] = await callTokenFunction(
+      const [row] = await runTokenCall(
         db,
         operation,
         issueStatement(schema, {
@@ -115,6 +119,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           maxSessions: config.maxSessionsPerUser,
           lockTimeoutMs: config.lockTimeoutMs,
         }),
+        { retry },
       )
       if (row?.outcome === 'user_inactive') {
         throw new TenantryError('FORBIDDEN', `${operation}: the user is not active`, { operation, table: 'users' })
@@ -134,10 +139,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const operation = 'tokens.revoke'
       const info = parseRequestInfo(request, operation)
       const { found } = await verifyToken(tokenDeps, token, operation)
-      const [row] = await callTokenFunction(
+      const [row] = await runTokenCall(
         db,
         operation,
         revokeSessionStatement(schema, { sessionId: found.session_id, reason: 'logout', ...info, lockTimeoutMs: config.lockTimeoutMs }),
+        { retry },
       )
       // not_found: the family was pruned between the two calls; it is dead either way.
       await notify(row?.audit ?? [])
@@ -147,10 +153,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const operation = 'tokens.revokeSession'
       parseNoOptions(options, operation)
       const id = parseUuid(sessionId, 'sessionId', operation)
-      const [row] = await callTokenFunction(
+      const [row] = await runTokenCall(
         db,
         operation,
         revokeSessionStatement(schema, { sessionId: id, reason: 'revoked', ip: null, userAgent: null, lockTimeoutMs: config.lockTimeoutMs }),
+        { retry },
       )
       await notify(row?.audit ?? [])
       return row?.outcome === 'revoked'
@@ -159,7 +166,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async revokeAllForUser(userId, options) {
       const operation = 'tokens.revokeAllForUser'
       const parsed = parseRevokeAll(userId, options)
-      const [row] = await callTokenFunction(db, operation, revokeAllStatement(schema, { ...parsed, lockTimeoutMs: config.lockTimeoutMs }))
+      const [row] = await runTokenCall(db, operation, revokeAllStatement(schema, { ...parsed, lockTimeoutMs: config.lockTimeoutMs }), { retry })
       await notify(row?.audit ?? [])
       return row?.revoked ?? 0
     },
@@ -168,7 +175,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const operation = 'tokens.listSessions'
       parseNoOptions(options, operation)
       const id = parseUuid(userId, 'userId', operation)
-      const rows = await callTokenFunction(db, operation, listSessionsStatement(schema, id))
+      const rows = await runTokenCall(db, operation, listSessionsStatement(schema, id), { readOnly: true, retry })
       return rows.map(toSessionInfo)
     },
 
@@ -177,7 +184,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       let total = 0
       // One short transaction per batch: locks are held for one batch only.
       for (;;) {
-        const [row] = await callTokenFunction(db, 'tokens.prune', pruneStatement(schema, batchSize))
+        const [row] = await runTokenCall(db, 'tokens.prune', pruneStatement(schema, batchSize), { retry })
         const deleted = row?.deleted ?? 0
         total += deleted
         if (deleted < batchSize) return total

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { isTenantryError } from '../../errors/tenantry-error.js'
+import { guardPool } from '../../execution/guarded-pool.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from '../../rls/rls-admin.js'
 import { parseTableArgument, type RlsTarget } from '../../rls/rls-targets.js'
@@ -88,7 +89,7 @@ export async function runRlsCommand(argv: string[], io: CommandIo): Promise<numb
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 1 })
   pool.on('error', () => {})
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(pool) }) })
   try {
     const { action, schema, tables } = parsed
     const status =

@@ -1,0 +1,15 @@
+import { withRetry } from './retry-policy.js'
+import type { ScopeState } from './runtime.js'
+
+/**
+ * Runs one single-statement operation with the instance's `retry` policy (`createTenantry({ retry })`).
+ * Inside `scope.transaction` it runs once: a failed statement aborts the whole transaction, which
+ * only `scope.transaction(fn, { retry })` may re-run.
+ *
+ * @example
+ * const rows = await retrySingle(state, () => inUnitOfWork(state, false, (db) => statement.execute(db), { readOnly: true }))
+ */
+export function retrySingle<T>(state: ScopeState, attempt: () => Promise<T>): Promise<T> {
+  if (state.trx) return attempt()
+  return withRetry(state.runtime.retry, attempt)
+}
