@@ -5,9 +5,12 @@
 -- security policy. And each acted on whatever session id or user id it was given, so a caller in
 -- one tenant could list, revoke or (knowing two ids) rotate the sessions of another. From here:
 --
---   * `set tenantry.system = 'on'` is a clause of each function, so PostgreSQL restores the
---     caller's value when the function returns or fails: nothing after the call runs as system.
---     `lock_timeout` is restored the same way.
+--   * Each function switches `tenantry.system` on for its own statements and puts the caller's
+--     value back before it returns; when it fails, the caller's transaction (or savepoint) rolls
+--     the setting back with it: nothing after the call runs as system. (A `set tenantry.system`
+--     clause on the function would do the same, but PostgreSQL lets only superusers put a custom
+--     setting there, and managed databases migrate as a non-superuser.) `lock_timeout` is a
+--     clause of the function, restored by PostgreSQL.
 --   * A token is found and rotated only by whoever presents its secret: both functions take the
 --     selector and the SHA-256 of the presented secret, and act only when it matches the stored
 --     hash. No function hands out a stored hash. A refresh token arrives without a tenant context,
@@ -28,12 +31,15 @@ drop function if exists {{schema}}.tokens_rotate(uuid, uuid, uuid, text, bytea, 
 create function {{schema}}.tokens_find(p_selector text, p_secret_hash bytea)
 returns table (token_id uuid, session_id uuid)
 language plpgsql
-set tenantry.system = 'on'
 as $$
 #variable_conflict use_column
+declare
+  v_prev_system text := coalesce(current_setting('tenantry.system', true), '');
 begin
+  perform set_config('tenantry.system', 'on', true);
   return query select t.id, t.session_id from {{schema}}.refresh_tokens t
    where t.selector = p_selector and sha256(t.secret_hash) = sha256(p_secret_hash);
+  perform set_config('tenantry.system', v_prev_system, true);
 end $$;
 
 -- issue ----------------------------------------------------------------------------------------
@@ -43,16 +49,17 @@ create or replace function {{schema}}.tokens_issue(
   p_refresh_ms bigint, p_idle_ms bigint, p_max_sessions integer, p_lock_timeout_ms integer
 ) returns table (outcome text, expires_at timestamptz, audit jsonb)
 language plpgsql
-set tenantry.system = 'on'
 set lock_timeout = 0
 as $$
 #variable_conflict use_column
 declare
+  v_prev_system text := coalesce(current_setting('tenantry.system', true), '');
   v_now timestamptz;
   v_session {{schema}}.sessions;
   v_evicted {{schema}}.sessions;
   v_audit jsonb := '[]'::jsonb;
 begin
+  perform set_config('tenantry.system', 'on', true);
   -- A session is a login: it is opened by the token service, never from inside a tenant's work,
   -- where it would mint a token for any user (and evict the user's sessions in other tenants).
   if {{schema}}.current_tenant_id() is not null then
@@ -64,12 +71,14 @@ begin
   perform 1 from {{schema}}.users u where u.id = p_user_id and u.deleted_at is null for no key update;
   if not found then
     return query select 'user_not_found'::text, null::timestamptz, '[]'::jsonb;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   -- A suspended, disabled or invited identity gets no session.
   perform 1 from {{schema}}.users u where u.id = p_user_id and u.status = 'active';
   if not found then
     return query select 'user_inactive'::text, null::timestamptz, '[]'::jsonb;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   v_now := clock_timestamp();
@@ -102,6 +111,7 @@ begin
 
   v_audit := v_audit || {{schema}}.tokens_audit(v_session, 'tokens.issue', 'success', null, p_ip, p_user_agent, null);
   return query select 'issued'::text, v_session.idle_expires_at, v_audit;
+  perform set_config('tenantry.system', v_prev_system, true);
 end $$;
 
 -- rotate ---------------------------------------------------------------------------------------
@@ -117,17 +127,18 @@ create function {{schema}}.tokens_rotate(
 ) returns table (outcome text, session_id uuid, token_id uuid, token_selector text, token_kid text,
                  token_hash bytea, expires_at timestamptz, audit jsonb, user_id uuid, tenant_id uuid)
 language plpgsql
-set tenantry.system = 'on'
 set lock_timeout = 0
 as $$
 #variable_conflict use_column
 declare
+  v_prev_system text := coalesce(current_setting('tenantry.system', true), '');
   v_now timestamptz;
   v_session {{schema}}.sessions;
   v_token {{schema}}.refresh_tokens;
   v_current {{schema}}.refresh_tokens;
   v_audit jsonb;
 begin
+  perform set_config('tenantry.system', 'on', true);
   perform set_config('lock_timeout', p_lock_timeout_ms::text || 'ms', true);
   -- Proof of possession first: a wrong secret locks nothing and changes nothing. A token's
   -- selector, hash and family never change, so reading them before the family lock is safe.
@@ -135,22 +146,26 @@ begin
    where t.selector = p_selector and sha256(t.secret_hash) = sha256(p_secret_hash);
   if not found then
     return query select 'invalid'::text, null::uuid, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, null::uuid, null::uuid;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   select * into v_session from {{schema}}.sessions s where s.id = v_token.session_id for update;
   if not found then
     return query select 'invalid'::text, null::uuid, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, null::uuid, null::uuid;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   -- read again after the lock: this statement's snapshot includes every rotation committed before it
   select * into v_token from {{schema}}.refresh_tokens t where t.id = v_token.id;
   if not found then
     return query select 'invalid'::text, null::uuid, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, null::uuid, null::uuid;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   v_now := clock_timestamp();
   if v_session.revoked_at is not null then
     return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, v_session.user_id, v_session.tenant_id;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   -- A user suspended, disabled or deleted since the login loses the session at the next refresh.
@@ -162,10 +177,12 @@ begin
     v_audit := jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.revoke', 'success', null, p_ip, p_user_agent,
                                                          jsonb_build_object('reason', 'user_inactive')));
     return query select 'revoked'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, v_audit, v_session.user_id, v_session.tenant_id;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   if v_now >= v_session.expires_at or v_now >= v_session.idle_expires_at then
     return query select 'expired'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, '[]'::jsonb, v_session.user_id, v_session.tenant_id;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
 
@@ -182,6 +199,7 @@ begin
     v_audit := jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.rotate', 'success', null, p_ip, p_user_agent, null));
     return query select 'rotated'::text, v_session.id, p_child_id, p_child_selector, p_child_kid, null::bytea,
                         v_session.idle_expires_at, v_audit, v_session.user_id, v_session.tenant_id;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
 
@@ -193,6 +211,7 @@ begin
      and v_token.used_at + p_grace_ms * interval '1 millisecond' > v_now then
     return query select 'grace'::text, v_session.id, v_current.id, v_current.selector, v_current.kid, v_current.secret_hash,
                         v_session.idle_expires_at, '[]'::jsonb, v_session.user_id, v_session.tenant_id;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
 
@@ -203,6 +222,7 @@ begin
   v_audit := jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.reuse_detected', 'denied', 'TOKEN_REUSED', p_ip, p_user_agent,
     jsonb_build_object('presentedGeneration', v_token.generation, 'reason', 'reuse_detected')));
   return query select 'reused'::text, v_session.id, null::uuid, null::text, null::text, null::bytea, null::timestamptz, v_audit, v_session.user_id, v_session.tenant_id;
+  perform set_config('tenantry.system', v_prev_system, true);
 end $$;
 
 -- revoke ---------------------------------------------------------------------------------------
@@ -211,24 +231,27 @@ create or replace function {{schema}}.tokens_revoke_session(
   p_session_id uuid, p_reason text, p_ip inet, p_user_agent text, p_lock_timeout_ms integer
 ) returns table (outcome text, audit jsonb)
 language plpgsql
-set tenantry.system = 'on'
 set lock_timeout = 0
 as $$
 #variable_conflict use_column
 declare
+  v_prev_system text := coalesce(current_setting('tenantry.system', true), '');
   v_tenant uuid := {{schema}}.current_tenant_id();
   v_session {{schema}}.sessions;
 begin
+  perform set_config('tenantry.system', 'on', true);
   perform set_config('lock_timeout', p_lock_timeout_ms::text || 'ms', true);
   select * into v_session from {{schema}}.sessions s
    where s.id = p_session_id and (v_tenant is null or s.tenant_id = v_tenant)
    for update;
   if not found then
     return query select 'not_found'::text, '[]'::jsonb;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   if v_session.revoked_at is not null then
     return query select 'already_revoked'::text, '[]'::jsonb;
+    perform set_config('tenantry.system', v_prev_system, true);
     return;
   end if;
   update {{schema}}.sessions s set revoked_at = clock_timestamp(), revoked_reason = p_reason
@@ -237,6 +260,7 @@ begin
   return query select 'revoked'::text,
     jsonb_build_array({{schema}}.tokens_audit(v_session, 'tokens.revoke', 'success', null, p_ip, p_user_agent,
                                               jsonb_build_object('reason', p_reason)));
+  perform set_config('tenantry.system', v_prev_system, true);
 end $$;
 
 -- In a tenant context only the tenant's sessions of the user are revoked, and the user's row (shared
@@ -245,17 +269,18 @@ create or replace function {{schema}}.tokens_revoke_all(
   p_user_id uuid, p_except uuid[], p_lock_timeout_ms integer
 ) returns table (revoked integer, audit jsonb)
 language plpgsql
-set tenantry.system = 'on'
 set lock_timeout = 0
 as $$
 #variable_conflict use_column
 declare
+  v_prev_system text := coalesce(current_setting('tenantry.system', true), '');
   v_tenant uuid := {{schema}}.current_tenant_id();
   v_now timestamptz;
   v_session {{schema}}.sessions;
   v_count integer := 0;
   v_audit jsonb := '[]'::jsonb;
 begin
+  perform set_config('tenantry.system', 'on', true);
   perform set_config('lock_timeout', p_lock_timeout_ms::text || 'ms', true);
   -- same lock as issue(): a login racing "log out everywhere" lands before or after it, not between
   if v_tenant is null then
@@ -278,23 +303,26 @@ begin
                                                    jsonb_build_object('reason', 'revoked_all'));
   end loop;
   return query select v_count, v_audit;
+  perform set_config('tenantry.system', v_prev_system, true);
 end $$;
 
 -- read -----------------------------------------------------------------------------------------
 create or replace function {{schema}}.tokens_list_sessions(p_user_id uuid)
 returns setof {{schema}}.sessions
 language plpgsql
-set tenantry.system = 'on'
 as $$
 #variable_conflict use_column
 declare
+  v_prev_system text := coalesce(current_setting('tenantry.system', true), '');
   v_tenant uuid := {{schema}}.current_tenant_id();
 begin
+  perform set_config('tenantry.system', 'on', true);
   return query select * from {{schema}}.sessions s
    where s.user_id = p_user_id and s.revoked_at is null
      and s.idle_expires_at > clock_timestamp() and s.expires_at > clock_timestamp()
      and (v_tenant is null or s.tenant_id = v_tenant)
    order by s.last_used_at desc, s.id;
+  perform set_config('tenantry.system', v_prev_system, true);
 end $$;
 
 -- prune ----------------------------------------------------------------------------------------
@@ -305,12 +333,13 @@ end $$;
 create or replace function {{schema}}.tokens_prune(p_batch_size integer)
 returns integer
 language plpgsql
-set tenantry.system = 'on'
 as $$
 declare
+  v_prev_system text := coalesce(current_setting('tenantry.system', true), '');
   v_tenant uuid := {{schema}}.current_tenant_id();
   v_deleted integer;
 begin
+  perform set_config('tenantry.system', 'on', true);
   delete from {{schema}}.sessions s
    where s.id in (select d.id from {{schema}}.sessions d
                    where (d.revoked_at is not null or d.idle_expires_at <= now() or d.expires_at <= now())
@@ -318,5 +347,7 @@ begin
                    limit p_batch_size
                    for update skip locked);
   get diagnostics v_deleted = row_count;
+  perform set_config('tenantry.system', v_prev_system, true);
   return v_deleted;
+  perform set_config('tenantry.system', v_prev_system, true);
 end $$;

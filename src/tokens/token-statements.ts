@@ -59,16 +59,6 @@ export interface SessionRow {
   idle_expires_at: Date
 }
 
-/** Runs one function call and maps driver errors (lock timeout, serialization failure: `RETRYABLE`). */
-export async function callTokenFunction<Row>(db: Kysely<any>, operation: string, statement: RawBuilder<Row>): Promise<Row[]> {
-  try {
-    const { rows } = await statement.execute(db)
-    return rows
-  } catch (error) {
-    throw mapDatabaseError(error, operation)
-  }
-}
-
 export function fn(schema: string, name: string): RawBuilder<unknown> {
   return sql`${sql.id(schema, name)}`
 }

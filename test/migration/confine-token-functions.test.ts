@@ -18,12 +18,14 @@ let userId: string
 interface FunctionRow {
   signature: string
   config: string[] | null
+  restores: boolean
 }
 
-/** The token functions with their argument types and their SET clauses. */
+/** The token functions with their argument types, SET clauses and whether they restore the system switch. */
 async function tokenFunctions(): Promise<FunctionRow[]> {
   const { rows } = await sql<FunctionRow>`
-    select p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as signature, p.proconfig as config
+    select p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' as signature, p.proconfig as config,
+           p.prosrc like '%set_config(''tenantry.system'', v_prev_system, true)%' as restores
       from pg_proc p
      where p.pronamespace = 'tenantry'::regnamespace and p.proname like 'tokens\\_%'
      order by 1`.execute(fresh.db)
@@ -59,7 +61,7 @@ describe(`${CONFINE} on an existing install`, () => {
     expect(rows[0]!.on).toBe(true)
   })
 
-  it('migrates forward: SET clauses instead of set_config, lookup and rotation by secret', async () => {
+  it('migrates forward: each function puts the system switch back, lookup and rotation by secret', async () => {
     const { error, results } = await migrate({ pool: fresh.newPool() })
     expect(error).toBeUndefined()
     expect(results.map((r) => [r.migrationName, r.status])).toEqual([[CONFINE, 'Success']])
@@ -75,7 +77,9 @@ describe(`${CONFINE} on an existing install`, () => {
       'tokens_rotate(p_selector text, p_secret_hash bytea, p_child_id uuid, p_child_selector text, p_child_hash bytea, p_child_kid text, p_idle_ms bigint, p_grace_ms bigint, p_grace_kids text[], p_ip inet, p_user_agent text, p_lock_timeout_ms integer)',
     ])
     for (const f of functions.filter((f) => !f.signature.startsWith('tokens_audit'))) {
-      expect(f.config, f.signature).toContain('tenantry.system=on')
+      // Not a `set tenantry.system` clause: only a superuser may put a custom setting there.
+      expect(f.config ?? [], f.signature).not.toContain('tenantry.system=on')
+      expect(f.restores, f.signature).toBe(true)
     }
     const { rows } = await sql<{ on: boolean }>`
       select tenantry.is_system() as on from (select count(*) from tenantry.tokens_list_sessions(${userId}::uuid)) s`.execute(fresh.db)
@@ -105,7 +109,7 @@ describe(`${CONFINE} on an existing install`, () => {
 
     const up = await migrate({ pool: fresh.newPool() })
     expect(up.error).toBeUndefined()
-    expect((await tokenFunctions()).every((f) => f.signature.startsWith('tokens_audit') || f.config?.includes('tenantry.system=on'))).toBe(true)
+    expect((await tokenFunctions()).every((f) => f.signature.startsWith('tokens_audit') || f.restores)).toBe(true)
     const next = await tokens.rotate(token)
     expect(next.sessionId).toBe(sessionId)
     expect(await tokens.revokeSession(sessionId)).toBe(true)
