@@ -10,6 +10,8 @@ export interface AppDB {
 }
 
 export interface ConsumerDatabase {
+  /** Connection string of this file's own database (for the CLI). */
+  url: string
   /** The host's pool on this file's own database. */
   pool: pg.Pool
   tenantry: Tenantry<AppDB>
@@ -39,5 +41,5 @@ export async function useConsumerDatabase(): Promise<ConsumerDatabase> {
     await pool.end()
     await clone.drop()
   })
-  return { pool, tenantry, tenantId: tenant.id }
+  return { url: clone.url, pool, tenantry, tenantId: tenant.id }
 }

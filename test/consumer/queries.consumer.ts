@@ -1,0 +1,78 @@
+import { sql, type Generated } from 'kysely'
+import { createTenantry, defineTable } from 'tenantry'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useConsumerDatabase } from './support/consumer-database.js'
+
+interface OpsDB {
+  deployments: {
+    id: Generated<string>
+    tenant_id: string
+    environment: string
+    status: string
+    deployed_at: Date | null
+    deleted_at: Date | null
+  }
+}
+
+const { pool, tenantId } = await useConsumerDatabase()
+const tenantry = createTenantry<OpsDB>({
+  pool,
+  tables: { deployments: defineTable<OpsDB, 'deployments'>({ table: 'deployments', softDelete: 'deleted_at' }) },
+})
+const deployments = () => tenantry.withContext({ tenantId }).repo('deployments')
+
+beforeAll(async () => {
+  await sql`create table deployments (
+    id uuid primary key default gen_random_uuid(),
+    tenant_id uuid not null references tenantry.tenants (id),
+    environment text not null,
+    status text not null,
+    deployed_at timestamptz,
+    deleted_at timestamptz
+  )`.execute(tenantry.kysely)
+  const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 12, minute))
+  await deployments().createMany([
+    { environment: 'production', status: 'ok', deployed_at: at(1) },
+    { environment: 'production', status: 'failed', deployed_at: at(2) },
+    { environment: 'staging', status: 'ok', deployed_at: null },
+    { environment: 'staging', status: 'Failed-API', deployed_at: at(3) },
+    { environment: 'preview', status: 'ok', deployed_at: null },
+  ])
+})
+
+describe('queries, from the installed package', () => {
+  it('composes or/not and searches case-insensitively', async () => {
+    const rows = await deployments().findMany({
+      where: { or: [{ environment: 'preview' }, { status: { contains: 'FAILED', mode: 'insensitive' } }], not: { environment: 'production' } },
+      orderBy: ['environment', 'asc'],
+    })
+    expect(rows.map((r) => [r.environment, r.status])).toEqual([
+      ['preview', 'ok'],
+      ['staging', 'Failed-API'],
+    ])
+  })
+
+  it('counts per group as numbers in one statement', async () => {
+    const groups = await deployments().aggregate({ groupBy: 'environment', count: true })
+    expect(groups).toEqual([
+      { environment: 'preview', count: 1 },
+      { environment: 'production', count: 2 },
+      { environment: 'staging', count: 2 },
+    ])
+  })
+
+  it('pages across the nulls of a nullable column, every row once', async () => {
+    const seen: string[] = []
+    let after: string | null = null
+    do {
+      const page = await deployments().page({ orderBy: [['deployed_at', 'desc']], limit: 2, after })
+      seen.push(...page.items.map((r) => r.id))
+      after = page.nextCursor
+    } while (after)
+    const { rows } = await pool.query<{ id: string }>(
+      'select id from deployments where tenant_id = $1 order by deployed_at desc nulls first, id',
+      [tenantId],
+    )
+    expect(seen).toEqual(rows.map((r) => r.id))
+  })
+})
