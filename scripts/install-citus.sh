@@ -6,8 +6,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bin=/usr/lib/postgresql/15/bin
+# The extension is built against 15.20: an older minor release (preinstalled, e.g. with pgbouncer)
+# fails to load it ("undefined symbol: have_createdb_privilege").
+minimum=15.20
+installed=$(dpkg-query -W -f='${Version}' postgresql-15 2>/dev/null || true)
+if [ -n "$installed" ] && dpkg --compare-versions "$installed" lt "$minimum" && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --only-upgrade postgresql-15 >/dev/null) ||
+    echo "citus: postgresql-15 $installed could not be upgraded to $minimum; the Citus tests will report it" >&2
+fi
 if [ -x "$bin/postgres" ] && [ -f /usr/lib/postgresql/15/lib/citus.so ]; then
-  echo "citus: already installed"
+  echo "citus: already installed ($("$bin/postgres" --version))"
   exit 0
 fi
 installer=../shared/citus/install.sh
