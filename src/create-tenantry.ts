@@ -19,6 +19,7 @@ import type { LintOptions, LintResult } from './lint/lint-types.js'
 import { TenantScope } from './scope/tenant-scope.js'
 import { createTokenService, type TokenConfig, type TokenService } from './tokens/index.js'
 import { dispatchToSink } from './audit/audit-sink.js'
+import { Citus } from './citus/citus-admin.js'
 
 export interface TenantryOptions<DB> {
   /** The host's pool. tenantry never creates or ends a pool. */
@@ -190,6 +191,11 @@ export class Tenantry<DB = any> {
   /** Row-level security, the second isolation layer: `enable()`, `disable()`, `status()`. */
   get rls(): RowLevelSecurity {
     return new RowLevelSecurity(this.runtime)
+  }
+
+  /** Citus scale-out: `distribute()` (reference and co-located distributed tables) and `status()`. See docs/scale-out.md. */
+  get citus(): Citus {
+    return new Citus(this.runtime)
   }
 
   /**
