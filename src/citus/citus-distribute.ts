@@ -72,6 +72,31 @@ async function addColumnToKeys(db: Kysely<any>, target: CitusTarget, keys: KeyWi
 }
 
 /**
+ * Turning a table into a Citus table keeps the original relation as its shard (`sessions_102008`)
+ * and creates a new one under the old name. A function taking the old row type as an argument
+ * (`tokens_audit(s sessions, ...)`) then belongs to the shard's type: it is made again on the
+ * table's type, and the stale one dropped.
+ */
+async function rebindRowTypeArguments(db: Kysely<any>, schema: string, changed: string[]): Promise<void> {
+  const { rows } = await sql<{ signature: string; definition: string; shards: string[] }>`
+    select p.oid::regprocedure::text as signature, pg_get_functiondef(p.oid) as definition,
+           -- pg_type, not pg_class: Citus hides shards from pg_class
+           array(select ty.typname::text from unnest(p.proargtypes::oid[]) t join pg_type ty on ty.oid = t
+                  where ty.typnamespace = p.pronamespace and ty.typrelid <> 0 and ty.typname ~ '_[0-9]+$'
+                    and exists (select 1 from pg_dist_shard sh where sh.shardid = substring(ty.typname from '_([0-9]+)$')::bigint)) as shards
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = ${schema}`.execute(db)
+  for (const fn of rows.filter((r) => r.shards.length > 0)) {
+    const body = fn.definition.indexOf('AS $')
+    let header = fn.definition.slice(0, body)
+    for (const shard of fn.shards) header = header.replaceAll(`${schema}.${shard}`, `${schema}.${shard.replace(/_[0-9]+$/, '')}`)
+    await sql.raw(header + fn.definition.slice(body)).execute(db)
+    await sql.raw(`drop function ${fn.signature}`).execute(db)
+    changed.push(`${fn.signature.replace(/\(.*/, '')}: argument types follow ${fn.shards.map((t) => t.replace(/_[0-9]+$/, '')).join(', ')}`)
+  }
+}
+
+/**
  * Places the bundled tables and `hosts` on the cluster (see `bundledCitusTargets`): reference
  * tables, then the tenant tables distributed by their tenant column in one co-location group.
  * Idempotent: a table already in place is left alone. Refuses (CONFIGURATION) without Citus, off
@@ -115,8 +140,9 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
     // guard of audit_logs only raises; neither reads another table (docs/scale-out.md).
     await sql`set citus.enable_unsafe_triggers = on`.execute(conn)
     try {
-      // Inert policies (row-level security is off, checked above) would block distribution: they use subqueries.
-      for (const target of pending) {
+      // Inert policies (row-level security is off, checked above) would block distribution: they use
+      // subqueries. All of them: a reference table pulls the tables that reference it into Citus too.
+      for (const target of targets.filter((_, i) => before.tables[i]!.exists)) {
         await sql`select format('drop policy %I on %I.%I', p.polname, ${target.schema}::text, ${target.table}::text) as statement
                     from pg_policy p where p.polrelid = to_regclass(format('%I.%I', ${target.schema}::text, ${target.table}::text))
                      and p.polname like 'tenantry\\_%'`
@@ -144,6 +170,7 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
         }
         changed.push(`${citusTableName(target)}: distributed by ${target.column}, co-located with ${target === anchor ? (options.colocateWith ?? 'its own group') : citusTableName(anchor)}`)
       }
+      await rebindRowTypeArguments(conn, schema, changed)
     } finally {
       await sql`reset citus.enable_unsafe_triggers`.execute(conn)
     }
