@@ -112,7 +112,12 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
   if (!before.installed) throw refuse('the citus extension is not installed in this database (create extension citus, on the coordinator)')
   const missing = before.tables.filter((t, i) => !t.exists && targets[i]!.kind === 'host')
   if (missing.length > 0) throw refuse(`no such table ${missing.map((t) => t.table).join(', ')}`)
-  if (before.distributed) return { changed: [], status: before }
+  if (before.distributed) {
+    // a run that stopped right after placing the tables left the token functions to rebind
+    const changed: string[] = []
+    await rebindRowTypeArguments(db, schema, changed)
+    return { changed, status: before }
+  }
 
   const changed: string[] = []
   await db.connection().execute(async (conn) => {
