@@ -34,15 +34,41 @@ const tables = {
 /** Pool connections on which any multi-shard task or intermediate result is an error. */
 const STRICT = '-c citus.multi_task_query_log_level=error -c citus.max_intermediate_result_size=0'
 
+interface SentQuery {
+  text: string
+  values: unknown[]
+}
+
+/** A pool that keeps what its clients send: one `client.query` is one round trip. */
+function recordingPool(url: string, options?: string): { pool: pg.Pool; sent: SentQuery[] } {
+  const sent: SentQuery[] = []
+  const pool = new pg.Pool({ connectionString: url, max: 4, ...(options ? { options } : {}) })
+  pool.on('error', () => {})
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const [first, second] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined]
+      sent.push(typeof first === 'string' ? { text: first, values: second ?? [] } : { text: first.text, values: first.values ?? [] })
+      return query(...args)
+    }
+  })
+  return { pool, sent }
+}
+
 describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => {
   let cluster: CitusCluster
   let pool: pg.Pool
   let strictPool: pg.Pool
+  let strictSent: SentQuery[]
+  let plainSent: SentQuery[]
   let db: Kysely<any>
   let tenantry: Tenantry<HostDB>
   let strict: Tenantry<HostDB>
   /** Per operation: `single-shard`, or why Citus needed more than one shard. */
   const routing: Record<string, string> = {}
+  /** Per operation: round trips, and the statements sent (for EXPLAIN). */
+  const roundTrips: Record<string, number> = {}
+  const statements: Record<string, SentQuery[]> = {}
 
   async function cli(argv: string[], command = runCitusCommand) {
     const out: string[] = []
@@ -53,9 +79,8 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
 
   beforeAll(async () => {
     cluster = await startCitusCluster()
-    pool = new pg.Pool({ connectionString: cluster.url, max: 4 })
-    strictPool = new pg.Pool({ connectionString: cluster.url, max: 4, options: STRICT })
-    for (const p of [pool, strictPool]) p.on('error', () => {})
+    ;({ pool, sent: plainSent } = recordingPool(cluster.url))
+    ;({ pool: strictPool, sent: strictSent } = recordingPool(cluster.url, STRICT))
     db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: cluster.url, max: 2 }) }) })
     tenantry = createTenantry<HostDB>({ pool, tables })
     strict = createTenantry<HostDB>({ pool: strictPool, tables })
@@ -84,7 +109,10 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
   }, 240_000)
 
   afterAll(async () => {
-    if (Object.keys(routing).length > 0) console.log(`citus routing: ${JSON.stringify(routing, null, 2)}`)
+    if (Object.keys(routing).length > 0) {
+      const lines = Object.entries(routing).map(([op, how]) => `  ${op}: ${how}, ${roundTrips[op]} round trip${roundTrips[op] === 1 ? '' : 's'}`)
+      console.log(`citus routing:\n${lines.join('\n')}`)
+    }
     await pool?.end()
     await strictPool?.end()
     await db?.destroy()
@@ -189,14 +217,21 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
 
     /** Runs `op` on connections that refuse multi-shard work; when Citus refuses, records why and runs it normally. */
     async function measured<T>(name: string, op: (t: Tenantry<HostDB>) => Promise<T>): Promise<T> {
+      const from = strictSent.length
       try {
         const result = await op(strict)
         routing[name] = 'single-shard'
+        statements[name] = strictSent.slice(from)
+        roundTrips[name] = statements[name].length
         return result
       } catch (error) {
         // tenantry's messages name no values, so this is the operation and its SQLSTATE
         routing[name] = `not single-shard (${(error as Error).message})`
-        return op(tenantry)
+        const plainFrom = plainSent.length
+        const result = await op(tenantry)
+        statements[name] = plainSent.slice(plainFrom)
+        roundTrips[name] = statements[name].length
+        return result
       }
     }
 
@@ -283,6 +318,25 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
       expect(rows[0]!.n).toBe(1)
       expect(await measured('scope.can', (t) => t.withContext({ tenantId, actorId: userId }).can('projects:write'))).toBe(true)
       expect(await measured('scope.can (denied)', (t) => t.withContext({ tenantId, actorId: userId }).can('billing:write'))).toBe(false)
+    })
+
+    it('plans each read as one task on one node (EXPLAIN)', async () => {
+      for (const op of ['findById', 'findMany', 'page', 'count', 'scope.db join', 'scope.can']) {
+        const reads = statements[op]!.filter((q) => /^\s*(with|select)\b/i.test(q.text))
+        expect(reads.length, op).toBeGreaterThan(0)
+        for (const read of reads) {
+          const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${read.text}`, read.values)
+          const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+          expect(plan, `${op}: ${read.text}`).toMatch(/Task Count: 1\b/)
+          expect(plan, op).not.toMatch(/Task Count: (?!1\b)\d+/)
+        }
+      }
+    })
+
+    it('reads across tenants in a system scope, over every shard', async () => {
+      const all = await measured('asSystem findMany', (t) => t.asSystem({ reason: 'citus report' }).repo('projects').findMany({ limit: 1000 }))
+      expect([...new Set(all.map((p) => p.tenant_id))]).toEqual(expect.arrayContaining([tenantId, otherId]))
+      expect(routing['asSystem findMany']).toMatch(/^not single-shard/)
     })
 
     it('records which operations stay on one shard', () => {
