@@ -339,6 +339,20 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
       expect(routing['asSystem findMany']).toMatch(/^not single-shard/)
     })
 
+    it('cannot yet store audit events without a tenant once audit_logs is distributed (docs/scale-out.md)', async () => {
+      const created = await tenantry.asSystem({ reason: 'citus limitation' }).users.create({ email: 'global@example.com' }).catch((e: unknown) => e)
+      expect(isTenantryError(created)).toBe(true)
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenantry.users where email = 'global@example.com'`.execute(db)
+      expect(rows[0]!.n).toBe(0)
+      const issued = await tenantry.tokens.issue({ userId }).catch((e: unknown) => e)
+      expect(isTenantryError(issued)).toBe(true)
+      const sessions = await sql<{ n: number }>`select count(*)::int as n from tenantry.sessions where user_id = ${userId} and tenant_id is null`.execute(db)
+      expect(sessions.rows[0]!.n).toBe(0)
+      // Citus: "cannot perform an INSERT with NULL in the partition column" (22004); nothing is written
+      expect((created as Error).message).toBe('users.create: database error (SQLSTATE 22004)')
+      expect((issued as Error).message).toBe('tokens.issue: database error (SQLSTATE 22004)')
+    })
+
     it('records which operations stay on one shard', () => {
       // Reads and scope.db joins are routed to the tenant's shard; the audited writes are not yet
       // (docs/scale-out.md). This pins today's list so a change is seen.
