@@ -26,6 +26,7 @@ import { dispatchToSink } from './audit/audit-sink.js'
 import { checkOptionKeys } from './validation/strict-options.js'
 import { checkTableDefinition } from './validation/table-definition.js'
 import { refuseNulBytes } from './validation/text-value.js'
+import { Citus } from './citus/citus-admin.js'
 
 /** The `tables` map of `createTenantry`: repository name → `defineTable` result. */
 export type TableDefinitions<DB> = Record<string, TableDefinition<DB, any, any>>
@@ -232,6 +233,11 @@ export class Tenantry<DB = any, Tables = {}> {
   /** Row-level security, the second isolation layer: `enable()`, `disable()`, `status()`. */
   get rls(): RowLevelSecurity {
     return new RowLevelSecurity(this.runtime)
+  }
+
+  /** Citus scale-out: `distribute()` (reference and co-located distributed tables) and `status()`. See docs/scale-out.md. */
+  get citus(): Citus {
+    return new Citus(this.runtime)
   }
 
   /**

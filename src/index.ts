@@ -80,3 +80,7 @@ export { Invitations, type InviteInput, type InvitationListOptions } from './rba
 export type { Invitation, InvitationStatus } from './rbac/invitation-model.js'
 export type { AcceptedInvitation } from './rbac/invitation-accept.js'
 export { permissionCovers, parsePermission, isPermission, type Permission } from './rbac/permission-match.js'
+export { Citus, type CitusTablesOption } from './citus/citus-admin.js'
+export type { CitusStatus, CitusTableStatus } from './citus/citus-status.js'
+export type { DistributeOptions, DistributeResult } from './citus/citus-distribute.js'
+export type { CitusDistribution } from './citus/citus-targets.js'

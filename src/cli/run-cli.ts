@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { EXIT, type CliCommand, type CommandIo } from './command-io.js'
+import { runCitusCommand } from './commands/citus.js'
 import { runLintCommand } from './commands/lint.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { runRlsCommand } from './commands/rls.js'
@@ -10,6 +11,7 @@ import { runSeedCommand } from './commands/seed.js'
  * `(argv, io) => Promise<exitCode>`, plus a line here and in USAGE.
  */
 const COMMANDS: Record<string, CliCommand> = {
+  citus: runCitusCommand,
   lint: runLintCommand,
   migrate: runMigrateCommand,
   rls: runRlsCommand,
@@ -18,6 +20,7 @@ const COMMANDS: Record<string, CliCommand> = {
 
 export const USAGE = `usage: tenantry <command> [options]
 
+  citus distribute|status          distribute tables on a Citus cluster, or show where they live
   lint [--table schema.table ...]  unsafe keys, indexes and policies, with the SQL to fix them (1: findings)
   migrate [up|down|status]         apply, undo or list tenantry's migrations
   rls enable|disable|status        row-level security on tenantry's (and your) tables
@@ -25,7 +28,7 @@ export const USAGE = `usage: tenantry <command> [options]
 
 Every command reads DATABASE_URL. Run \`tenantry <command> --help\` for its options.
 \`tenantry --version\` prints the package version.
-Exit codes: 0 done, 1 failed, 2 usage (rls status: 3 when not enabled).`
+Exit codes: 0 done, 1 failed, 2 usage (rls status: 3 when not enabled; citus status: 3 when not distributed).`
 
 /**
  * Runs `tenantry <command> ...` and returns the exit code. Never throws: an unexpected error is
