@@ -4,7 +4,7 @@ import { z } from 'zod'
 import type { AuditEvent } from './audit/audit-event.js'
 import { parseContext, type TenantContextInput } from './context.js'
 import type { TableDefinition } from './define-table.js'
-import { mapDatabaseError } from './errors/map-database-error.js'
+import { mapDatabaseError, withTypedErrors } from './errors/map-database-error.js'
 import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
 import { guardPool } from './execution/guarded-pool.js'
@@ -251,7 +251,7 @@ export class Tenantry<DB = any, Tables = {}> {
    * for (const f of findings) console.log(`${f.code} ${f.table}: ${f.message}\n${f.fix}`)
    */
   lint(options?: LintOptions): Promise<LintResult> {
-    return lintDeclaredTables(this.runtime, options)
+    return withTypedErrors('lint', lintDeclaredTables(this.runtime, options))
   }
 
   /** Reads the declared tables' columns now instead of on first use. */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { z } from 'zod'
-import { mapDatabaseError } from '../errors/map-database-error.js'
+import { mapDatabaseError, withTypedErrors } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { checkOptionKeys, parseInput } from '../validation/strict-options.js'
 import { checkJsonValue } from '../validation/text-value.js'
@@ -125,7 +125,11 @@ export class AuditLog {
    * Deletes rows older than `olderThan` in batches (one short transaction each, `SKIP LOCKED`), so
    * retention never holds long locks. Returns how many rows it deleted.
    */
-  async prune(options: { olderThan: Date | Duration; batchSize?: number }): Promise<number> {
+  prune(options: { olderThan: Date | Duration; batchSize?: number }): Promise<number> {
+    return withTypedErrors('auditLog.prune', this.#prune(options))
+  }
+
+  async #prune(options: { olderThan: Date | Duration; batchSize?: number }): Promise<number> {
     checkOptionKeys(options, ['olderThan', 'batchSize'], 'auditLog.prune')
     if (options === undefined) throw new TenantryError('VALIDATION', 'auditLog.prune: olderThan is required')
     const olderThan = options.olderThan instanceof Date ? options.olderThan : new Date(Date.now() - durationToMs(options.olderThan, 'auditLog.prune'))

@@ -1,3 +1,4 @@
+import { withTypedErrors } from '../errors/map-database-error.js'
 import type { TenantryRuntime } from '../execution/runtime.js'
 import { parseTableArgument } from '../rls/rls-targets.js'
 import { distributeTables, type DistributeOptions, type DistributeResult } from './citus-distribute.js'
@@ -29,12 +30,12 @@ export class Citus {
   /** Idempotent: a second call changes nothing and returns `changed: []`. */
   distribute(options: DistributeOptions & CitusTablesOption = {}): Promise<DistributeResult> {
     const { tables, ...rest } = options
-    return distributeTables(this.#runtime.root, this.#runtime.schema, this.#hosts(tables), rest)
+    return withTypedErrors('citus.distribute', distributeTables(this.#runtime.root, this.#runtime.schema, this.#hosts(tables), rest))
   }
 
   /** Whether Citus is installed, and per table: local, distributed (column, co-location group) or reference. */
   status(options: CitusTablesOption = {}): Promise<CitusStatus> {
-    return readCitusStatus(this.#runtime.root, allCitusTargets(this.#runtime.schema, this.#hosts(options.tables)))
+    return withTypedErrors('citus.status', readCitusStatus(this.#runtime.root, allCitusTargets(this.#runtime.schema, this.#hosts(options.tables))))
   }
 
   #hosts(tables: string[] = []): CitusTarget[] {

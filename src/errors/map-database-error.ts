@@ -196,3 +196,13 @@ function named(error: TenantryError, operation: string): TenantryError {
     { cause: error.cause },
   )
 }
+
+/**
+ * `promise`, with a rejection mapped by `mapDatabaseError`: for entry points that reach the
+ * database without a unit of work (administration: rls, citus, lint, audit retention).
+ */
+export function withTypedErrors<T>(operation: string, promise: Promise<T>): Promise<T> {
+  return promise.catch((error: unknown) => {
+    throw mapDatabaseError(error, operation)
+  })
+}

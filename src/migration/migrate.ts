@@ -1,4 +1,5 @@
 import { NO_MIGRATIONS, type MigrationResult } from 'kysely/migration'
+import { isConnectionError, mapDatabaseError } from '../errors/map-database-error.js'
 import { createMigrator, type MigrationTarget } from './create-migrator.js'
 
 export { bundledMigrations, DEFAULT_SCHEMA, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type MigrationTarget } from './create-migrator.js'
@@ -49,7 +50,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         : await migrator.migrateDown()
       : await migrator.migrateToLatest()
   const results = [...(set.results ?? [])]
-  return set.error === undefined ? { results } : { results, error: set.error }
+  if (set.error === undefined) return { results }
+  // A lost or refused connection is RETRYABLE like everywhere else; a failing migration keeps the
+  // driver's error, whose message (DDL, no row values) is what its author needs.
+  return { results, error: isConnectionError(set.error) ? mapDatabaseError(set.error, 'migrate') : set.error }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { withTypedErrors } from '../errors/map-database-error.js'
 import type { TenantryRuntime } from '../execution/runtime.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from './rls-admin.js'
 import { hostTargets } from './rls-targets.js'
@@ -22,12 +23,12 @@ export class RowLevelSecurity {
 
   /** Installs the policies and enables and FORCEs row-level security, in one transaction. */
   enable(): Promise<RlsStatus> {
-    return enableRowLevelSecurity(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
+    return withTypedErrors('rls.enable', enableRowLevelSecurity(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values())))
   }
 
   /** Disables row-level security (policies stay, inert). Query-mode isolation keeps working. */
   disable(): Promise<RlsStatus> {
-    return disableRowLevelSecurity(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
+    return withTypedErrors('rls.disable', disableRowLevelSecurity(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values())))
   }
 
   /**
@@ -35,6 +36,6 @@ export class RowLevelSecurity {
    * policies; plus whether the connected role bypasses row-level security.
    */
   status(): Promise<RlsStatus> {
-    return rowLevelSecurityStatus(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values()))
+    return withTypedErrors('rls.status', rowLevelSecurityStatus(this.#runtime.root, this.#runtime.schema, hostTargets(this.#runtime.models.values())))
   }
 }

@@ -312,6 +312,19 @@ describe('a response lost after the server committed', () => {
     acknowledged.add(rows[0]!.id)
   })
 
+  it('reports OUTCOME_UNKNOWN for a scope.db insert outside a transaction whose answer was lost', async () => {
+    const local = makeTenantry(plainPool({ connectionString: viaProxy(), max: 2 }))
+    await local.ready()
+    const name = `lost-scope-db-${randomUUID()}`
+    const dropped = proxy.dropResponseTo(name)
+    const error = await rejection(counted(scopeOf(local).db.insertInto('projects').values({ name }).execute()))
+    await dropped
+    expectTyped(error, 'OUTCOME_UNKNOWN')
+    expect(await projectsNamed(name)).toHaveLength(1)
+    // scope.db writes are not audited: take the row out of the audited-writes invariant below.
+    await adminQuery(server.url, 'delete from projects where name = $1', [name])
+  })
+
   it('retries a rotation whose answer was lost inside the grace window and returns the same successor', async () => {
     const local = makeTenantry(plainPool({ connectionString: viaProxy(), max: 2 }), {
       retry: { attempts: 3, baseDelayMs: 20 },

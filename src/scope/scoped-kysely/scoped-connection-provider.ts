@@ -27,7 +27,8 @@ export class ScopedConnectionProvider implements ConnectionProvider {
     // The isolation check runs before the first query (inside a transaction it already has).
     if (!state.trx) await state.runtime.ready()
     return this.#base.provideConnection((connection) => {
-      const scoped = new ScopedConnection(connection, this.#sealed, this.#allowRawSql)
+      const autocommit = state.runtime.isolation !== 'rls' && !state.trx
+      const scoped = new ScopedConnection(connection, this.#sealed, this.#allowRawSql, autocommit)
       if (state.runtime.isolation !== 'rls' || state.trx) return consumer(scoped)
       return withinContextTransaction((query) => connection.executeQuery(query), state, () => consumer(scoped))
     })

@@ -1,5 +1,5 @@
-import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
-import { mapDatabaseError } from '../../errors/map-database-error.js'
+import type { CompiledQuery, DatabaseConnection, OperationNode, QueryResult } from 'kysely'
+import { mapDatabaseError, mayHaveCommitted, outcomeUnknownError } from '../../errors/map-database-error.js'
 import { forbidden } from './scope-refusal.js'
 
 /**
@@ -11,11 +11,14 @@ export class ScopedConnection implements DatabaseConnection {
   readonly #connection: DatabaseConnection
   readonly #sealed: WeakSet<CompiledQuery>
   readonly #allowRawSql: boolean
+  readonly #autocommit: boolean
 
-  constructor(connection: DatabaseConnection, sealed: WeakSet<CompiledQuery>, allowRawSql: boolean) {
+  /** @param autocommit each query commits on its own (query mode, outside `scope.transaction`) */
+  constructor(connection: DatabaseConnection, sealed: WeakSet<CompiledQuery>, allowRawSql: boolean, autocommit: boolean) {
     this.#connection = connection
     this.#sealed = sealed
     this.#allowRawSql = allowRawSql
+    this.#autocommit = autocommit
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
@@ -23,6 +26,8 @@ export class ScopedConnection implements DatabaseConnection {
     try {
       return await this.#connection.executeQuery<R>(compiledQuery)
     } catch (error) {
+      // A write that commits on its own may have committed before its connection broke.
+      if (this.#autocommit && !isReadOnly(compiledQuery.query) && mayHaveCommitted(error)) throw outcomeUnknownError(error, 'scope.db')
       throw mapDatabaseError(error, 'scope.db')
     }
   }
@@ -36,4 +41,11 @@ export class ScopedConnection implements DatabaseConnection {
     if (this.#allowRawSql || this.#sealed.has(compiledQuery)) return
     throw forbidden('a compiled query that did not pass through the tenant scope is refused; build it with scope.db')
   }
+}
+
+/** A select whose common table expressions are selects too: it changes nothing, whenever it broke. */
+function isReadOnly(node: OperationNode): boolean {
+  if (node.kind !== 'SelectQueryNode') return false
+  const ctes = (node as { with?: { expressions: readonly { expression: OperationNode }[] } }).with?.expressions ?? []
+  return ctes.every((cte) => isReadOnly(cte.expression))
 }
