@@ -83,6 +83,16 @@ describe('tenantry seed --demo', () => {
     expect(await db.selectFrom('tenantry.sessions').select('id').execute()).toHaveLength(0) // cascaded with the users
   })
 
+  it('stops at a usage error before touching the database: --reset with a mistake purges nothing', async () => {
+    const before = await db.selectFrom('tenantry.tenants').select('id').orderBy('id').execute()
+    const run1 = await run(['--demo', '--reset', '--no-session'])
+    expect(run1).toMatchObject({ code: EXIT.usage, out: '' })
+    expect(run1.err.split('\n')[0]).toBe('tenantry seed: unknown option --no-session')
+    const run2 = await run(['--demo', '--reset', '--schema'])
+    expect(run2.err.split('\n')[0]).toBe('tenantry seed: --schema needs a value')
+    expect(await db.selectFrom('tenantry.tenants').select('id').orderBy('id').execute()).toEqual(before)
+  })
+
   it('explains usage errors with exit code 2 and a database failure with 1', async () => {
     expect(await run([])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('--demo') })
     expect(await run(['--demo', '--bogus'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('--bogus') })
