@@ -19,7 +19,7 @@ export interface CommandDefinition<O extends OptionsSpec> {
 /**
  * Makes a `tenantry <name>` command: the one place that parses arguments, answers `--help`, turns
  * a usage mistake into one line naming it plus the synopsis (exit 2), and keeps passwords out of
- * its error lines.
+ * what it echoes.
  *
  * @example
  * export const runHelloCommand = defineCommand({
@@ -31,8 +31,7 @@ export interface CommandDefinition<O extends OptionsSpec> {
  */
 export function defineCommand<O extends OptionsSpec>(definition: CommandDefinition<O>): CliCommand {
   const { name, usage } = definition
-  return async (argv, rawIo) => {
-    const io = redactingIo(rawIo)
+  return async (argv, io) => {
     try {
       const args = parseCommandArgs(argv, definition.options, definition.positionals ?? 0)
       if (args.help) {
@@ -43,12 +42,12 @@ export function defineCommand<O extends OptionsSpec>(definition: CommandDefiniti
     } catch (error) {
       if (error instanceof UsageError) {
         // A usage error may echo an argument, and a user may have pasted a connection string.
-        io.stderr(`tenantry ${name}: ${redactUrlPasswords(error.message)}`)
+        io.stderr(`tenantry ${name}: ${withoutPasswords(error.message, io.env)}`)
         io.stderr(synopsisOf(usage))
         return EXIT.usage
       }
       // Commands report the failures they expect; this is the rest, still one line, no stack trace.
-      io.stderr(`tenantry ${name}: ${redactUrlPasswords(error instanceof Error ? error.message : String(error))}`)
+      io.stderr(`tenantry ${name}: ${withoutPasswords(error instanceof Error ? error.message : String(error), io.env)}`)
       return EXIT.failed
     }
   }
@@ -60,13 +59,15 @@ export function synopsisOf(usage: string): string {
 }
 
 /**
- * The command's io with the password of `DATABASE_URL` masked on stderr, where error text from
- * elsewhere (a driver, a server message) ends up. Not on stdout: a short password would mangle
- * ordinary output there, and stdout only carries what the commands compose themselves.
+ * A message from elsewhere (an echoed argument, an unexpected error) with the password of any
+ * `scheme://user:password@` in it and the password of `DATABASE_URL` masked. Only such messages:
+ * masking whole lines would also hit the command's own words when the password is a common one
+ * (`tenantry`), and the lines a command composes itself name the target by `host:port/database`.
+ *
+ * @example
+ * io.stderr(`tenantry migrate: ${withoutPasswords(error.message, io.env)}`)
  */
-export function redactingIo(io: CommandIo): CommandIo {
-  const target = parseDatabaseUrl(io.env)
-  const password = typeof target === 'string' ? undefined : target.password
-  if (!password) return io
-  return { env: io.env, stdout: io.stdout, stderr: (line) => io.stderr(redact(line, password)) }
+export function withoutPasswords(message: string, env: CommandIo['env']): string {
+  const target = parseDatabaseUrl(env)
+  return redact(redactUrlPasswords(message), typeof target === 'string' ? undefined : target.password)
 }

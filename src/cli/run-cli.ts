@@ -5,8 +5,7 @@ import { runLintCommand } from './commands/lint.js'
 import { runMigrateCommand } from './commands/migrate.js'
 import { runRlsCommand } from './commands/rls.js'
 import { runSeedCommand } from './commands/seed.js'
-import { redactUrlPasswords } from './database-url.js'
-import { redactingIo } from './define-command.js'
+import { withoutPasswords } from './define-command.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 
 /**
@@ -39,8 +38,7 @@ Exit codes: 0 done, 1 failed (lint: findings), 2 usage, 3 rls status: not enable
  * @example
  * process.exitCode = await runCli(process.argv.slice(2), { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runCli(argv: string[], rawIo: CommandIo): Promise<ExitCode> {
-  const io = redactingIo(rawIo)
+export async function runCli(argv: string[], io: CommandIo): Promise<ExitCode> {
   const [name, ...rest] = argv
   if (name === undefined) {
     io.stderr(USAGE)
@@ -53,15 +51,15 @@ export async function runCli(argv: string[], rawIo: CommandIo): Promise<ExitCode
       io.stdout(USAGE)
       return EXIT.ok
     }
-    return commandNamed(topic, io)?.(['--help'], rawIo) ?? EXIT.usage
+    return commandNamed(topic, io)?.(['--help'], io) ?? EXIT.usage
   }
   const command = commandNamed(name, io)
   if (!command) return EXIT.usage
   try {
-    return await command(rest, rawIo)
+    return await command(rest, io)
   } catch (error) {
     // defineCommand already turns every failure into a line; this is the last guard.
-    io.stderr(`tenantry ${name}: ${redactUrlPasswords(error instanceof Error ? error.message : String(error))}`)
+    io.stderr(`tenantry ${name}: ${withoutPasswords(error instanceof Error ? error.message : String(error), io.env)}`)
     return EXIT.failed
   }
 }
@@ -78,7 +76,7 @@ function runTopLevelOptions(argv: string[], io: CommandIo): ExitCode {
     return EXIT.ok
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    io.stderr(`tenantry: ${redactUrlPasswords(error.message)}`)
+    io.stderr(`tenantry: ${withoutPasswords(error.message, io.env)}`)
     io.stderr(USAGE)
     return EXIT.usage
   }
@@ -87,7 +85,7 @@ function runTopLevelOptions(argv: string[], io: CommandIo): ExitCode {
 function commandNamed(name: string, io: CommandIo): CliCommand | undefined {
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
   if (!command) {
-    io.stderr(`tenantry: unknown command "${redactUrlPasswords(name)}"`)
+    io.stderr(`tenantry: unknown command "${withoutPasswords(name, io.env)}"`)
     io.stderr(USAGE)
   }
   return command

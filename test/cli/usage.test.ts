@@ -175,4 +175,9 @@ describe('passwords in what the CLI prints', () => {
     expect(code).toBe(EXIT.failed)
     expect(err).toEqual(['tenantry probe: could not use *** nor ***'])
   })
+
+  it('keeps its own words when the password is one of them', async () => {
+    const run = await tenantry(['migrate', '--bogus'], { DATABASE_URL: 'postgres://tenantry:tenantry@127.0.0.1:5432/tenantry' })
+    expect(run.err.slice(0, 2)).toEqual(['tenantry migrate: unknown option --bogus', 'usage: tenantry migrate [up|down|status] [--schema <name>] [--dry-run] [--all]'])
+  })
 })
