@@ -3,7 +3,8 @@ import pg from 'pg'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { runSeedCommand } from '../../src/cli/commands/seed.js'
 import { EXIT } from '../../src/cli/exit-codes.js'
-import { cloneTestDatabase, withDatabase } from '../../src/testing/index.js'
+import { createTenantry } from '../../src/index.js'
+import { cloneTestDatabase, seedDemoData, withDatabase } from '../../src/testing/index.js'
 
 // An empty database (not a copy of the migrated template): the command must migrate it itself.
 const clone = await cloneTestDatabase({ serverUrl: inject('testServerUrl') })
@@ -81,6 +82,21 @@ describe('tenantry seed --demo', () => {
     expect(after.map((t) => t.id)).not.toContain(before[0]!.id)
     expect(await db.selectFrom('tenantry.users').select('id').execute()).toHaveLength(6)
     expect(await db.selectFrom('tenantry.sessions').select('id').execute()).toHaveLength(0) // cascaded with the users
+  })
+
+  it('is the same data set from code: seedDemoData of tenantry/testing finds it, and --reset loads it again', async () => {
+    const tenantry = createTenantry({ pool })
+    const found = await seedDemoData(tenantry)
+    expect(found.seeded).toBe(false)
+    expect(found.tenants.map((t) => t.slug).sort()).toEqual(['bluebird-trial', 'northwind'])
+    const before = await db.selectFrom('tenantry.tenants').select('id').orderBy('id').execute()
+    const again = await seedDemoData(tenantry, { reset: true, sessions: false })
+    expect(again).toMatchObject({ seeded: true, sessionIds: [] })
+    expect(again.roles).toHaveLength(6)
+    const after = await db.selectFrom('tenantry.tenants').select('id').orderBy('id').execute()
+    expect(after).toHaveLength(2)
+    expect(after).not.toEqual(before)
+    expect(await rolesBySlugAndEmail()).toContain('bluebird-trial sam.rivera@consulting.example.net admin')
   })
 
   it('stops at a usage error before touching the database: --reset with a mistake purges nothing', async () => {
