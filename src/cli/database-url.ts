@@ -1,3 +1,6 @@
+import type { CommandIo } from './command-io.js'
+import { EXIT, type ExitCode } from './exit-codes.js'
+
 /** A `DATABASE_URL` that parsed, and how to name it without its password. */
 export interface DatabaseUrl {
   url: string
@@ -63,6 +66,34 @@ export function describeDatabaseError(error: unknown, target: DatabaseUrl): stri
   else if (typeof message === 'string' && /timeout/i.test(message)) reason = 'connection timed out'
   else reason = typeof message === 'string' && message ? message : String(error)
   return redact(`${reason} [${target.label}]`, target.password)
+}
+
+/**
+ * Reads `DATABASE_URL` for `tenantry <command>`, or says in one line why it cannot and returns the
+ * exit code: usage when it is not set (the user has not said where), failed when it is set but
+ * unusable.
+ *
+ * @example
+ * const target = readDatabaseTarget('migrate', io)
+ * if (typeof target === 'number') return target
+ */
+export function readDatabaseTarget(command: string, io: CommandIo): DatabaseUrl | ExitCode {
+  const target = parseDatabaseUrl(io.env)
+  if (typeof target !== 'string') return target
+  io.stderr(`tenantry ${command}: ${target}`)
+  return io.env.DATABASE_URL ? EXIT.failed : EXIT.usage
+}
+
+/**
+ * Masks the password of every `scheme://user:password@` in a line, such as a connection string
+ * pasted where an argument was expected and echoed back in a usage error.
+ *
+ * @example
+ * redactUrlPasswords('unknown action "postgres://app:s3cret@db/app"') // 'unknown action "postgres://app:***@db/app"'
+ */
+export function redactUrlPasswords(line: string): string {
+  // Greedy up to the last `@` of the word: a password may hold an unencoded `@`.
+  return line.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)\S*@/gi, '$1***@')
 }
 
 /** Removes every occurrence of the password, raw and URL-encoded, from a line. */

@@ -1,7 +1,8 @@
 import { Kysely, PostgresDialect, sql, type Generated } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CITUS_EXIT, runCitusCommand } from '../../src/cli/commands/citus.js'
+import { runCitusCommand } from '../../src/cli/commands/citus.js'
+import { EXIT } from '../../src/cli/exit-codes.js'
 import { runCli } from '../../src/cli/run-cli.js'
 import { createTenantry, defineTable, isTenantryError, type Tenantry } from '../../src/index.js'
 import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
@@ -139,7 +140,7 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
       ['public.tasks', 'local'],
     ])
     const { code, out } = await cli(['status', '--table', 'public.projects'])
-    expect(code).toBe(CITUS_EXIT.notDistributed)
+    expect(code).toBe(EXIT.notDistributed)
     expect(out).toContain('citus 13.')
     expect(out).toContain('not distributed (run tenantry citus distribute)')
   })
@@ -187,18 +188,18 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
   it('is idempotent: a second distribute changes nothing and says so', async () => {
     expect((await tenantry.citus.distribute()).changed).toEqual([])
     const again = await cli(['distribute', '--table', 'public.projects', '--table', 'public.tasks'])
-    expect(again.code).toBe(CITUS_EXIT.ok)
+    expect(again.code).toBe(EXIT.ok)
     expect(again.out).toContain('nothing to do: every table is already in place')
     const status = await cli(['citus', 'status', '--table', 'public.projects', '--table', 'public.tasks'], runCli)
-    expect(status.code).toBe(CITUS_EXIT.ok)
+    expect(status.code).toBe(EXIT.ok)
     expect(status.out).toMatch(/public\.projects\s+distributed\s+tenant_id\s+\d+\s+4$/m)
     expect(status.out).toMatch(/tenantry\.users\s+reference/)
   })
 
   it('explains CLI usage errors with exit code 2', async () => {
-    expect(await cli(['shard'])).toMatchObject({ code: CITUS_EXIT.usage, err: expect.stringContaining('unknown citus action "shard"') })
-    expect(await cli(['status', '--colocate-with', 'public.x'])).toMatchObject({ code: CITUS_EXIT.usage })
-    expect(await cli(['distribute', '--table'])).toMatchObject({ code: CITUS_EXIT.usage, err: expect.stringContaining('--table needs a value') })
+    expect(await cli(['shard'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('unknown citus action "shard"') })
+    expect(await cli(['status', '--colocate-with', 'public.x'])).toMatchObject({ code: EXIT.usage })
+    expect(await cli(['distribute', '--table'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('--table needs a value') })
   })
 
   it('keeps the updated_at and append-only triggers working on the shards', async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { CITUS_EXIT, runCitusCommand } from '../../src/cli/commands/citus.js'
+import { runCitusCommand } from '../../src/cli/commands/citus.js'
+import { EXIT } from '../../src/cli/exit-codes.js'
 import { runCli } from '../../src/cli/run-cli.js'
 import { isTenantryError } from '../../src/index.js'
 import { useFileDatabase } from '../support/test-database.js'
@@ -55,9 +56,9 @@ describe('tenantry.citus on a PostgreSQL without Citus', () => {
   })
 
   it('says so from the CLI: status exits 3, distribute exits 1', async () => {
-    expect(await cli(['status'])).toMatchObject({ code: CITUS_EXIT.notDistributed, out: 'citus: not installed in this database' })
+    expect(await cli(['status'])).toMatchObject({ code: EXIT.notDistributed, out: 'citus: not installed in this database' })
     expect(await cli(['distribute'])).toMatchObject({
-      code: CITUS_EXIT.error,
+      code: EXIT.failed,
       err: 'tenantry citus distribute: the citus extension is not installed in this database (create extension citus, on the coordinator)',
     })
     expect((await cli(['--help'], runCli)).out).toContain('citus distribute|status')

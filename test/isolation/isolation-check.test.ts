@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { RLS_EXIT, runRlsCommand } from '../../src/cli/commands/rls.js'
+import { runRlsCommand } from '../../src/cli/commands/rls.js'
+import { EXIT } from '../../src/cli/exit-codes.js'
 import { createTenantry, defineTable, isTenantryError } from '../../src/index.js'
 import { createHostTables, insertTenant, makeTenantry } from '../support/host-schema.js'
 import { useFileDatabase } from '../support/test-database.js'
@@ -64,7 +65,7 @@ describe("isolation 'query' where tenantry's policies bind the connected role", 
     warn.mockRestore()
 
     // the command it names is enough: the next call of the same instance works
-    expect(await rlsCommand(['disable'])).toBe(RLS_EXIT.ok)
+    expect(await rlsCommand(['disable'])).toBe(EXIT.ok)
     const rows = await tenantry.withContext({ tenantId: tenantA }).repo('projects').findMany()
     expect(rows.map((r) => r.name)).toEqual(['A one'])
   })
@@ -74,7 +75,7 @@ describe("isolation 'query' where tenantry's policies bind the connected role", 
     await makeTenantry(fileDb.pool, { isolation: 'rls' }).rls.enable()
     const app = makeTenantry(role.pool, { isolation: 'rls' })
     expect((await app.withContext({ tenantId: tenantA }).repo('projects').findMany()).map((r) => r.name)).toEqual(['A one'])
-    expect(await rlsCommand(['disable'])).toBe(RLS_EXIT.ok)
+    expect(await rlsCommand(['disable'])).toBe(EXIT.ok)
   })
 
   it("only warns when the policies binding the role are the host's own", async () => {

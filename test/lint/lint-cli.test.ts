@@ -1,9 +1,10 @@
 import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { LINT_EXIT, runLintCommand } from '../../src/cli/commands/lint.js'
+import { runLintCommand } from '../../src/cli/commands/lint.js'
 import { runRlsCommand } from '../../src/cli/commands/rls.js'
 import { runCli } from '../../src/cli/run-cli.js'
 import type { CommandIo } from '../../src/cli/command-io.js'
+import { EXIT } from '../../src/cli/exit-codes.js'
 import type { LintResult } from '../../src/index.js'
 import { freePort } from '../../src/testing/free-port.js'
 import { useFileDatabase } from '../support/test-database.js'
@@ -87,14 +88,14 @@ describe('npx tenantry lint', () => {
   it('exits 0 and says so when the tables are clean', async () => {
     const { code, out, err } = await run(['--tenant-column', 'org_id'])
     expect(err).toBe('')
-    expect(code).toBe(LINT_EXIT.clean)
+    expect(code).toBe(EXIT.ok)
     expect(out).toMatch(/^no findings in \d+ tables$/m)
     expect(out).toContain('accepted: FK_WITHOUT_TENANT tenantry.user_roles user_roles_role_id_fkey: system roles')
   })
 
   it('discovers tables by the tenant column and by tenantry policy', async () => {
     const { code, out } = await run(['--tenant-column=org_id', '--json'])
-    expect(code).toBe(LINT_EXIT.clean)
+    expect(code).toBe(EXIT.ok)
     const result = JSON.parse(out) as LintResult
     expect(result.tables).toEqual(expect.arrayContaining(['public.accounts', 'public.account_notes', 'public.ledgers', 'tenantry.memberships']))
     expect(result.tables).not.toContain('public.invoices')
@@ -103,7 +104,7 @@ describe('npx tenantry lint', () => {
 
   it('exits 1 and prints each finding with the SQL that fixes it', async () => {
     const { code, out } = await run([])
-    expect(code).toBe(LINT_EXIT.findings)
+    expect(code).toBe(EXIT.findings)
     expect(out).toContain('FK_WITHOUT_TENANT  public.invoices  invoices_customer_id_fkey')
     expect(out).toContain(
       '    alter table public.invoices drop constraint invoices_customer_id_fkey,\n' +
@@ -112,12 +113,12 @@ describe('npx tenantry lint', () => {
     expect(out).toMatch(/^1 finding in 1 of \d+ tables$/m)
     // the printed fix works
     await sql.raw(out.split('fix:\n')[1]!.split('\n\n')[0]!.replace(/^ {4}/gm, '')).execute(fileDb.db)
-    expect((await run([])).code).toBe(LINT_EXIT.clean)
+    expect((await run([])).code).toBe(EXIT.ok)
   })
 
   it('guesses soft delete from a deleted_at column', async () => {
     const { code, out } = await run(['--tenant-column', 'team_id', '--json'])
-    expect(code).toBe(LINT_EXIT.findings)
+    expect(code).toBe(EXIT.findings)
     const result = JSON.parse(out) as LintResult
     expect(result.findings.map((f) => [f.code, f.table, f.constraint])).toEqual([
       ['SOFT_DELETE_UNIQUE_NOT_PARTIAL', 'public.labels', 'labels_team_name_key'],
@@ -127,7 +128,7 @@ describe('npx tenantry lint', () => {
 
   it('lints a --table with its own tenant column', async () => {
     const { code, out } = await run(['--json', '--table', 'public.widgets:owner_org'])
-    expect(code).toBe(LINT_EXIT.findings)
+    expect(code).toBe(EXIT.findings)
     const result = JSON.parse(out) as LintResult
     expect(result.findings).toEqual([
       expect.objectContaining({ code: 'TENANT_INDEX_MISSING', table: 'public.widgets', columns: ['owner_org'] }),
@@ -136,24 +137,24 @@ describe('npx tenantry lint', () => {
 
   it('checks row-level security with --rls, and on its own once rls is enabled', async () => {
     const before = await run(['--rls', '--tenant-column', 'org_id'])
-    expect(before.code).toBe(LINT_EXIT.findings)
+    expect(before.code).toBe(EXIT.findings)
     expect(before.out).toContain('RLS_POLICY_MISSING  public.accounts')
     expect(before.out).toContain("    select tenantry.install_tenant_policy('public.accounts'::regclass, 'org_id');")
     expect(before.out).toContain('RLS_NOT_FORCED  tenantry.tenants')
-    expect((await run(['--tenant-column', 'org_id'])).code).toBe(LINT_EXIT.clean)
+    expect((await run(['--tenant-column', 'org_id'])).code).toBe(EXIT.ok)
 
     const tables = ['--table', 'public.accounts:org_id', '--table', 'public.account_notes:org_id', '--table', 'public.ledgers:account_ref']
     expect((await run(['enable', ...tables], { command: runRlsCommand })).code).toBe(0)
     try {
       const after = await run(['--tenant-column', 'org_id'])
       expect(after.out).toContain('(with row-level security checks)')
-      expect(after.code).toBe(LINT_EXIT.clean)
+      expect(after.code).toBe(EXIT.ok)
       // the catalog tells an ordinary (non-owner) role the same, policies included
       const asApp = await run(['--tenant-column', 'org_id'], { url: role.url })
       expect(asApp).toEqual(after)
       await sql`alter table public.accounts no force row level security`.execute(fileDb.db)
       const unforced = await run(['--tenant-column', 'org_id', '--json'], { url: role.url })
-      expect(unforced.code).toBe(LINT_EXIT.findings)
+      expect(unforced.code).toBe(EXIT.findings)
       expect((JSON.parse(unforced.out) as LintResult).findings.map((f) => [f.code, f.table])).toEqual([['RLS_NOT_FORCED', 'public.accounts']])
     } finally {
       await run(['disable', ...tables], { command: runRlsCommand })
@@ -161,23 +162,23 @@ describe('npx tenantry lint', () => {
   })
 
   it('is wired into tenantry <command>', async () => {
-    expect((await run(['lint', '--tenant-column', 'org_id'], { command: runCli })).code).toBe(LINT_EXIT.clean)
+    expect((await run(['lint', '--tenant-column', 'org_id'], { command: runCli })).code).toBe(EXIT.ok)
     expect((await run(['--help'], { command: runCli })).out).toContain('lint [--table schema.table ...]')
     expect((await run(['--help'])).out).toContain('usage: tenantry lint')
   })
 
   it('explains usage errors with exit code 2', async () => {
-    expect(await run(['--bogus'])).toMatchObject({ code: LINT_EXIT.usage, err: expect.stringContaining('unknown option --bogus') })
-    expect(await run(['--table'])).toMatchObject({ code: LINT_EXIT.usage, err: expect.stringContaining('--table needs a value') })
-    expect(await run(['--table', 'Bad-Name'])).toMatchObject({ code: LINT_EXIT.usage, err: expect.stringContaining('--table expects schema.table') })
-    expect(await run(['--tenant-column', 'Org'])).toMatchObject({ code: LINT_EXIT.usage, err: expect.stringContaining('lower-case SQL identifier') })
-    expect(await run(['public.projects'])).toMatchObject({ code: LINT_EXIT.usage, err: expect.stringContaining('unexpected argument') })
-    expect(await run(['--table', 'public.nope'])).toMatchObject({ code: LINT_EXIT.usage, err: 'tenantry lint: no such table public.nope' })
+    expect(await run(['--bogus'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('unknown option --bogus') })
+    expect(await run(['--table'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('--table needs a value') })
+    expect(await run(['--table', 'Bad-Name'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('--table expects schema.table') })
+    expect(await run(['--tenant-column', 'Org'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('lower-case SQL identifier') })
+    expect(await run(['public.projects'])).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('unexpected argument') })
+    expect(await run(['--table', 'public.nope'])).toMatchObject({ code: EXIT.usage, err: 'tenantry lint: no such table public.nope' })
     expect(await run(['--table', 'public.widgets'])).toMatchObject({
-      code: LINT_EXIT.usage,
+      code: EXIT.usage,
       err: 'tenantry lint: table public.widgets has no column "tenant_id" (its tenant column)',
     })
-    expect(await run([], { url: undefined })).toMatchObject({ code: LINT_EXIT.usage, err: expect.stringContaining('set DATABASE_URL') })
+    expect(await run([], { url: undefined })).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('set DATABASE_URL') })
   })
 
   it('reports an unreachable database in one line, without the password', async () => {

@@ -70,6 +70,25 @@ describe('tenantry (usage)', () => {
     expect(unknownAction.stderr).toContain('unknown action "sideways"')
     expect(oneLine(noUrl.stderr)).toEqual(['tenantry migrate: set DATABASE_URL to the database, e.g. postgres://user:password@localhost:5432/app'])
   })
+
+  it('stops at a usage error before touching the database', async () => {
+    const env = { DATABASE_URL: fresh.url }
+    const runs = [
+      await tenantry(['migrate', 'up', '--bogus'], env),
+      await tenantry(['migrate', 'up', '--all'], env),
+      await tenantry(['migrate', 'up', '--schema'], env),
+      await tenantry(['migrate', 'up', 'down'], env),
+    ]
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2])
+    expect(runs.map((r) => oneLine(r.stderr)[0])).toEqual([
+      'tenantry migrate: unknown option --bogus',
+      'tenantry migrate: --all goes with down',
+      'tenantry migrate: --schema needs a value',
+      'tenantry migrate: unexpected argument "down"',
+    ])
+    expect(runs.every((r) => r.stdout === '')).toBe(true)
+    expect(await tablesOf(fresh.db, 'tenantry')).toEqual([])
+  })
 })
 
 // One real process: the package's `bin` as npm links it, run from the build (CI builds before it tests).

@@ -4,12 +4,11 @@ import { isTenantryError } from '../../errors/tenantry-error.js'
 import { lintSchema } from '../../lint/lint-schema.js'
 import type { LintResult, LintTarget } from '../../lint/lint-types.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
-import { parseTableArgument } from '../../rls/rls-targets.js'
 import type { CommandIo } from '../command-io.js'
-import { describeDatabaseError, parseDatabaseUrl } from '../database-url.js'
-
-/** Exit codes: 0 no findings, 1 findings (or the database failed), 2 usage. */
-export const LINT_EXIT = { clean: 0, findings: 1, usage: 2 } as const
+import { describeDatabaseError, readDatabaseTarget } from '../database-url.js'
+import { defineCommand } from '../define-command.js'
+import { EXIT } from '../exit-codes.js'
+import { identifierOption, tableOptions } from '../sql-name-options.js'
 
 export const LINT_USAGE = `usage: tenantry lint [--table schema.table[:tenant_column] ...] [--tenant-column tenant_id]
                      [--schema tenantry] [--rls] [--citus] [--json]
@@ -28,43 +27,16 @@ export const LINT_USAGE = `usage: tenantry lint [--table schema.table[:tenant_co
 
 Reads DATABASE_URL. Exit codes: 0 no findings, 1 findings or a database failure, 2 usage.`
 
-interface ParsedArgs {
-  tables: { value: string; hasColumn: boolean }[]
-  tenantColumn: string
-  schema: string
-  rls: boolean | 'auto'
-  citus: boolean | 'auto'
-  json: boolean
-}
-
-const IDENTIFIER = /^[a-z_][a-z0-9_$]{0,62}$/
-
-function parseArgs(argv: string[]): ParsedArgs | string {
-  const parsed: ParsedArgs = { tables: [], tenantColumn: 'tenant_id', schema: DEFAULT_SCHEMA, rls: 'auto', citus: 'auto', json: false }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === '--rls') parsed.rls = true
-    else if (arg === '--citus') parsed.citus = true
-    else if (arg === '--json') parsed.json = true
-    else if (arg.startsWith('--')) {
-      const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
-      if (name !== '--table' && name !== '--tenant-column' && name !== '--schema') return `unknown option ${name}`
-      const value = inline ?? argv[++i]
-      if (value === undefined || value.startsWith('--')) return `${name} needs a value`
-      if (name === '--table') parsed.tables.push({ value, hasColumn: value.includes(':') })
-      else if (!IDENTIFIER.test(value)) return `${name} expects a lower-case SQL identifier`
-      else if (name === '--tenant-column') parsed.tenantColumn = value
-      else parsed.schema = value
-    } else return `unexpected argument "${arg}"`
-  }
-  return parsed
-}
-
-function targetsOf(parsed: ParsedArgs): LintTarget[] {
-  return parsed.tables.map(({ value, hasColumn }) => {
-    const target = parseTableArgument(value)
-    return { schema: target.schema, table: target.table, tenantColumn: hasColumn ? target.tenantColumn : parsed.tenantColumn, kind: 'declared' }
-  })
+/**
+ * The `--table` options as lint targets: a table named without `:column` gets `--tenant-column`.
+ */
+function targetsOf(tables: readonly string[] | undefined, tenantColumn: string): LintTarget[] {
+  return tableOptions(tables).map((target, i) => ({
+    schema: target.schema,
+    table: target.table,
+    tenantColumn: tables![i]!.includes(':') ? target.tenantColumn : tenantColumn,
+    kind: 'declared',
+  }))
 }
 
 function printResult(result: LintResult, io: CommandIo): void {
@@ -95,59 +67,56 @@ function printResult(result: LintResult, io: CommandIo): void {
 }
 
 /**
- * `tenantry lint [--table schema.table ...]`. Returns the exit code.
+ * `tenantry lint [--table schema.table ...]`. Returns the exit code: 0 no findings, 1 findings
+ * (`EXIT.findings`) or a failure, 2 usage.
  *
  * @example
  * process.exitCode = await runLintCommand(process.argv.slice(3), { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runLintCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout(LINT_USAGE)
-    return LINT_EXIT.clean
-  }
-  let parsed: ParsedArgs | string
-  let targets: LintTarget[] = []
-  try {
-    parsed = parseArgs(argv)
-    if (typeof parsed !== 'string') targets = targetsOf(parsed)
-  } catch (error) {
-    parsed = error instanceof Error ? error.message : String(error)
-  }
-  if (typeof parsed === 'string') {
-    io.stderr(`tenantry lint: ${parsed}`)
-    io.stderr(LINT_USAGE)
-    return LINT_EXIT.usage
-  }
-  const target = parseDatabaseUrl(io.env)
-  if (typeof target === 'string') {
-    io.stderr(`tenantry lint: ${target}`)
-    return io.env.DATABASE_URL ? LINT_EXIT.findings : LINT_EXIT.usage
-  }
-  const pool = new pg.Pool({ connectionString: target.url, max: 1 })
-  pool.on('error', () => {})
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
-  try {
-    const result = await lintSchema(db, {
-      schema: parsed.schema,
-      targets,
-      bundled: true,
-      discoverByColumn: parsed.tenantColumn,
-      defaultTenantColumn: parsed.tenantColumn,
-      rls: parsed.rls,
-      citus: parsed.citus,
-    })
-    if (parsed.json) io.stdout(JSON.stringify(result, null, 2))
-    else printResult(result, io)
-    return result.ok ? LINT_EXIT.clean : LINT_EXIT.findings
-  } catch (error) {
-    // A --table that names no table (or a missing tenant column) is the caller's to fix: usage.
-    if (isTenantryError(error) && error.code === 'CONFIGURATION') {
-      io.stderr(`tenantry ${error.message}`)
-      return LINT_EXIT.usage
+export const runLintCommand = defineCommand({
+  name: 'lint',
+  usage: LINT_USAGE,
+  options: {
+    table: { type: 'string', multiple: true },
+    'tenant-column': { type: 'string' },
+    schema: { type: 'string' },
+    rls: { type: 'boolean' },
+    citus: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+  async run({ values }, io) {
+    const tenantColumn = identifierOption(values['tenant-column'], '--tenant-column', 'tenant_id')
+    const schema = identifierOption(values.schema, '--schema', DEFAULT_SCHEMA)
+    const targets = targetsOf(values.table, tenantColumn)
+
+    const target = readDatabaseTarget('lint', io)
+    if (typeof target === 'number') return target
+    const pool = new pg.Pool({ connectionString: target.url, max: 1 })
+    pool.on('error', () => {})
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+    try {
+      const result = await lintSchema(db, {
+        schema,
+        targets,
+        bundled: true,
+        discoverByColumn: tenantColumn,
+        defaultTenantColumn: tenantColumn,
+        rls: values.rls === true ? true : 'auto',
+        citus: values.citus === true ? true : 'auto',
+      })
+      if (values.json) io.stdout(JSON.stringify(result, null, 2))
+      else printResult(result, io)
+      return result.ok ? EXIT.ok : EXIT.findings
+    } catch (error) {
+      // A --table that names no table (or a missing tenant column) is the caller's to fix: usage.
+      if (isTenantryError(error) && error.code === 'CONFIGURATION') {
+        io.stderr(`tenantry ${error.message}`)
+        return EXIT.usage
+      }
+      io.stderr(`tenantry lint: ${isTenantryError(error) ? error.message : describeDatabaseError(error, target)}`)
+      return EXIT.failed
+    } finally {
+      await db.destroy()
     }
-    io.stderr(`tenantry lint: ${isTenantryError(error) ? error.message : describeDatabaseError(error, target)}`)
-    return LINT_EXIT.findings
-  } finally {
-    await db.destroy()
-  }
-}
+  },
+})

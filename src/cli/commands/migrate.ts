@@ -1,10 +1,13 @@
-import { parseArgs } from 'node:util'
 import type { MigrationResult } from 'kysely/migration'
 import pg from 'pg'
 import { DEFAULT_SCHEMA, migrate, migrationStatus, type MigrateOptions } from '../../migration/migrate.js'
 import { planMigrations } from '../../migration/migration-plan.js'
-import { EXIT, type CommandIo } from '../command-io.js'
-import { describeDatabaseError, parseDatabaseUrl, redact, type DatabaseUrl } from '../database-url.js'
+import { UsageError } from '../command-args.js'
+import type { CommandIo } from '../command-io.js'
+import { describeDatabaseError, readDatabaseTarget, redact, type DatabaseUrl } from '../database-url.js'
+import { defineCommand } from '../define-command.js'
+import { EXIT, type ExitCode } from '../exit-codes.js'
+import { identifierOption } from '../sql-name-options.js'
 
 export const MIGRATE_USAGE = `usage: tenantry migrate [up|down|status] [--schema <name>] [--dry-run] [--all]
 
@@ -23,40 +26,9 @@ interface MigrateArgs {
   schema: string
   dryRun: boolean
   all: boolean
-  help: boolean
 }
 
-function parseMigrateArgs(argv: string[]): MigrateArgs | string {
-  let parsed: ReturnType<typeof parseWith>
-  try {
-    parsed = parseWith(argv)
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error)
-  }
-  const { values, positionals } = parsed
-  if (positionals.length > 1) return `one action at a time (got ${positionals.join(' ')})`
-  const action = positionals[0] ?? 'up'
-  if (action !== 'up' && action !== 'down' && action !== 'status') return `unknown action "${action}"`
-  const schema = values.schema ?? DEFAULT_SCHEMA
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) return '--schema expects a lower-case SQL identifier (a-z, 0-9, _)'
-  if (values.all && action !== 'down') return '--all goes with down'
-  if (values['dry-run'] && action === 'status') return '--dry-run goes with up or down'
-  return { action, schema, dryRun: values['dry-run'] === true, all: values.all === true, help: values.help === true }
-}
-
-function parseWith(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      schema: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      all: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: true,
-  })
-}
+const ACTIONS = ['up', 'down', 'status'] as const
 
 /**
  * `tenantry migrate [up|down|status] [--schema S] [--dry-run] [--all]` against `DATABASE_URL`.
@@ -65,40 +37,47 @@ function parseWith(argv: string[]) {
  * @example
  * process.exitCode = await runMigrateCommand(['status'], { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runMigrateCommand(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout(MIGRATE_USAGE)
-    return EXIT.ok
-  }
-  const args = parseMigrateArgs(argv)
-  if (typeof args === 'string') {
-    io.stderr(`tenantry migrate: ${args}`)
-    io.stderr(MIGRATE_USAGE)
-    return EXIT.usage
-  }
-  const target = parseDatabaseUrl(io.env)
-  if (typeof target === 'string') {
-    io.stderr(`tenantry migrate: ${target}`)
-    // an unset DATABASE_URL is a usage error; one that is set but unusable is a failure
-    return io.env.DATABASE_URL ? EXIT.error : EXIT.usage
-  }
-  const pool = new pg.Pool({ connectionString: target.url, max: 2, connectionTimeoutMillis: 10_000 })
-  // An idle client dropped by the server must not crash the process with an unhandled 'error'.
-  pool.on('error', () => {})
-  try {
-    const options: MigrateOptions = { pool, schema: args.schema, direction: args.action === 'down' ? 'down' : 'latest', all: args.all }
-    if (args.action === 'status') return await printStatus(options, target, io)
-    if (args.dryRun) return await printPlan(options, args, io)
-    return await run(options, args, target, io)
-  } catch (error) {
-    io.stderr(`tenantry migrate ${args.action}: ${describeDatabaseError(error, target)}`)
-    return EXIT.error
-  } finally {
-    await pool.end().catch(() => {})
-  }
+export const runMigrateCommand = defineCommand({
+  name: 'migrate',
+  usage: MIGRATE_USAGE,
+  options: {
+    schema: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    all: { type: 'boolean' },
+  },
+  positionals: 1,
+  async run({ values, positionals }, io) {
+    const action = positionals[0] ?? 'up'
+    if (!isAction(action)) throw new UsageError(`unknown action "${action}" (expected up, down or status)`)
+    const schema = identifierOption(values.schema, '--schema', DEFAULT_SCHEMA)
+    if (values.all && action !== 'down') throw new UsageError('--all goes with down')
+    if (values['dry-run'] && action === 'status') throw new UsageError('--dry-run goes with up or down')
+    const args: MigrateArgs = { action, schema, dryRun: values['dry-run'] === true, all: values.all === true }
+
+    const target = readDatabaseTarget('migrate', io)
+    if (typeof target === 'number') return target
+    const pool = new pg.Pool({ connectionString: target.url, max: 2, connectionTimeoutMillis: 10_000 })
+    // An idle client dropped by the server must not crash the process with an unhandled 'error'.
+    pool.on('error', () => {})
+    try {
+      const options: MigrateOptions = { pool, schema: args.schema, direction: args.action === 'down' ? 'down' : 'latest', all: args.all }
+      if (args.action === 'status') return await printStatus(options, target, io)
+      if (args.dryRun) return await printPlan(options, args, io)
+      return await run(options, args, target, io)
+    } catch (error) {
+      io.stderr(`tenantry migrate ${args.action}: ${describeDatabaseError(error, target)}`)
+      return EXIT.failed
+    } finally {
+      await pool.end().catch(() => {})
+    }
+  },
+})
+
+function isAction(action: string): action is MigrateArgs['action'] {
+  return (ACTIONS as readonly string[]).includes(action)
 }
 
-async function printStatus(options: MigrateOptions, target: DatabaseUrl, io: CommandIo): Promise<number> {
+async function printStatus(options: MigrateOptions, target: DatabaseUrl, io: CommandIo): Promise<ExitCode> {
   const status = await migrationStatus(options)
   const width = Math.max(...status.map((m) => m.name.length), 'migration'.length)
   io.stdout(`${'migration'.padEnd(width)}  applied`)
@@ -108,7 +87,7 @@ async function printStatus(options: MigrateOptions, target: DatabaseUrl, io: Com
   return EXIT.ok
 }
 
-async function printPlan(options: MigrateOptions, args: MigrateArgs, io: CommandIo): Promise<number> {
+async function printPlan(options: MigrateOptions, args: MigrateArgs, io: CommandIo): Promise<ExitCode> {
   const plan = await planMigrations(options)
   // Every line that is not SQL is a comment, so the output can be saved and reviewed as a script.
   io.stdout(`-- tenantry migrate ${args.action} --dry-run: ${plan.length} migration(s) in schema "${options.schema}"; nothing was run`)
@@ -122,14 +101,14 @@ async function printPlan(options: MigrateOptions, args: MigrateArgs, io: Command
   return EXIT.ok
 }
 
-async function run(options: MigrateOptions, args: MigrateArgs, target: DatabaseUrl, io: CommandIo): Promise<number> {
+async function run(options: MigrateOptions, args: MigrateArgs, target: DatabaseUrl, io: CommandIo): Promise<ExitCode> {
   const started = performance.now()
   const { results, error } = await migrate(options)
   if (error !== undefined) {
     // The run was one transaction: nothing in it stayed applied, so no ✓ lines that would say otherwise.
     const failed = results.find((r) => r.status === 'Error')
     io.stderr(`tenantry migrate ${args.action}: ${failed ? describeMigrationError(error, failed, target) : describeDatabaseError(error, target)}`)
-    return EXIT.error
+    return EXIT.failed
   }
   for (const r of results) io.stdout(`✓ ${r.migrationName} (${r.direction.toLowerCase()})`)
   const ms = Math.round(performance.now() - started)

@@ -4,13 +4,12 @@ import { isTenantryError } from '../../errors/tenantry-error.js'
 import { guardPool } from '../../execution/guarded-pool.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from '../../rls/rls-admin.js'
-import { parseTableArgument, type RlsTarget } from '../../rls/rls-targets.js'
+import { UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-io.js'
-import { describeDatabaseError, parseDatabaseUrl } from '../database-url.js'
-
-
-/** Exit codes: 0 done (status: enabled), 1 database error, 2 usage, 3 status: not enabled. */
-export const RLS_EXIT = { ok: 0, error: 1, usage: 2, notEnabled: 3 } as const
+import { describeDatabaseError, readDatabaseTarget } from '../database-url.js'
+import { defineCommand } from '../define-command.js'
+import { EXIT } from '../exit-codes.js'
+import { identifierOption, tableOptions } from '../sql-name-options.js'
 
 export const RLS_USAGE = `usage: tenantry rls enable|disable|status [--table schema.table[:tenant_column] ...] [--schema tenantry]
 
@@ -21,32 +20,11 @@ export const RLS_USAGE = `usage: tenantry rls enable|disable|status [--table sch
 
 Each action also covers every table that already carries tenantry's policies (enabled from code,
 or by an earlier --table), so \`status\` and \`disable\` need no --table for those.
-Reads DATABASE_URL. --table defaults the schema to public and the tenant column to tenant_id.`
+--table defaults the schema to public and the tenant column to tenant_id; repeat it for more tables.
+Reads DATABASE_URL. Exit codes: 0 done (status: enabled), 1 failed, 2 usage, 3 status: not enabled.`
 
-interface ParsedArgs {
-  action: 'enable' | 'disable' | 'status'
-  tables: RlsTarget[]
-  schema: string
-}
-
-function parseArgs(argv: string[]): ParsedArgs | string {
-  const [action, ...rest] = argv
-  if (action !== 'enable' && action !== 'disable' && action !== 'status') return `unknown rls action "${action ?? ''}"`
-  const tables: RlsTarget[] = []
-  let schema = DEFAULT_SCHEMA
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i]!
-    const [name, inline] = flag.includes('=') ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)] : [flag, undefined]
-    const value = inline ?? rest[++i]
-    if (value === undefined || value.startsWith('--')) return `${name} needs a value`
-    if (name === '--table') tables.push(parseTableArgument(value))
-    else if (name === '--schema') {
-      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) return '--schema expects a lower-case SQL identifier'
-      schema = value
-    } else return `unknown option ${name}`
-  }
-  return { action, tables, schema }
-}
+const ACTIONS = ['enable', 'disable', 'status'] as const
+type RlsAction = (typeof ACTIONS)[number]
 
 function printStatus(status: RlsStatus, io: CommandIo): void {
   const width = Math.max(...status.tables.map((t) => t.table.length), 5)
@@ -65,54 +43,59 @@ function printStatus(status: RlsStatus, io: CommandIo): void {
 }
 
 /**
- * `tenantry rls enable|disable|status [--table schema.table ...]`. Returns the exit code.
+ * `tenantry rls enable|disable|status [--table schema.table ...]`. Returns the exit code: `status`
+ * exits 3 (`EXIT.notEnabled`) when row-level security is not enabled on every table.
  *
  * @example
  * process.exitCode = await runRlsCommand(process.argv.slice(3), { env: process.env, stdout: console.log, stderr: console.error })
  */
-export async function runRlsCommand(argv: string[], io: CommandIo): Promise<number> {
-  let parsed: ParsedArgs | string
-  try {
-    parsed = parseArgs(argv)
-  } catch (error) {
-    parsed = error instanceof Error ? error.message : String(error)
-  }
-  if (typeof parsed === 'string') {
-    io.stderr(`tenantry rls: ${parsed}`)
-    io.stderr(RLS_USAGE)
-    return RLS_EXIT.usage
-  }
-  const target = parseDatabaseUrl(io.env)
-  if (typeof target === 'string') {
-    io.stderr(`tenantry rls: ${target}`)
-    return io.env.DATABASE_URL ? RLS_EXIT.error : RLS_EXIT.usage
-  }
-  const pool = new pg.Pool({ connectionString: target.url, max: 1 })
-  pool.on('error', () => {})
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(pool) }) })
-  try {
-    const { action, schema, tables } = parsed
-    const status =
-      action === 'enable'
-        ? await enableRowLevelSecurity(db, schema, tables)
-        : action === 'disable'
-          ? await disableRowLevelSecurity(db, schema, tables)
-          : await rowLevelSecurityStatus(db, schema, tables)
-    printStatus(status, io)
-    return action === 'status' && status.state !== 'enabled' ? RLS_EXIT.notEnabled : RLS_EXIT.ok
-  } catch (error) {
-    // Hints for the failures an operator can fix; the rest is named without driver messages.
-    const pgCode = (error as { code?: unknown }).code
-    const reason = isTenantryError(error)
-      ? error.message
-      : pgCode === '42501'
-        ? 'permission denied: run it as the owner of the tables (the role that ran the migrations)'
-        : pgCode === '42883'
-          ? `the helper functions are missing: run \`npx tenantry migrate\` first (schema "${parsed.schema}")`
-          : describeDatabaseError(error, target)
-    io.stderr(`tenantry rls ${parsed.action}: ${reason}`)
-    return RLS_EXIT.error
-  } finally {
-    await db.destroy()
-  }
+export const runRlsCommand = defineCommand({
+  name: 'rls',
+  usage: RLS_USAGE,
+  options: {
+    table: { type: 'string', multiple: true },
+    schema: { type: 'string' },
+  },
+  positionals: 1,
+  async run({ values, positionals }, io) {
+    const action = positionals[0]
+    if (action === undefined) throw new UsageError('say what to do: enable, disable or status')
+    if (!isAction(action)) throw new UsageError(`unknown action "${action}" (expected enable, disable or status)`)
+    const schema = identifierOption(values.schema, '--schema', DEFAULT_SCHEMA)
+    const tables = tableOptions(values.table)
+
+    const target = readDatabaseTarget('rls', io)
+    if (typeof target === 'number') return target
+    const pool = new pg.Pool({ connectionString: target.url, max: 1 })
+    pool.on('error', () => {})
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(pool) }) })
+    try {
+      const status =
+        action === 'enable'
+          ? await enableRowLevelSecurity(db, schema, tables)
+          : action === 'disable'
+            ? await disableRowLevelSecurity(db, schema, tables)
+            : await rowLevelSecurityStatus(db, schema, tables)
+      printStatus(status, io)
+      return action === 'status' && status.state !== 'enabled' ? EXIT.notEnabled : EXIT.ok
+    } catch (error) {
+      // Hints for the failures an operator can fix; the rest is named without driver messages.
+      const pgCode = (error as { code?: unknown }).code
+      const reason = isTenantryError(error)
+        ? error.message
+        : pgCode === '42501'
+          ? 'permission denied: run it as the owner of the tables (the role that ran the migrations)'
+          : pgCode === '42883'
+            ? `the helper functions are missing: run \`npx tenantry migrate\` first (schema "${schema}")`
+            : describeDatabaseError(error, target)
+      io.stderr(`tenantry rls ${action}: ${reason}`)
+      return EXIT.failed
+    } finally {
+      await db.destroy()
+    }
+  },
+})
+
+function isAction(action: string): action is RlsAction {
+  return (ACTIONS as readonly string[]).includes(action)
 }
