@@ -7,7 +7,8 @@ export default defineConfig({
     'cli/index': 'src/cli/index.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  // `@internal` members (runtime state behind the public classes) stay out of the published types.
+  dts: { compilerOptions: { stripInternal: true } },
   sourcemap: true,
   clean: true,
   target: 'node22',

@@ -46,6 +46,11 @@ if (orphans.length > 0) {
 
 console.log('» build')
 run('tsup', [])
+execFileSync(process.execPath, ['scripts/dts-type-only.mjs'], { cwd: root, stdio: 'inherit' })
+console.log('» public API matches etc/public-api.txt (npm run api:update after a deliberate change)')
+execFileSync(process.execPath, ['scripts/check-exports.mjs'], { cwd: root, stdio: 'inherit' })
+console.log('» format and lint (biome ci)')
+run('biome', ['ci', '.'])
 
 console.log('» one copy of each public class across the entry points (shared chunks)')
 for (const ext of ['.js', '.cjs']) {

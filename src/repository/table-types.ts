@@ -1,8 +1,11 @@
 import type { Insertable, Selectable, Updateable } from 'kysely'
-import type { SetOptional } from 'type-fest'
 
 /** The column tenantry fills when the table does not declare another one. */
 export type DefaultTenantColumn = 'tenant_id'
+
+// `K` optional, the rest of `T` as it was; flattened so editors show the columns, not the helper.
+type SetOptional<T, K extends keyof T> = Flatten<Omit<T, K> & Partial<Pick<T, K>>>
+type Flatten<T> = { [P in keyof T]: T[P] } & {}
 
 /**
  * Insert input: the tenant column is optional, because the scope fills it. `TTenant` is the

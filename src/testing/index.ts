@@ -12,7 +12,7 @@ export {
   type TestDatabaseSource,
 } from './start-test-database.js'
 export { cloneTestDatabase, type ClonedDatabase } from './clone-test-database.js'
-export { createFixtures, Fixtures, DEFAULT_FIXTURE_ROLES } from './create-fixtures.js'
+export { createFixtures, type Fixtures, DEFAULT_FIXTURE_ROLES } from './create-fixtures.js'
 export type { DatabaseOf, FixtureRepository, FixtureScope, FixtureTenantry, ScopeOf } from './fixture-host.js'
 export { createFaker, slugify, type FixtureFaker } from './fixture-faker.js'
 export { seededRandom, type RandomSource } from './seeded-random.js'
