@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import type pg from 'pg'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { guardPool } from '../execution/guarded-pool.js'
+import { guardPool } from '../runtime/guarded-pool.js'
 import { bundledMigrationsFolder } from './migrations-folder.js'
 import { readSqlMigrations, SqlMigrationProvider, type SqlMigrationSource } from './sql-migration-provider.js'
 

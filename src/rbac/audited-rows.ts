@@ -1,5 +1,5 @@
-import { auditRowToEvent } from '../audit/audit-statement.js'
-import type { AuditEvent } from '../audit/audit-event.js'
+import { auditRowToEvent } from '../execution/audit-statement.js'
+import type { AuditEvent } from '../runtime/audit-event.js'
 import { AUDIT_COLUMN } from '../repository/write-statements.js'
 
 /**

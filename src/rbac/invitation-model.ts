@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely'
-import type { TableDefinition } from '../define-table.js'
-import type { TenantryRuntime } from '../execution/runtime.js'
+import type { TableDeclaration } from '../schema/table-declaration.js'
+import type { TenantryRuntime } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /** Where an invitation stands, computed with the database clock. */
@@ -41,7 +41,7 @@ export function invitationModel(runtime: TenantryRuntime): TableModel {
       softDelete: { kind: 'none' },
       auditEnabled: true,
       redacted: [...new Set([...runtime.audit.redact, 'selector', 'secret_hash'])],
-      definition: { table: 'invitations' } as TableDefinition,
+      definition: { table: 'invitations' } as TableDeclaration,
       columns: new Map(),
     }
     models.set(runtime, model)

@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { recordOutcome } from '../audit/audit-statement.js'
+import { recordOutcome } from '../execution/audit-statement.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 

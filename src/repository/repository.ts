@@ -1,13 +1,13 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
-import { auditRowToEvent, recordOutcome } from '../audit/audit-statement.js'
-import type { AuditEvent, AuditOutcome } from '../audit/audit-event.js'
-import type { HookArgs, TableHooks } from '../define-table.js'
+import { auditRowToEvent, recordOutcome } from '../execution/audit-statement.js'
+import type { AuditEvent, AuditOutcome } from '../runtime/audit-event.js'
+import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../scope/row-scope.js'
+import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../predicates/row-scope.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import { afterCursorPredicate, checkKeysetColumns, decodeCursor, encodeCursor } from './cursor.js'
@@ -312,7 +312,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   // ---- internals -----------------------------------------------------------------------------
 
-  get #hooks(): TableHooks<any, any, any> {
+  get #hooks(): TableHooksOf<unknown, any, any, any> {
     return this.#model.definition.hooks ?? {}
   }
 
@@ -350,7 +350,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
   }
 
-  #hookArgs(inner: ScopeState): HookArgs {
+  #hookArgs(inner: ScopeState): HookArgsOf<unknown> {
     return { context: inner.context, tx: this.#state.runtime.scopeFor(inner), table: this.#model.name }
   }
 
@@ -439,7 +439,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   async #write<T>(
     op: string,
     resourceId: string | null,
-    hookNames: (keyof TableHooks)[],
+    hookNames: (keyof TableHooksOf<unknown>)[],
     work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
     severalStatements = false,
   ): Promise<T> {
@@ -586,7 +586,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const action = to === 'deleted' ? 'softDelete' : 'restore'
     const fromView: DeletedView = to === 'deleted' ? 'live' : 'deleted'
     const assignments = this.#stampUpdatedAt(softDeleteAssignments(this.#model, to))
-    const hookNames: (keyof TableHooks)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
+    const hookNames: (keyof TableHooksOf<unknown>)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
       if (to === 'deleted') await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], { ...this.#hookArgs(inner), kind: 'soft' })
       const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#operation(action), this.#writeOptions())

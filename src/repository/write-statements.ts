@@ -1,7 +1,7 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
-import { auditInsertFromCte } from '../audit/audit-statement.js'
-import type { ScopeState } from '../execution/runtime.js'
-import { scopeCondition, type RowScope } from '../scope/row-scope.js'
+import { auditInsertFromCte } from '../execution/audit-statement.js'
+import type { ScopeState } from '../runtime/runtime.js'
+import { scopeCondition, type RowScope } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { TenantryRuntime } from '../execution/runtime.js'
+import type { TenantryRuntime } from '../runtime/runtime.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from './rls-admin.js'
 import { hostTargets } from './rls-targets.js'
 

@@ -1,4 +1,4 @@
-import type { TableDefinition } from '../define-table.js'
+import type { TableDeclaration } from './table-declaration.js'
 import { normaliseSoftDelete, type TableModel } from './table-model.js'
 
 /** Names of the bundled tables exposed as `scope.tenants`, `scope.users`, ... */
@@ -18,7 +18,7 @@ export function builtinTableModels(schema: string, redact: string[]): Map<Builti
     softDelete: normaliseSoftDelete('deleted_at'),
     auditEnabled: true,
     redacted: [...redact],
-    definition: { table: name } as TableDefinition,
+    definition: { table: name } as TableDeclaration,
     columns: new Map(),
     ...overrides,
   })

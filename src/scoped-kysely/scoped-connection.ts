@@ -1,5 +1,5 @@
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
-import { mapDatabaseError } from '../../errors/map-database-error.js'
+import { mapDatabaseError } from '../errors/map-database-error.js'
 import { forbidden } from './scope-refusal.js'
 
 /**

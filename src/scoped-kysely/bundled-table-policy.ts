@@ -1,5 +1,5 @@
 import type { TableNode } from 'kysely'
-import type { TableModel } from '../../schema/table-model.js'
+import type { TableModel } from '../schema/table-model.js'
 import { forbidden } from './scope-refusal.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { CompiledQuery, ConnectionProvider, DatabaseConnection, QueryExecutor } from 'kysely'
-import type { ScopeState } from '../../execution/runtime.js'
-import { withinContextTransaction } from '../../execution/unit-of-work.js'
+import type { ScopeState } from '../runtime/runtime.js'
+import { withinContextTransaction } from '../execution/context-transaction.js'
 import { ScopedConnection } from './scoped-connection.js'
 
 /**
