@@ -1,3 +1,4 @@
+import type { Insertable, Selectable, Updateable } from 'kysely'
 import type { HookArgsOf, TableDeclaration, TableHooksOf } from './schema/table-declaration.js'
 import type { TransactionScope } from './tenant-scope.js'
 import { checkTableDefinition } from './schema/table-definition.js'
@@ -19,7 +20,9 @@ export interface TableHooks<Row = Record<string, unknown>, Insert = Record<strin
  * a literal type (`string` when not given: the types then assume `tenant_id`).
  */
 export interface TableDefinition<DB = any, TName extends keyof DB & string = any, TTenant extends string = string>
-  extends TableDeclaration<TransactionScope<any>, DB, TName, TTenant> {}
+  extends TableDeclaration<TransactionScope<any>, DB, TName, TTenant> {
+  hooks?: TableHooks<Selectable<DB[TName]>, Insertable<DB[TName]>, Updateable<DB[TName]>>
+}
 
 /**
  * Declares a host table for tenantry: where the tenant lives, how rows are soft-deleted, how input
