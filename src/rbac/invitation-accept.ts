@@ -4,14 +4,13 @@ import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { scopeActorId, scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { AUDIT_COLUMN } from '../repository/write-statements.js'
+import { AUDIT_COLUMN, collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
-import { collectAuditEvents } from './audited-rows.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation } from './invitation-model.js'
 import { invitationSecretMatches, parseInvitationToken } from './invitation-token.js'
 import { invalidatePermissions } from './permission-cache.js'
-import { auditFailure, builtinModel, checkUuid } from './rbac-scope.js'
+import { builtinModel, checkUuid } from './rbac-scope.js'
 import { ASSIGN_ACTION } from './role-assignment.js'
 
 /** What `invitations.accept` returns. */
@@ -37,10 +36,8 @@ interface LockedInvitation {
   user_exists: boolean
 }
 
-/** Token refusals are audited as `denied`; anything else that fails as `failure`. */
-const TOKEN_CODES = new Set(['TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED'])
-
-const unknownToken = () => new TenantryError('TOKEN_INVALID', `${ACCEPT_ACTION}: unknown or invalid invitation token`, { operation: ACCEPT_ACTION })
+// Token refusals are audited as `denied`; anything else that fails as `failure`.
+const unknownToken = () => denied(new TenantryError('TOKEN_INVALID', `${ACCEPT_ACTION}: unknown or invalid invitation token`, { operation: ACCEPT_ACTION }))
 
 /**
  * Accepts an invitation in one transaction: the invitation row is locked (`for update`), so of
@@ -63,9 +60,9 @@ export async function acceptInvitation(state: ScopeState, token: unknown, userId
       seen.invitation = { id: locked.id, tenant_id: locked.tenant_id }
       // The secret is checked first, so a wrong one learns nothing about the invitation's state.
       if (!invitationSecretMatches(parsed.secret, locked.secret_hash)) throw unknownToken()
-      if (locked.accepted) throw new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was already used`, { operation: ACCEPT_ACTION })
-      if (locked.revoked || !locked.tenant_live) throw new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was revoked`, { operation: ACCEPT_ACTION })
-      if (locked.expired) throw new TenantryError('TOKEN_EXPIRED', `${ACCEPT_ACTION}: the invitation has expired`, { operation: ACCEPT_ACTION })
+      if (locked.accepted) throw denied(new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was already used`, { operation: ACCEPT_ACTION }))
+      if (locked.revoked || !locked.tenant_live) throw denied(new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was revoked`, { operation: ACCEPT_ACTION }))
+      if (locked.expired) throw denied(new TenantryError('TOKEN_EXPIRED', `${ACCEPT_ACTION}: the invitation has expired`, { operation: ACCEPT_ACTION }))
       if (!locked.user_exists) throw new TenantryError('NOT_FOUND', `${ACCEPT_ACTION}: no such user`, { table: 'users', operation: ACCEPT_ACTION })
       if (locked.membership_status === 'suspended') {
         throw new TenantryError('CONFLICT', `${ACCEPT_ACTION}: the user is a suspended member of this tenant`, { table: 'memberships', operation: ACCEPT_ACTION })
@@ -80,13 +77,11 @@ export async function acceptInvitation(state: ScopeState, token: unknown, userId
     })
   } catch (error) {
     const mapped = mapDatabaseError(error, ACCEPT_ACTION)
-    const code = mapped instanceof TenantryError ? mapped.code : 'ERROR'
-    throw await auditFailure(state, mapped, {
+    throw await recordFailedWrite(state, mapped, {
       action: ACCEPT_ACTION,
       resourceType: 'invitations',
       resourceId: seen.invitation?.id ?? null,
       ...(seen.invitation ? { tenantId: seen.invitation.tenant_id } : {}),
-      denied: TOKEN_CODES.has(code),
     })
   } finally {
     invalidatePermissions(state)

@@ -6,16 +6,15 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import { validationError } from '../errors/validation-error.js'
 import { scopeActorId, scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { AUDIT_COLUMN } from '../repository/write-statements.js'
+import { AUDIT_COLUMN, collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
 import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { durationToMs, type Duration } from '../util/duration.js'
-import { collectAuditEvents } from './audited-rows.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 import { refuseNulBytes } from '../validation/text-value.js'
 import { acceptInvitation, type AcceptedInvitation } from './invitation-accept.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation, type InvitationStatus } from './invitation-model.js'
 import { newInvitationToken } from './invitation-token.js'
-import { auditFailure, builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
+import { builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
 
 /** Input of `invitations.invite`. */
 export interface InviteInput {
@@ -115,12 +114,11 @@ export class Invitations {
           select ${invitationColumns('c')}, (select to_jsonb(a) from audit a) as ${sql.id(AUDIT_COLUMN)} from created c`.execute(db)
         return collectAuditEvents(rows, events)
       })
-      if (!rows[0]) throw new TenantryError('NOT_FOUND', `${operation}: a role is not a role of this tenant`, { table: 'roles', operation })
+      if (!rows[0]) throw denied(new TenantryError('NOT_FOUND', `${operation}: a role is not a role of this tenant`, { table: 'roles', operation }))
       return { token, invitation: toInvitation(rows[0]) }
     } catch (error) {
       const mapped = mapDatabaseError(error, operation)
-      const denied = mapped instanceof TenantryError && mapped.code === 'NOT_FOUND'
-      throw await auditFailure(this.#state, mapped, { action: INVITE_ACTION, resourceType: 'invitations', resourceId: null, tenantId, denied })
+      throw await recordFailedWrite(this.#state, mapped, { action: INVITE_ACTION, resourceType: 'invitations', resourceId: null, tenantId })
     }
   }
 
@@ -164,13 +162,12 @@ export class Invitations {
         return collectAuditEvents(rows, events)
       })
       const row = rows[0]
-      if (!row) throw new TenantryError('NOT_FOUND', `${operation}: no such invitation`, { table: 'invitations', operation })
+      if (!row) throw denied(new TenantryError('NOT_FOUND', `${operation}: no such invitation`, { table: 'invitations', operation }))
       if (row.status === 'accepted') throw new TenantryError('CONFLICT', `${operation}: the invitation was already accepted`, { table: 'invitations', operation })
       return toInvitation(row)
     } catch (error) {
       const mapped = mapDatabaseError(error, operation)
-      const denied = mapped instanceof TenantryError && mapped.code === 'NOT_FOUND'
-      throw await auditFailure(this.#state, mapped, { action: REVOKE_ACTION, resourceType: 'invitations', resourceId: key, denied })
+      throw await recordFailedWrite(this.#state, mapped, { action: REVOKE_ACTION, resourceType: 'invitations', resourceId: key })
     }
   }
 

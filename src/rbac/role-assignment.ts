@@ -4,11 +4,11 @@ import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { AUDIT_COLUMN, deleteStatement } from '../repository/write-statements.js'
+import { AUDIT_COLUMN, collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
+import { deleteStatement } from '../repository/write-statements.js'
 import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
-import { collectAuditEvents } from './audited-rows.js'
 import { invalidatePermissions } from './permission-cache.js'
-import { auditFailure, builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
+import { builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
 import type { UserRoleRow } from './role-input.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
@@ -21,8 +21,6 @@ export interface RoleAssignmentOptions {
 export const ASSIGN_ACTION = 'roles.assign'
 export const UNASSIGN_ACTION = 'roles.unassign'
 const ASSIGNED_COLUMNS = ['tenant_id', 'user_id', 'role_id']
-/** Refusals audited as `denied` rather than `failure`. */
-const deniedErrors = new WeakSet<object>()
 
 interface AssignResult extends Partial<UserRoleRow> {
   is_member: boolean
@@ -76,17 +74,14 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
       if (!result?.is_member) throw new TenantryError('NOT_FOUND', `${operation}: the user is not a member of this tenant`, { table: 'user_roles', operation })
       if (!result.role_in_scope) {
         // Possibly another tenant's role: audited as denied, like a write aimed at another tenant's row.
-        const error = new TenantryError('NOT_FOUND', `${operation}: no such role in this tenant`, { table: 'roles', operation })
-        deniedErrors.add(error)
-        throw error
+        throw denied(new TenantryError('NOT_FOUND', `${operation}: no such role in this tenant`, { table: 'roles', operation }))
       }
       return result.id ? result : await assignedRow(db, state, tenantId, user, role)
     })
     return toUserRole(row)
   } catch (error) {
     const mapped = mapDatabaseError(error, operation)
-    const denied = typeof mapped === 'object' && mapped !== null && deniedErrors.has(mapped)
-    throw await auditFailure(state, mapped, { action: ASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId, denied })
+    throw await recordFailedWrite(state, mapped, { action: ASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId })
   } finally {
     invalidatePermissions(state)
   }
@@ -132,7 +127,7 @@ export async function unassignRole(state: ScopeState, userId: unknown, roleId: u
     })
     return removed.length > 0
   } catch (error) {
-    throw await auditFailure(state, mapDatabaseError(error, operation), { action: UNASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId })
+    throw await recordFailedWrite(state, mapDatabaseError(error, operation), { action: UNASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId })
   } finally {
     invalidatePermissions(state)
   }

@@ -2,14 +2,13 @@ import { sql } from 'kysely'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import type { ScopeState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { collectAuditEvents, recordFailedWrite } from '../execution/audited-write.js'
 import type { NoWriteOptions, UpdateOptions } from '../repository/repository.js'
 import type { BulkFilter } from '../repository/bulk-filter.js'
 import { insertStatement } from '../repository/write-statements.js'
 import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
-import { collectAuditEvents } from './audited-rows.js'
 import { InvalidatingRepository } from './invalidating-repository.js'
-import { auditFailure } from './rbac-scope.js'
 import { assignRole, unassignRole, type RoleAssignmentOptions } from './role-assignment.js'
 import { parseRoleCreate, parseRoleUpdate, type RoleCreateInput, type RoleDefinition, type RoleRow, type RoleUpdateInput, type UserRoleRow } from './role-input.js'
 import { seedDefaultRoles, type SeedRolesResult } from './seed-default-roles.js'
@@ -130,7 +129,7 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
         return collectAuditEvents(created, events) as unknown as RoleRow[]
       })
     } catch (error) {
-      throw await auditFailure(state, mapDatabaseError(error, `roles.${op}`), { action: 'roles.create', resourceType: 'roles', resourceId: null, tenantId: rows[0]?.tenant_id ?? null })
+      throw await recordFailedWrite(state, mapDatabaseError(error, `roles.${op}`), { action: 'roles.create', resourceType: 'roles', resourceId: null, tenantId: rows[0]?.tenant_id ?? null })
     }
   }
 }
