@@ -1,7 +1,10 @@
+import type { Kysely } from 'kysely'
+import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { ScopeState } from '../runtime/runtime.js'
 import { auditRowToEvent, recordOutcome } from './audit-statement.js'
+import { inUnitOfWork } from './unit-of-work.js'
 
 /**
  * What every audited write (repositories and RBAC alike) does around its statement: collect the
@@ -67,4 +70,44 @@ export async function recordFailedWrite(state: ScopeState, error: unknown, write
     ...(write.tenantId !== undefined ? { tenantId: write.tenantId } : {}),
   })
   return error
+}
+
+export interface AuditedWriteOptions {
+  /** Named in mapped errors (`projects.update`, `roles.assign`). */
+  operation: string
+  /** A transaction even outside `scope.transaction` (hooks, several statements). */
+  needsTransaction?: boolean
+  /** The record of a failure, asked once it failed (it may name what the work saw); `null` records nothing. */
+  failure: () => FailedWrite | null
+  /** Rewrites the mapped error before it is recorded and thrown (a clearer message). */
+  explain?: (error: unknown) => unknown
+  /** Runs once the write committed or failed, after its failure record (forgets cached permissions). */
+  settle?: () => void
+}
+
+/**
+ * The audited write pipeline: `work` runs as one unit of work (its statements carry their audit
+ * CTEs and hand the events to `collectAuditEvents`); a failure is mapped to a `TenantryError`,
+ * recorded as `denied` or `failure` outside the rolled-back transaction, and thrown.
+ *
+ * @example
+ * return auditedWrite(state, { operation: 'roles.unassign', failure: () => ({ action, resourceType: 'user_roles', resourceId: null }) },
+ *   async (db, inner, events) => collectAuditEvents((await statement.execute(db)).rows, events))
+ */
+export async function auditedWrite<T>(
+  state: ScopeState,
+  options: AuditedWriteOptions,
+  work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+): Promise<T> {
+  try {
+    return await inUnitOfWork(state, options.needsTransaction === true, work)
+  } catch (error) {
+    const mapped = mapDatabaseError(error, options.operation)
+    const explained = options.explain ? options.explain(mapped) : mapped
+    const failure = options.failure()
+    if (failure) await recordFailedWrite(state, explained, failure)
+    throw explained
+  } finally {
+    options.settle?.()
+  }
 }

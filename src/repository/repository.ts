@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
-import { collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
+import { auditedWrite, collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
@@ -435,15 +435,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   ): Promise<T> {
     const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
-    return retrySingle(this.#state, async () => {
-      try {
-        return await inUnitOfWork(this.#state, needsTransaction, work)
-      } catch (error) {
-        const mapped = this.#explain(mapDatabaseError(error, this.#operation(op)), op)
-        if (this.#model.auditEnabled) await recordFailedWrite(this.#state, mapped, { action: this.#auditAction(op), resourceType: this.#model.name, resourceId })
-        throw mapped
-      }
-    })
+    const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
+    const explain = (error: unknown) => this.#explain(error, op)
+    return retrySingle(this.#state, () => auditedWrite(this.#state, { operation: this.#operation(op), needsTransaction, failure, explain }, work))
   }
 
   /** `<table>.<action>`: the audit action of a write (see `AUDIT_ACTION`). */
