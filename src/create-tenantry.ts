@@ -26,6 +26,7 @@ import { dispatchToSink } from './execution/audit-sink.js'
 import { checkOptionKeys } from './validation/strict-options.js'
 import { checkTableDefinition } from './schema/table-definition.js'
 import { refuseNulBytes } from './validation/text-value.js'
+import { SCHEMA_NAME } from './util/identifiers.js'
 
 /** The `tables` map of `createTenantry`: repository name → `defineTable` result. */
 export type TableDefinitions<DB> = Record<string, TableDefinition<DB, any, any>>
@@ -73,7 +74,7 @@ export interface TenantryOptions<DB, Tables = TableDefinitions<DB>> {
   retry?: RetryOption
 }
 
-const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+const identifier = z.string().regex(SCHEMA_NAME, 'a lower-case SQL identifier')
 
 // Strict: a misspelt option (`isolaton: 'rls'`, `audit.redcat`) is VALIDATION, never ignored.
 const optionsSchema = z.strictObject({

@@ -2,13 +2,12 @@ import { CompiledQuery, type Kysely } from 'kysely'
 import { mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ScopeState } from '../runtime/runtime.js'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+import { isLowerCaseUuid } from '../util/identifiers.js'
 
 /** A validated UUID as an SQL literal; anything else never reaches the SQL text. */
 function uuidLiteral(value: string | null | undefined): string {
   if (value === null || value === undefined) return "''"
-  if (!UUID.test(value)) throw new TenantryError('CONTEXT_MISSING', 'row-level security context: the tenant or actor id is not a UUID')
+  if (!isLowerCaseUuid(value)) throw new TenantryError('CONTEXT_MISSING', 'row-level security context: the tenant or actor id is not a UUID')
   return `'${value}'`
 }
 
