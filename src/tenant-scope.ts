@@ -2,7 +2,7 @@ import type { Insertable, Kysely, Selectable, Updateable } from 'kysely'
 import type { TenantContext } from './validation/context.js'
 import { TenantryError } from './errors/tenantry-error.js'
 import type { ScopeState, SystemActor } from './runtime/runtime.js'
-import { inTransaction, type TransactionOptions } from './execution/unit-of-work.js'
+import { scopeTransaction, type TransactionOptions } from './execution/unit-of-work.js'
 import { Repository } from './repository/repository.js'
 import type { BuiltinTableName } from './schema/builtin-tables.js'
 import type { TableModel } from './schema/table-model.js'
@@ -84,7 +84,7 @@ export class TenantScope<DB = any, Tables = {}> {
     }
     // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
     const onAttemptFailed = () => invalidatePermissions(this.state)
-    return inTransaction(this.state, (inner) => fn(new TenantScope<DB, Tables>(inner)), { ...options, onAttemptFailed }).catch((error: unknown) => {
+    return scopeTransaction(this.state, (inner) => fn(new TenantScope<DB, Tables>(inner)), { ...options, onAttemptFailed }).catch((error: unknown) => {
       // Also when a nested transaction (which joins the open one) fails.
       onAttemptFailed()
       throw error

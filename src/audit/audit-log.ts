@@ -5,7 +5,7 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import { checkOptionKeys, parseInput } from '../validation/strict-options.js'
 import { checkJsonValue } from '../validation/text-value.js'
 import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
-import { inContextTransaction } from '../execution/context-transaction.js'
+import { transactionOnNewConnection } from '../execution/context-transaction.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
 import { scopeCondition } from '../predicates/row-scope.js'
@@ -139,7 +139,7 @@ export class AuditLog {
     let total = 0
     for (;;) {
       // Under RLS the batch runs with the scope's context, so the policy limits it to the tenant too.
-      const deleted = await inContextTransaction(this.#state, async (trx) => {
+      const deleted = await transactionOnNewConnection(this.#state, async (trx) => {
         await sql`select set_config('tenantry.audit_retention', 'on', true)`.execute(trx)
         const result = await sql`delete from ${table} where id in (
             select a.id from ${table} a where a.created_at < ${olderThan} and ${inScope}

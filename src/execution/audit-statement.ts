@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely'
 import { scopeActorId, type ScopeState } from '../runtime/runtime.js'
-import { inContextTransaction } from './context-transaction.js'
+import { transactionOnNewConnection } from './context-transaction.js'
 import { dispatchToSink } from './audit-sink.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
@@ -103,7 +103,7 @@ async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<A
     const outside: ScopeState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
     const { rows } =
       runtime.isolation === 'rls'
-        ? await inContextTransaction(outside, (trx) => statement.execute(trx))
+        ? await transactionOnNewConnection(outside, (trx) => statement.execute(trx))
         : await statement.execute(runtime.root)
     return rows[0] ? auditRowToEvent(rows[0]) : null
   } catch {

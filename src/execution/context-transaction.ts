@@ -43,7 +43,7 @@ function commitFailed(error: unknown, readOnly: boolean): unknown {
  * is in flight is `OUTCOME_UNKNOWN` (unless the transaction only read); anything before COMMIT
  * certainly rolled back.
  */
-export async function withinContextTransaction<T>(
+export async function transactionOnConnection<T>(
   execute: (query: CompiledQuery) => Promise<unknown>,
   state: ScopeState,
   fn: () => Promise<T>,
@@ -71,7 +71,7 @@ export async function withinContextTransaction<T>(
  * mode (BEGIN, statements, COMMIT). tenantry sends COMMIT itself, so it knows when a lost
  * connection leaves the outcome unknown. The `Kysely` handed to `fn` is bound to the connection.
  */
-export async function inContextTransaction<T>(
+export async function transactionOnNewConnection<T>(
   state: ScopeState,
   fn: (trx: Kysely<any>) => Promise<T>,
   options: { readOnly?: boolean } = {},
@@ -80,7 +80,7 @@ export async function inContextTransaction<T>(
   const begin = state.runtime.isolation === 'rls' ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
   return root
     .connection()
-    .execute((db) => withinContextTransaction((query) => db.executeQuery(query), state, () => fn(db), { ...options, begin }))
+    .execute((db) => transactionOnConnection((query) => db.executeQuery(query), state, () => fn(db), { ...options, begin }))
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
 import { dispatchToSink } from './audit-sink.js'
 import { recordOutcome } from './audit-statement.js'
-import { inAutocommit, inContextTransaction } from './context-transaction.js'
+import { inAutocommit, transactionOnNewConnection } from './context-transaction.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { resolveRetry, withRetry, type RetryOption } from '../runtime/retry-policy.js'
@@ -33,7 +33,7 @@ export async function inUnitOfWork<T>(
   const events: AuditEvent[] = []
   let result: T
   if (needsTransaction || state.runtime.isolation === 'rls') {
-    result = await inContextTransaction(
+    result = await transactionOnNewConnection(
       state,
       (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events),
       options,
@@ -56,7 +56,7 @@ export interface TransactionOptions {
  * deadlock, lock timeout) re-runs `fn` in a new transaction; `OUTCOME_UNKNOWN` never does.
  * `onAttemptFailed` runs after each failed attempt (the scope forgets cached permissions there).
  */
-export async function inTransaction<T>(
+export async function scopeTransaction<T>(
   state: ScopeState,
   fn: (inner: ScopeState) => Promise<T>,
   options: TransactionOptions & { onAttemptFailed?: () => void } = {},
@@ -70,7 +70,7 @@ export async function inTransaction<T>(
     const outcomes: OutcomeRecord[] = []
     let result: T
     try {
-      result = await inContextTransaction(state, (trx) => fn({ ...state, trx, pendingEvents: events, deferredOutcomes: outcomes }))
+      result = await transactionOnNewConnection(state, (trx) => fn({ ...state, trx, pendingEvents: events, deferredOutcomes: outcomes }))
     } catch (error) {
       const mapped = mapDatabaseError(error)
       options.onAttemptFailed?.()

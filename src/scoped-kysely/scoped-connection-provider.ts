@@ -1,6 +1,6 @@
 import type { CompiledQuery, ConnectionProvider, DatabaseConnection, QueryExecutor } from 'kysely'
 import type { ScopeState } from '../runtime/runtime.js'
-import { withinContextTransaction } from '../execution/context-transaction.js'
+import { transactionOnConnection } from '../execution/context-transaction.js'
 import { ScopedConnection } from './scoped-connection.js'
 
 /**
@@ -29,7 +29,7 @@ export class ScopedConnectionProvider implements ConnectionProvider {
     return this.#base.provideConnection((connection) => {
       const scoped = new ScopedConnection(connection, this.#sealed, this.#allowRawSql)
       if (state.runtime.isolation !== 'rls' || state.trx) return consumer(scoped)
-      return withinContextTransaction((query) => connection.executeQuery(query), state, () => consumer(scoped))
+      return transactionOnConnection((query) => connection.executeQuery(query), state, () => consumer(scoped))
     })
   }
 }
