@@ -32,6 +32,7 @@ export const LAYERS = [
   ['audit', 8],
   ['lint', 8],
   ['citus', 8],
+  ['demo', 8],
   ['rbac', 8],
   // Front door: createTenantry, defineTable, TenantScope, the entry point (files at src/).
   ['.', 9],

@@ -29,10 +29,15 @@ export interface BundledTable {
   sharesSystemRows?: boolean
   /** The API that writes it, named when `scope.db` refuses a write. */
   writtenThrough: string
+  /**
+   * Its place on a Citus cluster: a `reference` table (a copy on every node), `distributed` by
+   * `tenant_id` and co-located, or `local` to the coordinator (tokens, looked up by selector alone).
+   */
+  citus: 'reference' | 'distributed' | 'local'
 }
 
 export const BUNDLED_TABLES = {
-  tenants: { tenantColumn: 'id', softDelete: true, model: true, typed: true, scopedDb: 'read', writtenThrough: 'asSystem(...).tenants' },
+  tenants: { tenantColumn: 'id', softDelete: true, model: true, typed: true, scopedDb: 'read', writtenThrough: 'asSystem(...).tenants', citus: 'reference' },
   users: {
     tenantColumn: null,
     tenantThrough: { table: 'memberships', memberColumn: 'user_id' },
@@ -45,8 +50,9 @@ export const BUNDLED_TABLES = {
     scopedDb: 'read',
     visibleColumns: ['id', 'email', 'external_id', 'display_name', 'status', 'last_login_at', 'metadata', 'created_at', 'updated_at', 'deleted_at'],
     writtenThrough: 'asSystem(...).users',
+    citus: 'reference',
   },
-  memberships: { tenantColumn: 'tenant_id', softDelete: true, model: true, typed: true, scopedDb: 'read', writtenThrough: 'scope.memberships' },
+  memberships: { tenantColumn: 'tenant_id', softDelete: true, model: true, typed: true, scopedDb: 'read', writtenThrough: 'scope.memberships', citus: 'distributed' },
   roles: {
     tenantColumn: 'tenant_id',
     softDelete: true,
@@ -55,8 +61,9 @@ export const BUNDLED_TABLES = {
     scopedDb: 'read',
     sharesSystemRows: true,
     writtenThrough: 'scope.roles',
+    citus: 'reference',
   },
-  user_roles: { tenantColumn: 'tenant_id', softDelete: false, model: true, typed: true, scopedDb: 'read', writtenThrough: 'scope.roles.assign / unassign' },
+  user_roles: { tenantColumn: 'tenant_id', softDelete: false, model: true, typed: true, scopedDb: 'read', writtenThrough: 'scope.roles.assign / unassign', citus: 'distributed' },
   invitations: {
     tenantColumn: 'tenant_id',
     softDelete: false,
@@ -66,11 +73,12 @@ export const BUNDLED_TABLES = {
     typed: false,
     scopedDb: 'refused',
     writtenThrough: 'scope.invitations',
+    citus: 'distributed',
   },
   // Read through `scope.auditLog`; the trail itself is never audited.
-  audit_logs: { tenantColumn: 'tenant_id', softDelete: false, audited: false, model: true, typed: false, scopedDb: 'read', writtenThrough: 'scope.auditLog.record' },
-  sessions: { tenantColumn: 'tenant_id', softDelete: false, model: false, typed: false, scopedDb: 'refused', writtenThrough: 'tenantry.tokens' },
-  refresh_tokens: { tenantColumn: null, softDelete: false, model: false, typed: false, scopedDb: 'refused', writtenThrough: 'tenantry.tokens' },
+  audit_logs: { tenantColumn: 'tenant_id', softDelete: false, audited: false, model: true, typed: false, scopedDb: 'read', writtenThrough: 'scope.auditLog.record', citus: 'distributed' },
+  sessions: { tenantColumn: 'tenant_id', softDelete: false, model: false, typed: false, scopedDb: 'refused', writtenThrough: 'tenantry.tokens', citus: 'local' },
+  refresh_tokens: { tenantColumn: null, softDelete: false, model: false, typed: false, scopedDb: 'refused', writtenThrough: 'tenantry.tokens', citus: 'local' },
 } as const satisfies Record<string, BundledTable>
 
 export type BundledTableName = keyof typeof BUNDLED_TABLES
