@@ -139,8 +139,26 @@ function cycles(graph) {
   return found
 }
 
+/** The folder map of docs/architecture.md must give every folder the rank `LAYERS` gives it. */
+function documentedLayers() {
+  const text = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8')
+  const documented = new Map()
+  for (const match of text.matchAll(/^\| (\d+) \| `([^`]+)`/gm)) {
+    documented.set(match[2] === 'src/*.ts' ? '.' : match[2].replace(/\/$/, ''), Number(match[1]))
+  }
+  const problems = []
+  for (const [folder, rank] of LAYERS) {
+    if (documented.get(folder) !== rank) problems.push(`docs/architecture.md: folder "${folder}" should be listed with layer ${rank}`)
+  }
+  for (const folder of documented.keys()) {
+    if (!rankOf.has(folder)) problems.push(`docs/architecture.md lists "${folder}", which LAYERS in scripts/check-imports.mjs lacks`)
+  }
+  return problems
+}
+
 export function checkImports() {
   const { graph, problems } = importGraph()
+  problems.push(...documentedLayers())
   problems.push(...upwardImports(graph))
   for (const component of cycles(graph)) {
     problems.push(`import cycle through ${component.length} files:\n    ${component.join('\n    ')}`)
