@@ -54,11 +54,12 @@ export interface FailedWrite {
   resourceId: string | null
   /** Tenant of the row, when it differs from the scope's (system scopes). */
   tenantId?: string | null
+  metadata?: Record<string, unknown>
 }
 
 /**
- * Leaves the `denied` (see `denied`) or `failure` row of a write that failed, outside its rolled
- * back transaction, and returns the error for the caller to throw.
+ * Leaves the `denied` (see `denied`) or `failure` row of a write (or a permission check) that
+ * failed, outside its rolled back transaction, and returns the error for the caller to throw.
  */
 export async function recordFailedWrite(state: ScopeState, error: unknown, write: FailedWrite): Promise<unknown> {
   await recordOutcome(state, {
@@ -68,6 +69,7 @@ export async function recordFailedWrite(state: ScopeState, error: unknown, write
     outcome: isDenied(error) ? 'denied' : 'failure',
     errorCode: error instanceof TenantryError ? error.code : 'ERROR',
     ...(write.tenantId !== undefined ? { tenantId: write.tenantId } : {}),
+    ...(write.metadata !== undefined ? { metadata: write.metadata } : {}),
   })
   return error
 }
