@@ -53,7 +53,7 @@ const scopedDialect: Dialect = {
  * runs on the scope's transaction when there is one (under RLS, with the context set).
  */
 export function createScopedKysely<DB>(state: ScopeState, options: ScopedDbOptions = {}): Kysely<DB> {
-  checkOptionKeys(options, ['view', 'allowRawSql'], 'scopedDb')
+  checkOptionKeys(options, ['view', 'allowRawSql', 'allowFunctions'] satisfies (keyof ScopedDbOptions)[], 'scopedDb')
   const view = options.view ?? 'live'
   if (!VIEWS.includes(view)) throw new TenantryError('VALIDATION', `scopedDb: view must be one of ${VIEWS.join(', ')}`)
   const allowRawSql = options.allowRawSql === true
