@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// `npm run check`: type check, the public-surface check, then publint and
+// `npm run check`: type check, the layer check of src/ imports, the public-surface check, then publint and
 // @arethetypeswrong/cli on the packed tarball (what users actually install).
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
+import { checkImports } from './check-imports.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const bin = (name) => join(root, 'node_modules', '.bin', name)
@@ -12,6 +13,13 @@ const run = (cmd, args, options = {}) => execFileSync(bin(cmd), args, { cwd: roo
 
 console.log('» type check')
 run('tsc', ['--noEmit', '-p', 'tsconfig.json'])
+
+console.log('» layers: no upward import, no import cycle in src/ (scripts/check-imports.mjs)')
+const importProblems = checkImports()
+if (importProblems.length > 0) {
+  console.error(`import check: ${importProblems.length} problem(s)\n  ${importProblems.join('\n  ')}`)
+  process.exit(1)
+}
 
 console.log('» public surface: every module under src/ is reachable from an entry point')
 const entries = ['src/index.ts', 'src/testing/index.ts', 'src/cli/index.ts']

@@ -1,15 +1,15 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import type pg from 'pg'
 import { z } from 'zod'
-import type { AuditEvent } from './audit/audit-event.js'
-import { parseContext, type TenantContextInput } from './context.js'
+import type { AuditEvent } from './runtime/audit-event.js'
+import { parseContext, type TenantContextInput } from './validation/context.js'
 import type { TableDefinition } from './define-table.js'
 import { mapDatabaseError, withTypedErrors } from './errors/map-database-error.js'
 import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
-import { guardPool } from './execution/guarded-pool.js'
-import { resolveRetry, type RetryOption } from './execution/retry-policy.js'
-import type { IsolationMode, ScopeState, TenantryRuntime } from './execution/runtime.js'
+import { guardPool } from './runtime/guarded-pool.js'
+import { resolveRetry, type RetryOption } from './runtime/retry-policy.js'
+import type { IsolationMode, ScopeState, TenantryRuntime } from './runtime/runtime.js'
 import { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from './migration/migrate.js'
 import { builtinTableModels } from './schema/builtin-tables.js'
 import { loadTableColumns } from './schema/table-introspection.js'
@@ -19,14 +19,15 @@ import { RowLevelSecurity } from './rls/row-level-security.js'
 import { hostTargets } from './rls/rls-targets.js'
 import { lintDeclaredTables } from './lint/lint-declared-tables.js'
 import type { LintOptions, LintResult } from './lint/lint-types.js'
-import { TenantScope } from './scope/tenant-scope.js'
+import { TenantScope } from './tenant-scope.js'
 import { createTokenService, resolveTokenConfig, type TokenConfig, type TokenService } from './tokens/index.js'
 import { resolveCursorKey } from './repository/cursor-key.js'
-import { dispatchToSink } from './audit/audit-sink.js'
+import { dispatchToSink } from './execution/audit-sink.js'
 import { checkOptionKeys } from './validation/strict-options.js'
-import { checkTableDefinition } from './validation/table-definition.js'
+import { checkTableDefinition } from './schema/table-definition.js'
 import { refuseNulBytes } from './validation/text-value.js'
 import { Citus } from './citus/citus-admin.js'
+import { SCHEMA_NAME } from './util/identifiers.js'
 
 /** The `tables` map of `createTenantry`: repository name → `defineTable` result. */
 export type TableDefinitions<DB> = Record<string, TableDefinition<DB, any, any>>
@@ -74,7 +75,7 @@ export interface TenantryOptions<DB, Tables = TableDefinitions<DB>> {
   retry?: RetryOption
 }
 
-const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+const identifier = z.string().regex(SCHEMA_NAME, 'a lower-case SQL identifier')
 
 // Strict: a misspelt option (`isolaton: 'rls'`, `audit.redcat`) is VALIDATION, never ignored.
 const optionsSchema = z.strictObject({

@@ -5,9 +5,9 @@
  */
 export { createTenantry, type Tenantry, type TenantryOptions, type TableDefinitions } from './create-tenantry.js'
 export { defineTable, type TableDefinition, type TableHooks, type HookArgs, type SoftDeleteOption } from './define-table.js'
-export type { TenantContext, TenantContextInput } from './context.js'
-export type { TenantScope, TransactionScope, TableRepository, InsertInput } from './scope/tenant-scope.js'
-export type { BuiltinDatabase, TenantryDatabase } from './scope/builtin-database.js'
+export type { TenantContext, TenantContextInput } from './validation/context.js'
+export type { TenantScope, TransactionScope, TableRepository, InsertInput } from './tenant-scope.js'
+export type { BuiltinDatabase, TenantryDatabase } from './schema/builtin-database.js'
 export type { Row, CreateInput, UpdateInput, TenantColumnOf } from './repository/table-types.js'
 export type { Repository, FindManyOptions, PageOptions, Page, UpdateOptions } from './repository/repository.js'
 export type { WhereFilter, ColumnFilter, ColumnOperators, ComparisonOperators, StringOperators, LogicalKey } from './repository/where-filter.js'
@@ -17,7 +17,7 @@ export type { OrderByInput, OrderByItem, SortDirection, NullsOrder } from './rep
 export { TenantryError, isTenantryError, type TenantryErrorDetails, type ValidationIssue } from './errors/tenantry-error.js'
 export { ErrorCodes, type ErrorCode } from './errors/error-codes.js'
 export { veto } from './errors/veto.js'
-export type { AuditEvent, AuditOutcome } from './audit/audit-event.js'
+export type { AuditEvent, AuditOutcome } from './runtime/audit-event.js'
 export type { AuditLog, AuditListOptions, AuditRecordInput } from './audit/audit-log.js'
 export {
   migrate,
@@ -40,10 +40,10 @@ export type {
   RequestInfo,
   TokenAuditCallback,
 } from './tokens/index.js'
-export type { IsolationMode, SystemActor } from './execution/runtime.js'
-export type { RetryOption, RetryPolicyInput } from './execution/retry-policy.js'
+export type { IsolationMode, SystemActor } from './runtime/runtime.js'
+export type { RetryOption, RetryPolicyInput } from './runtime/retry-policy.js'
 export type { TransactionOptions } from './execution/unit-of-work.js'
-export { guardPool } from './execution/guarded-pool.js'
+export { guardPool } from './runtime/guarded-pool.js'
 export type { RowLevelSecurity } from './rls/row-level-security.js'
 export type { RlsStatus, RlsTableStatus } from './rls/rls-admin.js'
 export {
@@ -54,8 +54,8 @@ export {
   type LintResult,
   type LintOptions,
 } from './lint/lint-types.js'
-export type { ScopedDbOptions } from './scope/scoped-kysely/scoped-kysely.js'
-export type { DeletedView } from './scope/row-scope.js'
+export type { ScopedDbOptions } from './scoped-kysely/scoped-kysely.js'
+export type { DeletedView } from './predicates/row-scope.js'
 export type { RoleRepository } from './rbac/role-repository.js'
 export type { RoleRow, UserRoleRow, RoleCreateInput, RoleUpdateInput, RoleDefinition } from './rbac/role-input.js'
 export type { RoleAssignmentOptions } from './rbac/role-assignment.js'

@@ -4,14 +4,15 @@ import { mapDatabaseError, withTypedErrors } from '../errors/map-database-error.
 import { TenantryError } from '../errors/tenantry-error.js'
 import { checkOptionKeys, parseInput } from '../validation/strict-options.js'
 import { checkJsonValue } from '../validation/text-value.js'
-import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
-import { inContextTransaction, inUnitOfWork } from '../execution/unit-of-work.js'
+import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { transactionOnNewConnection } from '../execution/context-transaction.js'
+import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
-import { scopeCondition } from '../scope/row-scope.js'
+import { scopeCondition } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { durationToMs, type Duration } from '../util/duration.js'
-import type { AuditEvent, AuditOutcome } from './audit-event.js'
-import { auditEventInsert, auditRowToEvent } from './audit-statement.js'
+import type { AuditEvent, AuditOutcome } from '../runtime/audit-event.js'
+import { auditEventInsert, auditRowToEvent } from '../execution/audit-statement.js'
 
 export interface AuditListOptions {
   resourceType?: string
@@ -142,7 +143,7 @@ export class AuditLog {
     let total = 0
     for (;;) {
       // Under RLS the batch runs with the scope's context, so the policy limits it to the tenant too.
-      const deleted = await inContextTransaction(this.#state, async (trx) => {
+      const deleted = await transactionOnNewConnection(this.#state, async (trx) => {
         await sql`select set_config('tenantry.audit_retention', 'on', true)`.execute(trx)
         const result = await sql`delete from ${table} where id in (
             select a.id from ${table} a where a.created_at < ${olderThan} and ${inScope}

@@ -1,5 +1,5 @@
 import { withTypedErrors } from '../errors/map-database-error.js'
-import type { TenantryRuntime } from '../execution/runtime.js'
+import type { TenantryRuntime } from '../runtime/runtime.js'
 import { parseTableArgument } from '../rls/rls-targets.js'
 import { distributeTables, type DistributeOptions, type DistributeResult } from './citus-distribute.js'
 import { readCitusStatus, type CitusStatus } from './citus-status.js'

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely'
-import type { BuiltinDatabase } from '../scope/builtin-database.js'
+import type { BuiltinDatabase } from '../schema/builtin-database.js'
 import type { TokenService } from '../tokens/index.js'
 import { demoDataSet } from './demo-data-set.js'
 

@@ -1,5 +1,5 @@
-import { withRetry } from './retry-policy.js'
-import type { ScopeState } from './runtime.js'
+import { withRetry } from '../runtime/retry-policy.js'
+import type { ScopeState } from '../runtime/runtime.js'
 
 /**
  * Runs one single-statement operation with the instance's `retry` policy (`createTenantry({ retry })`).

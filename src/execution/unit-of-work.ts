@@ -1,112 +1,12 @@
-import { CompiledQuery, type Kysely } from 'kysely'
-import type { AuditEvent } from '../audit/audit-event.js'
-import { dispatchToSink } from '../audit/audit-sink.js'
-import { recordOutcome, type OutcomeRecord } from '../audit/audit-statement.js'
-import { mapDatabaseError, mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-error.js'
+import type { Kysely } from 'kysely'
+import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
+import { dispatchToSink } from './audit-sink.js'
+import { recordOutcome } from './audit-statement.js'
+import { inAutocommit, transactionOnNewConnection } from './context-transaction.js'
+import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { resolveRetry, withRetry, type RetryOption } from './retry-policy.js'
-import type { ScopeState } from './runtime.js'
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
-/** A validated UUID as an SQL literal; anything else never reaches the SQL text. */
-function uuidLiteral(value: string | null | undefined): string {
-  if (value === null || value === undefined) return "''"
-  if (!UUID.test(value)) throw new TenantryError('CONTEXT_MISSING', 'row-level security context: the tenant or actor id is not a UUID')
-  return `'${value}'`
-}
-
-/**
- * `begin` and the scope's context in one simple-protocol message (one round trip instead of two).
- * Safe as text because both ids were validated as lower-case UUIDs by `parseContext`, and are
- * checked again here. `tenantry.system` is cleared explicitly for tenant scopes, so even a
- * session-level value left on the connection cannot widen a tenant scope.
- */
-export function beginWithContextQuery(state: ScopeState): CompiledQuery {
-  if (state.system) {
-    return CompiledQuery.raw("begin; select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true)")
-  }
-  const tenant = uuidLiteral(state.context?.tenantId)
-  const actor = uuidLiteral(state.context?.actorId)
-  return CompiledQuery.raw(
-    `begin; select set_config('tenantry.tenant_id', ${tenant}, true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.system', '', true)`,
-  )
-}
-
-/**
- * How a failed COMMIT is reported: unknown when the connection broke in flight, else as it is
- * (certainly rolled back; the caller maps it and names its operation).
- */
-function commitFailed(error: unknown, readOnly: boolean): unknown {
-  if (!readOnly && mayHaveCommitted(error)) return outcomeUnknownError(error)
-  return error
-}
-
-/**
- * Runs `fn` inside BEGIN (with the context) ... COMMIT, rolling back when it throws. `execute`
- * sends one statement on the connection the transaction lives on. A connection lost while COMMIT
- * is in flight is `OUTCOME_UNKNOWN` (unless the transaction only read); anything before COMMIT
- * certainly rolled back.
- */
-export async function withinContextTransaction<T>(
-  execute: (query: CompiledQuery) => Promise<unknown>,
-  state: ScopeState,
-  fn: () => Promise<T>,
-  options: { readOnly?: boolean; begin?: CompiledQuery } = {},
-): Promise<T> {
-  await execute(options.begin ?? beginWithContextQuery(state))
-  let result: T
-  try {
-    result = await fn()
-  } catch (error) {
-    await execute(CompiledQuery.raw('rollback')).catch(() => {})
-    throw error
-  }
-  try {
-    await execute(CompiledQuery.raw('commit'))
-  } catch (error) {
-    throw commitFailed(error, options.readOnly === true)
-  }
-  return result
-}
-
-/**
- * One transaction for `state` on one connection of the root instance. Query mode: a plain BEGIN;
- * RLS mode: BEGIN and the context in one round trip, so a transaction costs what it costs in query
- * mode (BEGIN, statements, COMMIT). tenantry sends COMMIT itself, so it knows when a lost
- * connection leaves the outcome unknown. The `Kysely` handed to `fn` is bound to the connection.
- */
-export async function inContextTransaction<T>(
-  state: ScopeState,
-  fn: (trx: Kysely<any>) => Promise<T>,
-  options: { readOnly?: boolean } = {},
-): Promise<T> {
-  const root = state.runtime.root
-  const begin = state.runtime.isolation === 'rls' ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
-  return root
-    .connection()
-    .execute((db) => withinContextTransaction((query) => db.executeQuery(query), state, () => fn(db), { ...options, begin }))
-}
-
-/**
- * Runs `work` as autocommit statements on one connection. A connection that breaks while a write
- * is in flight leaves its outcome unknown (`OUTCOME_UNKNOWN`); any other error is rethrown as it
- * is, for the caller to map (a connection that could not be opened, or broke during a read, maps
- * to `RETRYABLE`).
- */
-export async function inAutocommit<T>(root: Kysely<any>, readOnly: boolean, work: (db: Kysely<any>) => Promise<T>): Promise<T> {
-  let sent = false
-  try {
-    return await root.connection().execute((db) => {
-      sent = true
-      return work(db)
-    })
-  } catch (error) {
-    if (!readOnly && sent && mayHaveCommitted(error)) throw outcomeUnknownError(error)
-    // Mapped by the caller, which names the operation.
-    throw error
-  }
-}
+import { resolveRetry, withRetry, type RetryOption } from '../runtime/retry-policy.js'
+import type { ScopeState } from '../runtime/runtime.js'
 
 export interface UnitOfWorkOptions {
   /** The work only reads: a lost connection is always retryable, never `OUTCOME_UNKNOWN`. */
@@ -133,7 +33,7 @@ export async function inUnitOfWork<T>(
   const events: AuditEvent[] = []
   let result: T
   if (needsTransaction || state.runtime.isolation === 'rls') {
-    result = await inContextTransaction(
+    result = await transactionOnNewConnection(
       state,
       (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events),
       options,
@@ -156,7 +56,7 @@ export interface TransactionOptions {
  * deadlock, lock timeout) re-runs `fn` in a new transaction; `OUTCOME_UNKNOWN` never does.
  * `onAttemptFailed` runs after each failed attempt (the scope forgets cached permissions there).
  */
-export async function inTransaction<T>(
+export async function scopeTransaction<T>(
   state: ScopeState,
   fn: (inner: ScopeState) => Promise<T>,
   options: TransactionOptions & { onAttemptFailed?: () => void } = {},
@@ -170,7 +70,7 @@ export async function inTransaction<T>(
     const outcomes: OutcomeRecord[] = []
     let result: T
     try {
-      result = await inContextTransaction(state, (trx) => fn({ ...state, trx, pendingEvents: events, deferredOutcomes: outcomes }))
+      result = await transactionOnNewConnection(state, (trx) => fn({ ...state, trx, pendingEvents: events, deferredOutcomes: outcomes }))
     } catch (error) {
       const mapped = mapDatabaseError(error)
       options.onAttemptFailed?.()

@@ -1,17 +1,17 @@
+import { BUNDLED_TABLES } from '../schema/bundled-table-registry.js'
 import { BUNDLED_RLS_TABLES } from '../rls/rls-targets.js'
 import type { LintFinding, LintTarget } from './lint-types.js'
 
-/** Bundled tables that hold no tenant column of their own: only their row-level security is linted. */
-const NOT_TENANT_TABLES = new Set<string>(['tenants', 'users', 'refresh_tokens'])
-const SOFT_DELETE_TABLES = new Set<string>(['tenants', 'users', 'memberships', 'roles'])
-
-/** tenantry's own tables, as lint targets. */
+/**
+ * tenantry's own tables, as lint targets. Tables without a `tenant_id` column of their own
+ * (`tenants`, `users`, `refresh_tokens`) only have their row-level security linted.
+ */
 export function bundledLintTargets(schema: string): LintTarget[] {
   return BUNDLED_RLS_TABLES.map((table) => ({
     schema,
     table,
-    tenantColumn: NOT_TENANT_TABLES.has(table) ? null : 'tenant_id',
-    softDelete: SOFT_DELETE_TABLES.has(table) ? { kind: 'timestamp', column: 'deleted_at' } : { kind: 'none' },
+    tenantColumn: BUNDLED_TABLES[table].tenantColumn === 'tenant_id' ? 'tenant_id' : null,
+    softDelete: BUNDLED_TABLES[table].softDelete ? { kind: 'timestamp', column: 'deleted_at' } : { kind: 'none' },
     kind: 'bundled',
   }))
 }

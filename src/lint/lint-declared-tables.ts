@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { validationError } from '../errors/validation-error.js'
-import type { TenantryRuntime } from '../execution/runtime.js'
+import type { TenantryRuntime } from '../runtime/runtime.js'
 import { lintSchema } from './lint-schema.js'
 import type { LintOptions, LintResult, LintTarget } from './lint-types.js'
 

@@ -3,7 +3,8 @@ import { Kysely, PostgresDialect } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import type pg from 'pg'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { guardPool } from '../execution/guarded-pool.js'
+import { guardPool } from '../runtime/guarded-pool.js'
+import { SCHEMA_NAME } from '../util/identifiers.js'
 import { bundledMigrationsFolder } from './migrations-folder.js'
 import { readSqlMigrations, SqlMigrationProvider, type SqlMigrationSource } from './sql-migration-provider.js'
 
@@ -14,7 +15,6 @@ export const MIGRATION_LOCK_TABLE = 'tenantry_migration_lock'
 
 // The schema name is pasted into SQL text, including inside string literals ('{{schema}}.x'::regclass),
 // so it is held to the same identifier rule as createTenantry's `schema` option.
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 /** Where to migrate: the host's pool or Kysely instance (a transaction works too) and the schema. */
 export interface MigrationTarget {

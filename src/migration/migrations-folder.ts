@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { TenantryError } from '../errors/tenantry-error.js'
 
 /**
  * The package's `migrations/` folder, found from this module's location, which differs between
@@ -14,5 +15,5 @@ export function bundledMigrationsFolder(): string {
     if (existsSync(join(folder, 'package.json')) && existsSync(candidate)) return candidate
     folder = dirname(folder)
   }
-  throw new Error(`tenantry: cannot find the bundled migrations folder above ${here}`)
+  throw new TenantryError('CONFIGURATION', `tenantry: cannot find the bundled migrations folder above ${here}`)
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Migration, MigrationProvider } from 'kysely/migration'
+import { TenantryError } from '../errors/tenantry-error.js'
 
 /** How a provider reads the migration folder; injected so that tests and bundlers can swap it. */
 export interface MigrationFileSystem {
@@ -31,7 +32,7 @@ export async function readSqlMigrations(fs: MigrationFileSystem, folder: string)
   return Promise.all(
     names.map(async (name) => {
       if (!files.includes(`${name}.up.sql`) || !files.includes(`${name}.down.sql`)) {
-        throw new Error(`migration ${name} needs both ${name}.up.sql and ${name}.down.sql`)
+        throw new TenantryError('CONFIGURATION', `migration ${name} needs both ${name}.up.sql and ${name}.down.sql`)
       }
       return {
         name,

@@ -1,17 +1,14 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
-import { auditInsertFromCte } from '../audit/audit-statement.js'
-import { mapDatabaseError } from '../errors/map-database-error.js'
+import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
-import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { AUDIT_COLUMN } from '../repository/write-statements.js'
+import { scopeActorId, scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { AUDIT_COLUMN, auditedWrite, collectAuditEvents, denied } from '../execution/audited-write.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
-import { collectAuditEvents } from './audited-rows.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation } from './invitation-model.js'
 import { invitationSecretMatches, parseInvitationToken } from './invitation-token.js'
 import { invalidatePermissions } from './permission-cache.js'
-import { auditFailure, builtinModel, checkUuid } from './rbac-scope.js'
+import { builtinModel, checkUuid } from './rbac-scope.js'
 import { ASSIGN_ACTION } from './role-assignment.js'
 
 /** What `invitations.accept` returns. */
@@ -37,10 +34,8 @@ interface LockedInvitation {
   user_exists: boolean
 }
 
-/** Token refusals are audited as `denied`; anything else that fails as `failure`. */
-const TOKEN_CODES = new Set(['TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED'])
-
-const unknownToken = () => new TenantryError('TOKEN_INVALID', `${ACCEPT_ACTION}: unknown or invalid invitation token`, { operation: ACCEPT_ACTION })
+// Token refusals are audited as `denied`; anything else that fails as `failure`.
+const unknownToken = () => denied(new TenantryError('TOKEN_INVALID', `${ACCEPT_ACTION}: unknown or invalid invitation token`, { operation: ACCEPT_ACTION }))
 
 /**
  * Accepts an invitation in one transaction: the invitation row is locked (`for update`), so of
@@ -54,43 +49,36 @@ export async function acceptInvitation(state: ScopeState, token: unknown, userId
   const user = checkUuid(userId, 'userId', ACCEPT_ACTION)
   await state.runtime.ready()
   const seen: { invitation?: { id: string; tenant_id: string } } = {}
-  try {
-    return await inUnitOfWork(state, true, async (db, inner, events) => {
-      const locked = await lockInvitation(db, inner, parsed.selector, user)
-      const scopeTenant = scopeTenantId(inner)
-      // Another tenant's invitation is indistinguishable from an unknown one.
-      if (!locked || (scopeTenant !== null && locked.tenant_id !== scopeTenant)) throw unknownToken()
-      seen.invitation = { id: locked.id, tenant_id: locked.tenant_id }
-      // The secret is checked first, so a wrong one learns nothing about the invitation's state.
-      if (!invitationSecretMatches(parsed.secret, locked.secret_hash)) throw unknownToken()
-      if (locked.accepted) throw new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was already used`, { operation: ACCEPT_ACTION })
-      if (locked.revoked || !locked.tenant_live) throw new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was revoked`, { operation: ACCEPT_ACTION })
-      if (locked.expired) throw new TenantryError('TOKEN_EXPIRED', `${ACCEPT_ACTION}: the invitation has expired`, { operation: ACCEPT_ACTION })
-      if (!locked.user_exists) throw new TenantryError('NOT_FOUND', `${ACCEPT_ACTION}: no such user`, { table: 'users', operation: ACCEPT_ACTION })
-      if (locked.membership_status === 'suspended') {
-        throw new TenantryError('CONFLICT', `${ACCEPT_ACTION}: the user is a suspended member of this tenant`, { table: 'memberships', operation: ACCEPT_ACTION })
-      }
-      const { rows } = await acceptStatement(withActor(inner, user), locked, user).execute(db)
-      const [row] = collectAuditEvents(rows, events)
-      return {
-        invitation: toInvitation(row!),
-        assignedRoleIds: (row!.assigned_role_ids as string[]) ?? [],
-        membershipActivated: locked.membership_status !== 'active',
-      }
-    })
-  } catch (error) {
-    const mapped = mapDatabaseError(error, ACCEPT_ACTION)
-    const code = mapped instanceof TenantryError ? mapped.code : 'ERROR'
-    throw await auditFailure(state, mapped, {
-      action: ACCEPT_ACTION,
-      resourceType: 'invitations',
-      resourceId: seen.invitation?.id ?? null,
-      ...(seen.invitation ? { tenantId: seen.invitation.tenant_id } : {}),
-      denied: TOKEN_CODES.has(code),
-    })
-  } finally {
-    invalidatePermissions(state)
-  }
+  const failure = () => ({
+    action: ACCEPT_ACTION,
+    resourceType: 'invitations',
+    resourceId: seen.invitation?.id ?? null,
+    ...(seen.invitation ? { tenantId: seen.invitation.tenant_id } : {}),
+  })
+  const settle = () => invalidatePermissions(state)
+  return auditedWrite(state, { operation: ACCEPT_ACTION, needsTransaction: true, failure, settle }, async (db, inner, events) => {
+    const locked = await lockInvitation(db, inner, parsed.selector, user)
+    const scopeTenant = scopeTenantId(inner)
+    // Another tenant's invitation is indistinguishable from an unknown one.
+    if (!locked || (scopeTenant !== null && locked.tenant_id !== scopeTenant)) throw unknownToken()
+    seen.invitation = { id: locked.id, tenant_id: locked.tenant_id }
+    // The secret is checked first, so a wrong one learns nothing about the invitation's state.
+    if (!invitationSecretMatches(parsed.secret, locked.secret_hash)) throw unknownToken()
+    if (locked.accepted) throw denied(new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was already used`, { operation: ACCEPT_ACTION }))
+    if (locked.revoked || !locked.tenant_live) throw denied(new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was revoked`, { operation: ACCEPT_ACTION }))
+    if (locked.expired) throw denied(new TenantryError('TOKEN_EXPIRED', `${ACCEPT_ACTION}: the invitation has expired`, { operation: ACCEPT_ACTION }))
+    if (!locked.user_exists) throw new TenantryError('NOT_FOUND', `${ACCEPT_ACTION}: no such user`, { table: 'users', operation: ACCEPT_ACTION })
+    if (locked.membership_status === 'suspended') {
+      throw new TenantryError('CONFLICT', `${ACCEPT_ACTION}: the user is a suspended member of this tenant`, { table: 'memberships', operation: ACCEPT_ACTION })
+    }
+    const { rows } = await acceptStatement(withActor(inner, user), locked, user).execute(db)
+    const [row] = collectAuditEvents(rows, events)
+    return {
+      invitation: toInvitation(row!),
+      assignedRoleIds: (row!.assigned_role_ids as string[]) ?? [],
+      membershipActivated: locked.membership_status !== 'active',
+    }
+  })
 }
 
 async function lockInvitation(db: Kysely<any>, state: ScopeState, selector: string, user: string): Promise<LockedInvitation | undefined> {

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely'
-import type { TableDefinition } from '../define-table.js'
-import type { TenantryRuntime } from '../execution/runtime.js'
+import { bundledTableModel } from '../schema/builtin-tables.js'
+import type { TenantryRuntime } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /** Where an invitation stands, computed with the database clock. */
@@ -27,23 +27,12 @@ const models = new WeakMap<TenantryRuntime, TableModel>()
 
 /**
  * `invitations` as a model for the audit writer and the write statements. The selector and the
- * secret's hash never reach an audit row: together with a leaked secret they would be a token.
+ * secret's hash never reach an audit row (the registry redacts them).
  */
 export function invitationModel(runtime: TenantryRuntime): TableModel {
   let model = models.get(runtime)
   if (!model) {
-    model = {
-      name: 'invitations',
-      schema: runtime.schema,
-      table: 'invitations',
-      primaryKey: 'id',
-      tenantColumn: 'tenant_id',
-      softDelete: { kind: 'none' },
-      auditEnabled: true,
-      redacted: [...new Set([...runtime.audit.redact, 'selector', 'secret_hash'])],
-      definition: { table: 'invitations' } as TableDefinition,
-      columns: new Map(),
-    }
+    model = bundledTableModel('invitations', runtime.schema, runtime.audit.redact)
     models.set(runtime, model)
   }
   return model

@@ -1,21 +1,20 @@
 import { sql, type RawBuilder } from 'kysely'
 import { z } from 'zod'
-import { auditInsertFromCte } from '../audit/audit-statement.js'
+import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { validationError } from '../errors/validation-error.js'
-import { scopeActorId, scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { scopeActorId, scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { AUDIT_COLUMN } from '../repository/write-statements.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
+import { AUDIT_COLUMN, auditedWrite, collectAuditEvents, denied } from '../execution/audited-write.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { durationToMs, type Duration } from '../util/duration.js'
-import { collectAuditEvents } from './audited-rows.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 import { refuseNulBytes } from '../validation/text-value.js'
 import { acceptInvitation, type AcceptedInvitation } from './invitation-accept.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation, type InvitationStatus } from './invitation-model.js'
 import { newInvitationToken } from './invitation-token.js'
-import { auditFailure, builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
+import { builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
 
 /** Input of `invitations.invite`. */
 export interface InviteInput {
@@ -92,36 +91,33 @@ export class Invitations {
     const { token, selector, secretHash } = newInvitationToken()
     const s = this.#table
     const roleModel = builtinModel(this.#state, 'roles')
-    try {
-      const rows = await inUnitOfWork(this.#state, false, async (db, inner, events) => {
-        const audit = auditInsertFromCte(inner, invitationModel(inner.runtime), INVITE_ACTION, {
-          after: 'created',
-          before: null,
-          createdFields: ['email', 'role_ids', 'expires_at'],
-        })
-        const { rows } = await sql<Record<string, unknown>>`
-          with valid_roles as (
-            select r.id from ${s('roles')} r
-             where r.id = any(${roleIds}::uuid[]) and ${scopeCondition(roleModel, 'r', { tenantId: null, view: 'live' })}
-               and ${tenantOrSystemPredicate(roleModel, 'r', tenantId)}),
-          created as (
-            insert into ${s('invitations')} (tenant_id, email, role_ids, selector, secret_hash, invited_by, expires_at)
-            select ${tenantId}::uuid, ${email}, ${roleIds}::uuid[], ${selector}, ${secretHash}::bytea,
-                   (select u.id from ${s('users')} u where u.id = ${scopeActorId(inner)}::uuid),
-                   now() + ${expiresInMs}::double precision * interval '1 millisecond'
-             where (select count(*) from valid_roles) = cardinality(${roleIds}::uuid[])
-            returning *),
-          audit as (${audit})
-          select ${invitationColumns('c')}, (select to_jsonb(a) from audit a) as ${sql.id(AUDIT_COLUMN)} from created c`.execute(db)
-        return collectAuditEvents(rows, events)
+    const failure = () => ({ action: INVITE_ACTION, resourceType: 'invitations', resourceId: null, tenantId })
+    const row = await auditedWrite(this.#state, { operation, failure }, async (db, inner, events) => {
+      const audit = auditInsertFromCte(inner, invitationModel(inner.runtime), INVITE_ACTION, {
+        after: 'created',
+        before: null,
+        createdFields: ['email', 'role_ids', 'expires_at'],
       })
-      if (!rows[0]) throw new TenantryError('NOT_FOUND', `${operation}: a role is not a role of this tenant`, { table: 'roles', operation })
-      return { token, invitation: toInvitation(rows[0]) }
-    } catch (error) {
-      const mapped = mapDatabaseError(error, operation)
-      const denied = mapped instanceof TenantryError && mapped.code === 'NOT_FOUND'
-      throw await auditFailure(this.#state, mapped, { action: INVITE_ACTION, resourceType: 'invitations', resourceId: null, tenantId, denied })
-    }
+      const { rows } = await sql<Record<string, unknown>>`
+        with valid_roles as (
+          select r.id from ${s('roles')} r
+           where r.id = any(${roleIds}::uuid[]) and ${scopeCondition(roleModel, 'r', { tenantId: null, view: 'live' })}
+             and ${tenantOrSystemPredicate(roleModel, 'r', tenantId)}),
+        created as (
+          insert into ${s('invitations')} (tenant_id, email, role_ids, selector, secret_hash, invited_by, expires_at)
+          select ${tenantId}::uuid, ${email}, ${roleIds}::uuid[], ${selector}, ${secretHash}::bytea,
+                 (select u.id from ${s('users')} u where u.id = ${scopeActorId(inner)}::uuid),
+                 now() + ${expiresInMs}::double precision * interval '1 millisecond'
+           where (select count(*) from valid_roles) = cardinality(${roleIds}::uuid[])
+          returning *),
+        audit as (${audit})
+        select ${invitationColumns('c')}, (select to_jsonb(a) from audit a) as ${sql.id(AUDIT_COLUMN)} from created c`.execute(db)
+      const [created] = collectAuditEvents(rows, events)
+      // Nothing was inserted: a role is not one of this tenant (maybe another tenant's).
+      if (!created) throw denied(new TenantryError('NOT_FOUND', `${operation}: a role is not a role of this tenant`, { table: 'roles', operation }))
+      return created
+    })
+    return { token, invitation: toInvitation(row) }
   }
 
   /**
@@ -146,32 +142,28 @@ export class Invitations {
     const tenantId = scopeTenantId(this.#state)
     const s = this.#table
     const inTenant = scopeCondition(invitationModel(this.#state.runtime), 't', { tenantId, view: 'all' })
-    try {
-      const rows = await inUnitOfWork(this.#state, false, async (db, inner, events) => {
-        const audit = auditInsertFromCte(inner, invitationModel(inner.runtime), REVOKE_ACTION, { after: 'changed', before: 'target' })
-        const { rows } = await sql<Record<string, unknown>>`
-          with target as (
-            select t.* from ${s('invitations')} t where t.id = ${key}::uuid and ${inTenant} for update),
-          changed as (
-            update ${s('invitations')} as u set revoked_at = now()
-              from target where u.id = target.id and target.accepted_at is null and target.revoked_at is null
-            returning u.*),
-          audit as (${audit})
-          select ${invitationColumns('x')}, (select to_jsonb(a) from audit a) as ${sql.id(AUDIT_COLUMN)}
-            from (select c.* from changed c
-                  union all
-                  select t.* from target t where not exists (select 1 from changed)) as x`.execute(db)
-        return collectAuditEvents(rows, events)
-      })
-      const row = rows[0]
-      if (!row) throw new TenantryError('NOT_FOUND', `${operation}: no such invitation`, { table: 'invitations', operation })
-      if (row.status === 'accepted') throw new TenantryError('CONFLICT', `${operation}: the invitation was already accepted`, { table: 'invitations', operation })
-      return toInvitation(row)
-    } catch (error) {
-      const mapped = mapDatabaseError(error, operation)
-      const denied = mapped instanceof TenantryError && mapped.code === 'NOT_FOUND'
-      throw await auditFailure(this.#state, mapped, { action: REVOKE_ACTION, resourceType: 'invitations', resourceId: key, denied })
-    }
+    const failure = () => ({ action: REVOKE_ACTION, resourceType: 'invitations', resourceId: key })
+    const row = await auditedWrite(this.#state, { operation, failure }, async (db, inner, events) => {
+      const audit = auditInsertFromCte(inner, invitationModel(inner.runtime), REVOKE_ACTION, { after: 'changed', before: 'target' })
+      const { rows } = await sql<Record<string, unknown>>`
+        with target as (
+          select t.* from ${s('invitations')} t where t.id = ${key}::uuid and ${inTenant} for update),
+        changed as (
+          update ${s('invitations')} as u set revoked_at = now()
+            from target where u.id = target.id and target.accepted_at is null and target.revoked_at is null
+          returning u.*),
+        audit as (${audit})
+        select ${invitationColumns('x')}, (select to_jsonb(a) from audit a) as ${sql.id(AUDIT_COLUMN)}
+          from (select c.* from changed c
+                union all
+                select t.* from target t where not exists (select 1 from changed)) as x`.execute(db)
+      const [target] = collectAuditEvents(rows, events)
+      // Another tenant's invitation is out of scope: a refusal, like a write aimed at its row.
+      if (!target) throw denied(new TenantryError('NOT_FOUND', `${operation}: no such invitation`, { table: 'invitations', operation }))
+      if (target.status === 'accepted') throw new TenantryError('CONFLICT', `${operation}: the invitation was already accepted`, { table: 'invitations', operation })
+      return target
+    })
+    return toInvitation(row)
   }
 
   /** The tenant's invitations, newest first, with their status. Tokens are never returned. */

@@ -1,5 +1,5 @@
-import type { TenantContext } from '../context.js'
-import type { ScopeState } from '../execution/runtime.js'
+import type { TenantContext } from '../validation/context.js'
+import type { ScopeState } from '../runtime/runtime.js'
 
 /**
  * The actor's granted permissions, fetched at most once per scope. Keyed by the scope's context

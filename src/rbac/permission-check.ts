@@ -1,12 +1,12 @@
 import { sql } from 'kysely'
-import { recordOutcome } from '../audit/audit-statement.js'
+import { denied, recordFailedWrite } from '../execution/audited-write.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import type { ScopeState } from '../execution/runtime.js'
+import type { ScopeState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { cachedPermissions } from './permission-cache.js'
 import { anyPermissionCovers, parsePermission } from './permission-match.js'
 import { builtinModel } from './rbac-scope.js'
@@ -65,13 +65,6 @@ export async function checkPermission(state: ScopeState, permission: string, ope
  */
 export async function requirePermission(state: ScopeState, permission: string): Promise<void> {
   if (await checkPermission(state, permission, 'require')) return
-  await recordOutcome(state, {
-    action: REQUIRE_ACTION,
-    resourceType: 'permission',
-    resourceId: permission,
-    outcome: 'denied',
-    errorCode: 'FORBIDDEN',
-    metadata: { permission },
-  })
-  throw new TenantryError('FORBIDDEN', `require: permission "${permission}" is not granted in this tenant`, { operation: 'require' })
+  const error = denied(new TenantryError('FORBIDDEN', `require: permission "${permission}" is not granted in this tenant`, { operation: 'require' }))
+  throw await recordFailedWrite(state, error, { action: REQUIRE_ACTION, resourceType: 'permission', resourceId: permission, metadata: { permission } })
 }

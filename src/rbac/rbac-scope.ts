@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { recordOutcome } from '../audit/audit-statement.js'
+import { denied, recordFailedWrite } from '../execution/audited-write.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 
@@ -26,9 +26,8 @@ export async function resolveTenant(state: ScopeState, tenantId: unknown, operat
     return checkUuid(tenantId, 'tenantId', operation)
   }
   if (tenantId === undefined || tenantId === null || (typeof tenantId === 'string' && tenantId.toLowerCase() === own)) return own
-  const error = new TenantryError('FORBIDDEN', `${operation}: tenantId may only name the scope's own tenant`, { operation })
-  await recordOutcome(state, { action, resourceType: null, resourceId: null, outcome: 'denied', errorCode: error.code })
-  throw error
+  const error = denied(new TenantryError('FORBIDDEN', `${operation}: tenantId may only name the scope's own tenant`, { operation }))
+  throw await recordFailedWrite(state, error, { action, resourceType: null, resourceId: null })
 }
 
 /** A built-in table model (`roles`, `user_roles`, `memberships`, ...), for its scope predicates and audit rows. */
@@ -36,22 +35,4 @@ export function builtinModel(state: ScopeState, name: BuiltinTableName): TableMo
   const model = state.runtime.builtins.get(name)
   if (!model) throw new TenantryError('CONFIGURATION', `built-in table "${name}" is not configured`)
   return model
-}
-
-/** Leaves a `failure`/`denied` row for an RBAC write that failed, then returns the error to throw. */
-export async function auditFailure(
-  state: ScopeState,
-  error: unknown,
-  record: { action: string; resourceType: string; resourceId: string | null; tenantId?: string | null; denied?: boolean },
-): Promise<unknown> {
-  const errorCode = error instanceof TenantryError ? error.code : 'ERROR'
-  await recordOutcome(state, {
-    action: record.action,
-    resourceType: record.resourceType,
-    resourceId: record.resourceId,
-    outcome: record.denied ? 'denied' : 'failure',
-    errorCode,
-    ...(record.tenantId !== undefined ? { tenantId: record.tenantId } : {}),
-  })
-  return error
 }

@@ -1,14 +1,12 @@
 import { sql, type Kysely, type SqlBool } from 'kysely'
-import { auditInsertFromCte } from '../audit/audit-statement.js'
-import { mapDatabaseError } from '../errors/map-database-error.js'
+import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import type { ScopeState } from '../execution/runtime.js'
-import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { AUDIT_COLUMN, deleteStatement } from '../repository/write-statements.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../scope/row-scope.js'
-import { collectAuditEvents } from './audited-rows.js'
+import type { ScopeState } from '../runtime/runtime.js'
+import { AUDIT_COLUMN, auditedWrite, collectAuditEvents, denied } from '../execution/audited-write.js'
+import { deleteStatement } from '../repository/write-statements.js'
+import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { invalidatePermissions } from './permission-cache.js'
-import { auditFailure, builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
+import { builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
 import type { UserRoleRow } from './role-input.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
@@ -21,8 +19,6 @@ export interface RoleAssignmentOptions {
 export const ASSIGN_ACTION = 'roles.assign'
 export const UNASSIGN_ACTION = 'roles.unassign'
 const ASSIGNED_COLUMNS = ['tenant_id', 'user_id', 'role_id']
-/** Refusals audited as `denied` rather than `failure`. */
-const deniedErrors = new WeakSet<object>()
 
 interface AssignResult extends Partial<UserRoleRow> {
   is_member: boolean
@@ -45,51 +41,43 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
   const s = (table: string) => sql.id(state.runtime.schema, table)
   const model = builtinModel(state, 'user_roles')
   const roles = builtinModel(state, 'roles')
-  try {
-    const row = await inUnitOfWork(state, false, async (db, inner, events) => {
-      const audit = auditInsertFromCte(inner, model, ASSIGN_ACTION, { after: 'created', before: null, createdFields: ASSIGNED_COLUMNS })
-      const { rows } = await sql<AssignResult & Record<string, unknown>>`
-        with member as (
-          select 1 from ${s('memberships')} m
-           where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })} and m.user_id = ${user}::uuid),
-        role as (
-          select 1 from ${s('roles')} r
-           where r.id = ${role}::uuid and ${scopeCondition(roles, 'r', { tenantId: null, view: 'live' })}
-             and ${tenantOrSystemPredicate(roles, 'r', tenantId)}),
-        created as (
-          insert into ${s('user_roles')} (tenant_id, user_id, role_id)
-          select ${tenantId}::uuid, ${user}::uuid, ${role}::uuid
-           where exists (select 1 from member) and exists (select 1 from role)
-          on conflict (tenant_id, user_id, role_id) do nothing
-          returning *),
-        audit as (${audit}),
-        assigned as (
-          select c.*, true as is_new from created c
-          union all
-          select e.*, false from ${s('user_roles')} e
-           where ${scopeCondition(model, 'e', { tenantId, view: 'all' })} and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid)
-        select exists (select 1 from member) as is_member, exists (select 1 from role) as role_in_scope,
-               a.id, a.tenant_id, a.user_id, a.role_id, a.created_at, a.updated_at, a.is_new,
-               (select to_jsonb(x) from audit x) as ${sql.id(AUDIT_COLUMN)}
-          from (select 1) as one left join assigned a on true`.execute(db)
-      const [result] = collectAuditEvents(rows, events)
-      if (!result?.is_member) throw new TenantryError('NOT_FOUND', `${operation}: the user is not a member of this tenant`, { table: 'user_roles', operation })
-      if (!result.role_in_scope) {
-        // Possibly another tenant's role: audited as denied, like a write aimed at another tenant's row.
-        const error = new TenantryError('NOT_FOUND', `${operation}: no such role in this tenant`, { table: 'roles', operation })
-        deniedErrors.add(error)
-        throw error
-      }
-      return result.id ? result : await assignedRow(db, state, tenantId, user, role)
-    })
-    return toUserRole(row)
-  } catch (error) {
-    const mapped = mapDatabaseError(error, operation)
-    const denied = typeof mapped === 'object' && mapped !== null && deniedErrors.has(mapped)
-    throw await auditFailure(state, mapped, { action: ASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId, denied })
-  } finally {
-    invalidatePermissions(state)
-  }
+  const failure = () => ({ action: ASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId })
+  const settle = () => invalidatePermissions(state)
+  const row = await auditedWrite(state, { operation, failure, settle }, async (db, inner, events) => {
+    const audit = auditInsertFromCte(inner, model, ASSIGN_ACTION, { after: 'created', before: null, createdFields: ASSIGNED_COLUMNS })
+    const { rows } = await sql<AssignResult & Record<string, unknown>>`
+      with member as (
+        select 1 from ${s('memberships')} m
+         where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })} and m.user_id = ${user}::uuid),
+      role as (
+        select 1 from ${s('roles')} r
+         where r.id = ${role}::uuid and ${scopeCondition(roles, 'r', { tenantId: null, view: 'live' })}
+           and ${tenantOrSystemPredicate(roles, 'r', tenantId)}),
+      created as (
+        insert into ${s('user_roles')} (tenant_id, user_id, role_id)
+        select ${tenantId}::uuid, ${user}::uuid, ${role}::uuid
+         where exists (select 1 from member) and exists (select 1 from role)
+        on conflict (tenant_id, user_id, role_id) do nothing
+        returning *),
+      audit as (${audit}),
+      assigned as (
+        select c.*, true as is_new from created c
+        union all
+        select e.*, false from ${s('user_roles')} e
+         where ${scopeCondition(model, 'e', { tenantId, view: 'all' })} and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid)
+      select exists (select 1 from member) as is_member, exists (select 1 from role) as role_in_scope,
+             a.id, a.tenant_id, a.user_id, a.role_id, a.created_at, a.updated_at, a.is_new,
+             (select to_jsonb(x) from audit x) as ${sql.id(AUDIT_COLUMN)}
+        from (select 1) as one left join assigned a on true`.execute(db)
+    const [result] = collectAuditEvents(rows, events)
+    if (!result?.is_member) throw new TenantryError('NOT_FOUND', `${operation}: the user is not a member of this tenant`, { table: 'user_roles', operation })
+    if (!result.role_in_scope) {
+      // Possibly another tenant's role: audited as denied, like a write aimed at another tenant's row.
+      throw denied(new TenantryError('NOT_FOUND', `${operation}: no such role in this tenant`, { table: 'roles', operation }))
+    }
+    return result.id ? result : await assignedRow(db, state, tenantId, user, role)
+  })
+  return toUserRole(row)
 }
 
 /** The assignment a concurrent `assign` inserted between our snapshot and our insert. */
@@ -118,22 +106,18 @@ export async function unassignRole(state: ScopeState, userId: unknown, roleId: u
   const tenantId = await resolveTenant(state, options.tenantId, operation, UNASSIGN_ACTION)
   await state.runtime.ready()
   const model = builtinModel(state, 'user_roles')
-  try {
-    const removed = await inUnitOfWork(state, false, async (db, inner, events) => {
-      const statement = deleteStatement(
-        inner,
-        model,
-        { scope: { tenantId, view: 'all' }, filters: [sql<SqlBool>`t.user_id = ${user}::uuid`, sql<SqlBool>`t.role_id = ${role}::uuid`] },
-        UNASSIGN_ACTION,
-        { audited: true, wantEvents: true },
-      )
-      const { rows } = await statement.execute(db)
-      return collectAuditEvents(rows, events)
-    })
-    return removed.length > 0
-  } catch (error) {
-    throw await auditFailure(state, mapDatabaseError(error, operation), { action: UNASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId })
-  } finally {
-    invalidatePermissions(state)
-  }
+  const failure = () => ({ action: UNASSIGN_ACTION, resourceType: 'user_roles', resourceId: null, tenantId })
+  const settle = () => invalidatePermissions(state)
+  const removed = await auditedWrite(state, { operation, failure, settle }, async (db, inner, events) => {
+    const statement = deleteStatement(
+      inner,
+      model,
+      { scope: { tenantId, view: 'all' }, filters: [sql<SqlBool>`t.user_id = ${user}::uuid`, sql<SqlBool>`t.role_id = ${role}::uuid`] },
+      UNASSIGN_ACTION,
+      { audited: true, wantEvents: true },
+    )
+    const { rows } = await statement.execute(db)
+    return collectAuditEvents(rows, events)
+  })
+  return removed.length > 0
 }

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely'
 import { z } from 'zod'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { validationError } from '../errors/validation-error.js'
-import type { BuiltinDatabase } from '../scope/builtin-database.js'
+import type { BuiltinDatabase } from '../schema/builtin-database.js'
 import { normalisePermissions } from './permission-match.js'
 import { refuseNulBytes } from '../validation/text-value.js'
 

@@ -1,15 +1,14 @@
 import { sql } from 'kysely'
 import { mapDatabaseError } from '../errors/map-database-error.js'
-import type { ScopeState } from '../execution/runtime.js'
+import type { ScopeState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { auditedWrite, collectAuditEvents } from '../execution/audited-write.js'
 import type { NoWriteOptions, UpdateOptions } from '../repository/repository.js'
 import type { BulkFilter } from '../repository/bulk-filter.js'
 import { insertStatement } from '../repository/write-statements.js'
-import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../scope/row-scope.js'
+import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
-import { collectAuditEvents } from './audited-rows.js'
 import { InvalidatingRepository } from './invalidating-repository.js'
-import { auditFailure } from './rbac-scope.js'
 import { assignRole, unassignRole, type RoleAssignmentOptions } from './role-assignment.js'
 import { parseRoleCreate, parseRoleUpdate, type RoleCreateInput, type RoleDefinition, type RoleRow, type RoleUpdateInput, type UserRoleRow } from './role-input.js'
 import { seedDefaultRoles, type SeedRolesResult } from './seed-default-roles.js'
@@ -123,15 +122,12 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
   async #createInSystemScope(rows: ReturnType<typeof parseRoleCreate>[], op: 'create' | 'createMany'): Promise<RoleRow[]> {
     const state = this.scopeState
     await state.runtime.ready()
-    try {
-      return await inUnitOfWork(state, false, async (db, inner, events) => {
-        const statement = insertStatement(inner, this.model, rows.map((row) => withoutUndefined({ ...row } as Record<string, unknown>)), 'roles.create', { audited: true, wantEvents: true })
-        const { rows: created } = await statement.execute(db)
-        return collectAuditEvents(created, events) as unknown as RoleRow[]
-      })
-    } catch (error) {
-      throw await auditFailure(state, mapDatabaseError(error, `roles.${op}`), { action: 'roles.create', resourceType: 'roles', resourceId: null, tenantId: rows[0]?.tenant_id ?? null })
-    }
+    const failure = () => ({ action: 'roles.create', resourceType: 'roles', resourceId: null, tenantId: rows[0]?.tenant_id ?? null })
+    return auditedWrite(state, { operation: `roles.${op}`, failure }, async (db, inner, events) => {
+      const statement = insertStatement(inner, this.model, rows.map((row) => withoutUndefined({ ...row } as Record<string, unknown>)), 'roles.create', { audited: true, wantEvents: true })
+      const { rows: created } = await statement.execute(db)
+      return collectAuditEvents(created, events) as unknown as RoleRow[]
+    })
   }
 }
 

@@ -1,12 +1,11 @@
 import { sql } from 'kysely'
-import { auditInsertFromCte } from '../audit/audit-statement.js'
+import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
-import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { AUDIT_COLUMN } from '../repository/write-statements.js'
-import { ownerPredicate, scopeCondition } from '../scope/row-scope.js'
-import { collectAuditEvents } from './audited-rows.js'
-import { auditFailure, builtinModel, resolveTenant } from './rbac-scope.js'
+import { AUDIT_COLUMN, collectAuditEvents, recordFailedWrite } from '../execution/audited-write.js'
+import { ownerPredicate, scopeCondition } from '../predicates/row-scope.js'
+import { builtinModel, resolveTenant } from './rbac-scope.js'
 import { parseRoleDefinitions, type RoleDefinition, type RoleRow } from './role-input.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
@@ -87,6 +86,6 @@ export async function seedDefaultRoles(
     }
     return result
   } catch (error) {
-    throw await auditFailure(state, mapDatabaseError(error, operation), { action: SEED_ACTION, resourceType: 'roles', resourceId: null, tenantId })
+    throw await recordFailedWrite(state, mapDatabaseError(error, operation), { action: SEED_ACTION, resourceType: 'roles', resourceId: null, tenantId })
   }
 }

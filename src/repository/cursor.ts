@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeCondition } from '../scope/row-scope.js'
+import { scopeCondition } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { SortKey } from './order-by.js'
 

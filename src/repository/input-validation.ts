@@ -2,9 +2,9 @@ import type { z } from 'zod'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { columnError, validationError } from '../errors/validation-error.js'
 import { managedColumns, type TableModel } from '../schema/table-model.js'
-import { checkColumnValues } from '../validation/column-values.js'
+import { UUID } from '../util/identifiers.js'
+import { checkColumnValues } from '../schema/column-values.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false

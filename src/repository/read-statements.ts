@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
-import { scopeCondition, type RowScope } from '../scope/row-scope.js'
+import { scopeCondition, type RowScope } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { orderByClause, type SortKey } from './order-by.js'
 

@@ -1,13 +1,13 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
-import { auditRowToEvent, recordOutcome } from '../audit/audit-statement.js'
-import type { AuditEvent, AuditOutcome } from '../audit/audit-event.js'
-import type { HookArgs, TableHooks } from '../define-table.js'
+import { auditedWrite, collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
+import type { AuditEvent } from '../runtime/audit-event.js'
+import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../execution/runtime.js'
+import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../scope/row-scope.js'
+import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../predicates/row-scope.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import { afterCursorPredicate, checkKeysetColumns, decodeCursor, encodeCursor } from './cursor.js'
@@ -24,10 +24,11 @@ import { MAX_LIMIT, resolveLimit } from './limits.js'
 import { aggregateSelections, planAggregate, shapeAggregateRows, type AggregateOptions, type AggregateRow } from './aggregate.js'
 import { checkBulkFilter, compileBulkFilter, type BulkFilter } from './bulk-filter.js'
 import { noticeTruncation } from './truncation-notice.js'
+import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './operations.js'
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { AUDIT_COLUMN, bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
+import { bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
@@ -60,9 +61,6 @@ export interface UpdateOptions {
 
 /** Options of writes that take none yet: any key is `VALIDATION` (a misspelt option never goes unnoticed). */
 export type NoWriteOptions = Record<string, never>
-
-/** Marks errors whose audit row says `denied` rather than `failure`. */
-const deniedErrors = new WeakSet<object>()
 
 /**
  * Tenant-scoped access to one table. Every read, count, update and delete carries the scope's
@@ -220,10 +218,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const key = checkId(this.#model, id, operation)
     let guard: RawBuilder<SqlBool> | undefined
     if (options.expectedUpdatedAt !== undefined) guard = this.#updatedAtGuard(options.expectedUpdatedAt, operation)
-    const values = await this.#preparePatch(patch, operation, String(key))
+    const values = await this.#preparePatch(patch, 'update', String(key))
     const rows = await this.#write('update', String(key), ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const finalValues = await this.#beforeUpdate(values, inner, [key], operation)
-      const statement = updateStatement(inner, this.#model, this.#target(this.#view, [this.#pkEquals(key)]), this.#assignments(finalValues), this.#operation('update'), {
+      const statement = updateStatement(inner, this.#model, this.#target(this.#view, [this.#pkEquals(key)]), this.#assignments(finalValues), this.#auditAction('update'), {
         ...this.#writeOptions(),
         ...(guard ? { guard } : {}),
       })
@@ -253,10 +251,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     checkBulkFilter(this.#model, where, operation)
     await this.#ready()
     const filters = compileBulkFilter(this.#model, where, operation)
-    const values = await this.#preparePatch(patch, operation, null)
+    const values = await this.#preparePatch(patch, 'updateMany', null)
     const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const finalValues = await this.#beforeUpdate(values, inner, null, operation)
-      const statement = updateStatement(inner, this.#model, this.#target(this.#view, filters), this.#assignments(finalValues), this.#operation('update'), this.#writeOptions())
+      const statement = updateStatement(inner, this.#model, this.#target(this.#view, filters), this.#assignments(finalValues), this.#auditAction('updateMany'), this.#writeOptions())
       const changed = await this.#runWrite(db, statement, events)
       if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
       return changed
@@ -301,7 +299,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const key = checkId(this.#model, id, operation)
     const rows = await this.#write('purge', String(key), ['beforeDelete', 'afterDelete'], async (db, inner, events) => {
       await this.#hooks.beforeDelete?.([key], { ...this.#hookArgs(inner), kind: 'purge' })
-      const statement = deleteStatement(inner, this.#model, this.#target('all', [this.#pkEquals(key)]), this.#operation('purge'), this.#writeOptions())
+      const statement = deleteStatement(inner, this.#model, this.#target('all', [this.#pkEquals(key)]), this.#auditAction('purge'), this.#writeOptions())
       const removed = await this.#runWrite(db, statement, events)
       if (removed.length === 0) throw this.#notFound('purge', true)
       await this.#hooks.afterDelete?.(removed as never, { ...this.#hookArgs(inner), kind: 'purge' })
@@ -312,17 +310,17 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   // ---- internals -----------------------------------------------------------------------------
 
-  get #hooks(): TableHooks<any, any, any> {
+  get #hooks(): TableHooksOf<unknown, any, any, any> {
     return this.#model.definition.hooks ?? {}
   }
 
   /** `<table>.<op>`: the operation named in errors, and the audit action. */
-  #operation(op: string): string {
+  #operation(op: RepositoryOperation): string {
     return `${this.#model.name}.${op}`
   }
 
   /** Unknown option keys are `VALIDATION` naming the key and the method, before any SQL. */
-  #options(options: unknown, op: string, allowed: readonly string[] = []): void {
+  #options(options: unknown, op: RepositoryOperation, allowed: readonly string[] = []): void {
     checkOptionKeys(options, allowed, this.#operation(op), { table: this.#model.name })
   }
 
@@ -342,7 +340,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return sql<SqlBool>`t.${sql.id(this.#model.primaryKey)} = ${id}`
   }
 
-  #idFor(op: string, id: unknown): string | number {
+  #idFor(op: WriteOperation, id: unknown): string | number {
     return checkId(this.#model, id, this.#operation(op))
   }
 
@@ -350,14 +348,13 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
   }
 
-  #hookArgs(inner: ScopeState): HookArgs {
+  #hookArgs(inner: ScopeState): HookArgsOf<unknown> {
     return { context: inner.context, tx: this.#state.runtime.scopeFor(inner), table: this.#model.name }
   }
 
-  #notFound(op: string, denied = false): TenantryError {
+  #notFound(op: RepositoryOperation, refused = false): TenantryError {
     const error = new TenantryError('NOT_FOUND', `${this.#operation(op)}: no such row`, { table: this.#model.name, operation: this.#operation(op) })
-    if (denied) deniedErrors.add(error)
-    return error
+    return refused ? denied(error) : error
   }
 
   #updatedAtGuard(expected: Date | string, operation: string): RawBuilder<SqlBool> {
@@ -394,7 +391,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return result.rows
   }
 
-  async #findMany(opts: Record<string, unknown>, op: string): Promise<Row[]> {
+  async #findMany(opts: Record<string, unknown>, op: 'findOne' | 'findMany'): Promise<Row[]> {
     const operation = this.#operation(op)
     await this.#ready()
     const limit = resolveLimit(opts.limit, operation)
@@ -422,14 +419,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   /** Runs a write statement and collects the audit events it returned for the sink. */
   async #runWrite(db: Kysely<any>, statement: RawBuilder<Record<string, unknown>>, events: AuditEvent[]): Promise<Record<string, unknown>[]> {
     const { rows } = await statement.execute(db)
-    for (const row of rows) {
-      if (AUDIT_COLUMN in row) {
-        const audit = row[AUDIT_COLUMN]
-        if (audit) events.push(auditRowToEvent(audit as Record<string, unknown>))
-        delete row[AUDIT_COLUMN]
-      }
-    }
-    return rows
+    return collectAuditEvents(rows, events)
   }
 
   /**
@@ -437,39 +427,25 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
    * leaves a `failure` or `denied` audit row that survives the rollback.
    */
   async #write<T>(
-    op: string,
+    op: WriteOperation,
     resourceId: string | null,
-    hookNames: (keyof TableHooks)[],
+    hookNames: (keyof TableHooksOf<unknown>)[],
     work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
     severalStatements = false,
   ): Promise<T> {
     const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
-    return retrySingle(this.#state, async () => {
-      try {
-        return await inUnitOfWork(this.#state, needsTransaction, work)
-      } catch (error) {
-        const mapped = this.#explain(mapDatabaseError(error, this.#operation(op)), op)
-        const outcome: AuditOutcome = typeof mapped === 'object' && mapped !== null && deniedErrors.has(mapped) ? 'denied' : 'failure'
-        await this.#recordFailure(op, resourceId, outcome, mapped)
-        throw mapped
-      }
-    })
+    const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
+    const explain = (error: unknown) => this.#explain(error, op)
+    return retrySingle(this.#state, () => auditedWrite(this.#state, { operation: this.#operation(op), needsTransaction, failure, explain }, work))
   }
 
-  async #recordFailure(op: string, resourceId: string | null, outcome: AuditOutcome, error: unknown): Promise<void> {
-    if (!this.#model.auditEnabled) return
-    const errorCode = error instanceof TenantryError ? error.code : 'ERROR'
-    await recordOutcome(this.#state, {
-      action: this.#operation(op === 'createMany' ? 'create' : op === 'updateMany' ? 'update' : op === 'softDeleteMany' ? 'softDelete' : op),
-      resourceType: this.#model.name,
-      resourceId,
-      outcome,
-      errorCode,
-    })
+  /** `<table>.<action>`: the audit action of a write (see `AUDIT_ACTION`). */
+  #auditAction(op: WriteOperation): string {
+    return this.#operation(AUDIT_ACTION[op])
   }
 
-  #explain(error: unknown, op: string): unknown {
+  #explain(error: unknown, op: WriteOperation): unknown {
     if (op === 'restore' && error instanceof TenantryError && error.code === 'UNIQUE_VIOLATION') {
       return new TenantryError(
         'UNIQUE_VIOLATION',
@@ -485,7 +461,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const operation = this.#operation(op)
     await this.#ready()
     const prepared: Record<string, unknown>[] = []
-    for (const input of inputs) prepared.push(await this.#prepareInsert(input, operation))
+    for (const input of inputs) prepared.push(await this.#prepareInsert(input, op))
     // More rows than one statement takes go in several statements: one transaction keeps them all-or-nothing.
     const severalStatements = prepared.length > rowsPerInsert(distinctColumnCount(prepared))
     return (await this.#write(op, null, ['beforeCreate', 'afterCreate'], async (db, inner, events) => {
@@ -496,7 +472,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       }
       const created: Record<string, unknown>[] = []
       for (const chunk of insertChunks(rows)) {
-        const statement = insertStatement(inner, this.#model, chunk, this.#operation('create'), this.#writeOptions())
+        const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), this.#writeOptions())
         for (const row of await this.#runWrite(db, statement, events)) created.push(row)
       }
       if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
@@ -504,9 +480,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     }, severalStatements)) as Row[]
   }
 
-  async #prepareInsert(input: unknown, operation: string): Promise<Record<string, unknown>> {
+  async #prepareInsert(input: unknown, op: 'create' | 'createMany'): Promise<Record<string, unknown>> {
+    const operation = this.#operation(op)
     const raw = requireObject(input, this.#model, operation, 'input')
-    await this.#refuseForeignTenant(raw, operation, null)
+    await this.#refuseForeignTenant(raw, op, null)
     const parsed = parseWithSchema(this.#model.definition.insert, raw, this.#model, operation)
     // A table schema that strips unknown keys must not let a tenant column through unchecked.
     const tenantColumn = this.#model.tenantColumn
@@ -537,7 +514,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Input naming another tenant, or trying to move a row to one, is refused and audited as `denied`. */
-  async #refuseForeignTenant(raw: Record<string, unknown>, operation: string, resourceId: string | null): Promise<void> {
+  async #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<void> {
+    const operation = this.#operation(op)
     const column = this.#model.tenantColumn
     const tenantId = scopeTenantId(this.#state)
     if (!column || tenantId === null || !(column in raw)) return
@@ -548,13 +526,14 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       column,
       operation,
     })
-    await this.#recordFailure(operation.slice(this.#model.name.length + 1), resourceId, 'denied', error)
+    if (this.#model.auditEnabled) await recordFailedWrite(this.#state, denied(error), { action: this.#auditAction(op), resourceType: this.#model.name, resourceId })
     throw error
   }
 
-  async #preparePatch(patch: unknown, operation: string, resourceId: string | null): Promise<Record<string, unknown>> {
+  async #preparePatch(patch: unknown, op: 'update' | 'updateMany', resourceId: string | null): Promise<Record<string, unknown>> {
+    const operation = this.#operation(op)
     const raw = requireObject(patch, this.#model, operation, 'patch')
-    await this.#refuseForeignTenant(raw, operation, resourceId)
+    await this.#refuseForeignTenant(raw, op, resourceId)
     const parsed = parseWithSchema(this.#model.definition.update, raw, this.#model, operation)
     const values = { ...parsed }
     // The tenant column may only repeat the scope's own tenant, which changes nothing.
@@ -574,7 +553,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return replaced
   }
 
-  async #changeDeletedState(op: string, filters: RawBuilder<SqlBool>[], to: 'deleted' | 'live', resourceId: string | null): Promise<Record<string, unknown>[]> {
+  async #changeDeletedState(op: 'softDelete' | 'softDeleteMany' | 'restore', filters: RawBuilder<SqlBool>[], to: 'deleted' | 'live', resourceId: string | null): Promise<Record<string, unknown>[]> {
     const operation = this.#operation(op)
     await this.#ready()
     if (this.#model.softDelete.kind === 'none') {
@@ -583,13 +562,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         operation,
       })
     }
-    const action = to === 'deleted' ? 'softDelete' : 'restore'
     const fromView: DeletedView = to === 'deleted' ? 'live' : 'deleted'
     const assignments = this.#stampUpdatedAt(softDeleteAssignments(this.#model, to))
-    const hookNames: (keyof TableHooks)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
+    const hookNames: (keyof TableHooksOf<unknown>)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
       if (to === 'deleted') await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], { ...this.#hookArgs(inner), kind: 'soft' })
-      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#operation(action), this.#writeOptions())
+      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#auditAction(op), this.#writeOptions())
       const rows = await this.#runWrite(db, statement, events)
       if (resourceId !== null && rows.length === 0) throw this.#notFound(op, true)
       if (to === 'deleted' && rows.length > 0) await this.#hooks.afterDelete?.(rows as never, { ...this.#hookArgs(inner), kind: 'soft' })

@@ -1,7 +1,8 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
-import { auditInsertFromCte } from '../audit/audit-statement.js'
-import type { ScopeState } from '../execution/runtime.js'
-import { scopeCondition, type RowScope } from '../scope/row-scope.js'
+import { auditInsertFromCte } from '../execution/audit-statement.js'
+import { AUDIT_COLUMN } from '../execution/audited-write.js'
+import type { ScopeState } from '../runtime/runtime.js'
+import { scopeCondition, type RowScope } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /**
@@ -9,8 +10,6 @@ import type { TableModel } from '../schema/table-model.js'
  * write is one round trip and can never commit without its audit record.
  */
 
-/** Name of the extra column carrying the audit row when a sink wants the events; never returned. */
-export const AUDIT_COLUMN = '__tenantry_audit'
 
 function tableRef(model: TableModel): RawBuilder<unknown> {
   return sql`${sql.id(model.schema, model.table)}`

@@ -1,5 +1,5 @@
 import { TenantryError } from '../errors/tenantry-error.js'
-import type { IsolationMode } from '../execution/runtime.js'
+import type { IsolationMode } from '../runtime/runtime.js'
 import type { TableSecurity } from '../schema/table-introspection.js'
 import type { RlsTarget } from './rls-targets.js'
 

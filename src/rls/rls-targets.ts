@@ -1,5 +1,6 @@
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { TableModel } from '../schema/table-model.js'
+import { BUNDLED_TABLE_NAMES, BUNDLED_TABLES, type BundledTableName } from '../schema/bundled-table-registry.js'
 
 /** A table whose row-level security tenantry manages. */
 export interface RlsTarget {
@@ -14,20 +15,10 @@ export interface RlsTarget {
 }
 
 /** Every bundled table that carries a policy. `sessions`/`refresh_tokens` are skipped when absent. */
-export const BUNDLED_RLS_TABLES = [
-  'tenants',
-  'users',
-  'memberships',
-  'roles',
-  'user_roles',
-  'invitations',
-  'audit_logs',
-  'sessions',
-  'refresh_tokens',
-] as const
+export const BUNDLED_RLS_TABLES: readonly BundledTableName[] = BUNDLED_TABLE_NAMES
 
 export function bundledTargets(schema: string): RlsTarget[] {
-  return BUNDLED_RLS_TABLES.map((table) => ({ schema, table, kind: 'bundled', tenantColumn: table === 'tenants' ? 'id' : 'tenant_id' }))
+  return BUNDLED_RLS_TABLES.map((table) => ({ schema, table, kind: 'bundled', tenantColumn: BUNDLED_TABLES[table].tenantColumn ?? 'tenant_id' }))
 }
 
 /** The host tables declared with `defineTable`. */

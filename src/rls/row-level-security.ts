@@ -1,5 +1,5 @@
 import { withTypedErrors } from '../errors/map-database-error.js'
-import type { TenantryRuntime } from '../execution/runtime.js'
+import type { TenantryRuntime } from '../runtime/runtime.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from './rls-admin.js'
 import { hostTargets } from './rls-targets.js'
 

@@ -1,45 +1,45 @@
-import type { TableDefinition } from '../define-table.js'
+import type { TableDeclaration } from './table-declaration.js'
 import { normaliseSoftDelete, type TableModel } from './table-model.js'
+import {
+  BUNDLED_TABLE_NAMES,
+  BUNDLED_TABLES,
+  type BuiltinTableName,
+  type BundledTable,
+  type BundledTableName,
+} from './bundled-table-registry.js'
 
-/** Names of the bundled tables exposed as `scope.tenants`, `scope.users`, ... */
-export type BuiltinTableName = 'tenants' | 'users' | 'memberships' | 'roles' | 'user_roles' | 'audit_logs'
+export type { BuiltinTableName } from './bundled-table-registry.js'
 
 /**
- * The bundled tables as repository models, on the same machinery as host tables. `tenants` is
- * scoped by its own id; `users` are global identities, visible in a tenant through a live membership.
+ * One bundled table as a model, on the same machinery as host tables, from its registry entry.
+ * `tenants` is scoped by its own id; `users` are global identities, visible in a tenant through a
+ * live membership.
  */
-export function builtinTableModels(schema: string, redact: string[]): Map<BuiltinTableName, TableModel> {
-  const model = (name: BuiltinTableName, overrides: Partial<TableModel>): TableModel => ({
+export function bundledTableModel(name: BundledTableName, schema: string, redact: string[]): TableModel {
+  const entry: BundledTable = BUNDLED_TABLES[name]
+  const model: TableModel = {
     name,
     schema,
     table: name,
     primaryKey: 'id',
-    tenantColumn: 'tenant_id',
-    softDelete: normaliseSoftDelete('deleted_at'),
-    auditEnabled: true,
-    redacted: [...redact],
-    definition: { table: name } as TableDefinition,
+    tenantColumn: entry.tenantColumn,
+    softDelete: normaliseSoftDelete(entry.softDelete ? 'deleted_at' : undefined),
+    auditEnabled: entry.audited !== false,
+    redacted: [...new Set([...redact, ...(entry.redact ?? [])])],
+    definition: { table: name } as TableDeclaration,
     columns: new Map(),
-    ...overrides,
-  })
-  return new Map<BuiltinTableName, TableModel>([
-    ['tenants', model('tenants', { tenantColumn: 'id' })],
-    [
-      'users',
-      model('users', {
-        tenantColumn: null,
-        tenantThrough: { schema, table: 'memberships', memberColumn: 'user_id', tenantColumn: 'tenant_id', softDeleteColumn: 'deleted_at' },
-        redacted: [...new Set([...redact, 'password_hash'])],
-        // The unique key is on lower(email): a lookup must match the way the key does.
-        caseInsensitive: ['email'],
-      }),
-    ],
-    ['memberships', model('memberships', {})],
-    ['roles', model('roles', {})],
-    ['user_roles', model('user_roles', { softDelete: normaliseSoftDelete(undefined) })],
-    // Read through `scope.auditLog`; the trail itself is never audited.
-    ['audit_logs', model('audit_logs', { softDelete: normaliseSoftDelete(undefined), auditEnabled: false })],
-  ])
+  }
+  if (entry.tenantThrough) {
+    model.tenantThrough = { schema, ...entry.tenantThrough, tenantColumn: 'tenant_id', softDeleteColumn: 'deleted_at' }
+  }
+  if (entry.caseInsensitive) model.caseInsensitive = [...entry.caseInsensitive]
+  return model
+}
+
+/** The bundled tables with a repository model on every scope (`scope.tenants`, `scope.users`, ...). */
+export function builtinTableModels(schema: string, redact: string[]): Map<BuiltinTableName, TableModel> {
+  const names = BUNDLED_TABLE_NAMES.filter((name): name is BuiltinTableName => BUNDLED_TABLES[name].model)
+  return new Map(names.map((name) => [name, bundledTableModel(name, schema, redact)]))
 }
 
 /** Tables whose rows a tenant scope may not create (a tenant, or a global identity): `asSystem` only. */

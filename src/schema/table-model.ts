@@ -1,4 +1,4 @@
-import type { SoftDeleteOption, TableDefinition } from '../define-table.js'
+import type { SoftDeleteOption, TableDeclaration } from './table-declaration.js'
 
 /** A column as the database describes it. */
 export interface ColumnInfo {
@@ -47,7 +47,7 @@ export interface TableModel {
   auditEnabled: boolean
   /** Columns never copied into audit rows (table `audit.exclude` plus global `audit.redact`). */
   redacted: string[]
-  definition: TableDefinition
+  definition: TableDeclaration
   columns: Map<string, ColumnInfo>
 }
 

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable } from 'kysely'
+import { UUID } from '../util/identifiers.js'
 import { createFaker, slugify, type FixtureFaker } from './fixture-faker.js'
 import type {
   CreateFixturesOptions,
@@ -34,7 +35,6 @@ export const DEFAULT_FIXTURE_ROLES: Readonly<Record<string, RoleDefinition>> = O
   viewer: { permissions: ['*:read'], description: 'Reads everything, changes nothing' },
 })
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const SLUG_MAX = 63
 
 /**

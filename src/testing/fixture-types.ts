@@ -1,6 +1,6 @@
 import type { Insertable, Selectable } from 'kysely'
 import type { RoleDefinition } from '../rbac/role-input.js'
-import type { BuiltinDatabase } from '../scope/builtin-database.js'
+import type { BuiltinDatabase } from '../schema/builtin-database.js'
 import type { IssuedToken, IssueInput, TokenService } from '../tokens/index.js'
 import type { FixtureFaker } from './fixture-faker.js'
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { NO_RETRY, backoffMs, withRetry, type RetryPolicy } from '../execution/retry-policy.js'
+import { NO_RETRY, backoffMs, withRetry, type RetryPolicy } from '../runtime/retry-policy.js'
 import { notifyCommitted, type TokenAuditCallback } from './token-audit.js'
 import type { ResolvedTokenConfig } from './token-config.js'
 import { tokenExpired, tokenInvalid, tokenReused, tokenRevoked } from './token-errors.js'

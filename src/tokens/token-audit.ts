@@ -1,5 +1,5 @@
-import type { AuditEvent } from '../audit/audit-event.js'
-import { auditRowToEvent } from '../audit/audit-statement.js'
+import type { AuditEvent } from '../runtime/audit-event.js'
+import { auditRowToEvent } from '../execution/audit-statement.js'
 
 /** Called with the audit events of a token operation after its transaction has committed. */
 export type TokenAuditCallback = (events: AuditEvent[]) => void | Promise<void>

@@ -1,7 +1,7 @@
 import type { Kysely, RawBuilder } from 'kysely'
 import { mapDatabaseError } from '../errors/map-database-error.js'
-import { withRetry, type RetryPolicy } from '../execution/retry-policy.js'
-import { inAutocommit } from '../execution/unit-of-work.js'
+import { withRetry, type RetryPolicy } from '../runtime/retry-policy.js'
+import { inAutocommit } from '../execution/context-transaction.js'
 
 /**
  * Runs one `tokens_*` function call (one statement, so one implicit transaction) on a connection of

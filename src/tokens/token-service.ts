@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { NO_RETRY, type RetryPolicy } from '../execution/retry-policy.js'
+import { NO_RETRY, type RetryPolicy } from '../runtime/retry-policy.js'
 import { rotateRefreshToken, verifyToken, type IssuedToken, type TokenDeps } from './refresh-token-rotation.js'
 import { notifyCommitted, type TokenAuditCallback } from './token-audit.js'
 import { resolveTokenConfig, type TokenConfig } from './token-config.js'

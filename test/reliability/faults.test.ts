@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { TenantScope } from '../../src/scope/tenant-scope.js'
+import type { TenantScope } from '../../src/tenant-scope.js'
 import type { Tenantry } from '../../src/create-tenantry.js'
 import { TenantryError } from '../../src/errors/tenantry-error.js'
 import { makeTenantry, type AppDB } from '../support/host-schema.js'

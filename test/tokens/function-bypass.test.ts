@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type pg from 'pg'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { beginWithContextQuery } from '../../src/execution/unit-of-work.js'
-import type { ScopeState } from '../../src/execution/runtime.js'
+import { beginWithContextQuery } from '../../src/execution/context-transaction.js'
+import type { ScopeState } from '../../src/runtime/runtime.js'
 import type { Tenantry } from '../../src/index.js'
 import { hashSecret } from '../../src/tokens/token-format.js'
 import { createAppRole, type AppRole } from '../isolation/support/app-role.js'
@@ -31,7 +31,7 @@ let userB: string
 /** A live session of B's user, with its token; each attack aims at a fresh one. */
 let victim: { sessionId: string; token: string }
 
-/** `begin` + the context of a tenant unit of work, as `src/execution/unit-of-work.ts` sends it. */
+/** `begin` + the context of a tenant unit of work, as `src/execution/context-transaction.ts` sends it. */
 function beginAs(tenantId: string): string {
   return beginWithContextQuery({ context: { tenantId, actorId: null }, system: null } as unknown as ScopeState).sql
 }

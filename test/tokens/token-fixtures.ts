@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import type pg from 'pg'
-import type { AuditEvent } from '../../src/audit/audit-event.js'
+import type { AuditEvent } from '../../src/runtime/audit-event.js'
 import { createTokenService, type TokenConfig, type TokenService } from '../../src/tokens/index.js'
 
 export const KEY_1 = 'k1-0123456789abcdef0123456789abcdef'

@@ -5,10 +5,12 @@ import {
   defineTable,
   type BuiltinDatabase,
   type CreateInput,
+  type HookArgs,
   type Page,
   type Row,
   type TableRepository,
   type TenantryDatabase,
+  type TransactionScope,
   type UpdateInput,
 } from '../../src/index.js'
 
@@ -119,5 +121,21 @@ describe('TenantryDatabase', () => {
     expectTypeOf<TenantryDatabase<HostDB, 'auth'>>().toHaveProperty('auth.users')
     const query = scope.db.selectFrom('tenantry.users').innerJoin('projects', 'projects.tenant_id', 'tenantry.users.id').select(['tenantry.users.email', 'projects.name'])
     expectTypeOf(query.execute).returns.resolves.toEqualTypeOf<{ email: string; name: string }[]>()
+  })
+})
+
+describe('table hooks', () => {
+  it('hand hooks the transaction as a TransactionScope, with the same repositories', () => {
+    expectTypeOf<HookArgs['tx']>().toEqualTypeOf<TransactionScope<any>>()
+    defineTable<HostDB, 'projects'>({
+      table: 'projects',
+      hooks: {
+        afterUpdate: async (rows, { tx }) => {
+          expectTypeOf(rows[0]!.name).toEqualTypeOf<string>()
+          expectTypeOf(tx).toEqualTypeOf<TransactionScope<any>>()
+          await tx.repo('anything').findMany()
+        },
+      },
+    })
   })
 })

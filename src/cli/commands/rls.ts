@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { isTenantryError } from '../../errors/tenantry-error.js'
-import { guardPool } from '../../execution/guarded-pool.js'
+import { guardPool } from '../../runtime/guarded-pool.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from '../../rls/rls-admin.js'
 import { UsageError } from '../command-args.js'

@@ -25,10 +25,10 @@ import {
   type QueryId,
   type UpdateQueryNode,
 } from 'kysely'
-import { TenantryError } from '../../errors/tenantry-error.js'
-import { isSystemCreated } from '../../schema/builtin-tables.js'
-import type { TableModel } from '../../schema/table-model.js'
-import { scopeConditionNode, sharedRowsConditionNode, type RowScope } from '../row-scope.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { isSystemCreated } from '../schema/builtin-tables.js'
+import type { TableModel } from '../schema/table-model.js'
+import { scopeConditionNode, sharedRowsConditionNode, type RowScope } from '../predicates/row-scope.js'
 import { checkTableReference, refuseBundledWrite, sharesSystemRows, visibleColumns } from './bundled-table-policy.js'
 import { forbidden } from './scope-refusal.js'
 import { resolveScopedTable, type ScopedTable } from './scoped-table.js'

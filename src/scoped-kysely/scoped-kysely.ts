@@ -1,14 +1,14 @@
 import { Kysely, PostgresAdapter, PostgresQueryCompiler, type CompiledQuery, type DatabaseIntrospector, type Dialect } from 'kysely'
-import { TenantryError } from '../../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../../execution/runtime.js'
-import type { DeletedView } from '../row-scope.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import type { DeletedView } from '../predicates/row-scope.js'
 import { PLAIN_FUNCTION } from './function-policy.js'
 import { forbidden } from './scope-refusal.js'
 import { ScopedConnectionProvider } from './scoped-connection-provider.js'
 import { ScopedDriver } from './scoped-driver.js'
 import { ScopedQueryExecutor } from './scoped-query-executor.js'
 import { TenantScopePlugin } from './tenant-scope-plugin.js'
-import { checkOptionKeys } from '../../validation/strict-options.js'
+import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface ScopedDbOptions {
   /** Soft-deleted rows: hidden (`live`, default), shown too (`all`), or only those (`deleted`). */

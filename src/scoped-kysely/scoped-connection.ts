@@ -1,5 +1,5 @@
 import type { CompiledQuery, DatabaseConnection, OperationNode, QueryResult } from 'kysely'
-import { mapDatabaseError, mayHaveCommitted, outcomeUnknownError } from '../../errors/map-database-error.js'
+import { mapDatabaseError, mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-error.js'
 import { forbidden } from './scope-refusal.js'
 
 /**

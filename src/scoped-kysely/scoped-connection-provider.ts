@@ -1,6 +1,6 @@
 import type { CompiledQuery, ConnectionProvider, DatabaseConnection, QueryExecutor } from 'kysely'
-import type { ScopeState } from '../../execution/runtime.js'
-import { withinContextTransaction } from '../../execution/unit-of-work.js'
+import type { ScopeState } from '../runtime/runtime.js'
+import { transactionOnConnection } from '../execution/context-transaction.js'
 import { ScopedConnection } from './scoped-connection.js'
 
 /**
@@ -30,7 +30,7 @@ export class ScopedConnectionProvider implements ConnectionProvider {
       const autocommit = state.runtime.isolation !== 'rls' && !state.trx
       const scoped = new ScopedConnection(connection, this.#sealed, this.#allowRawSql, autocommit)
       if (state.runtime.isolation !== 'rls' || state.trx) return consumer(scoped)
-      return withinContextTransaction((query) => connection.executeQuery(query), state, () => consumer(scoped))
+      return transactionOnConnection((query) => connection.executeQuery(query), state, () => consumer(scoped))
     })
   }
 }

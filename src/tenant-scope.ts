@@ -1,21 +1,21 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely'
-import type { TenantContext } from '../context.js'
-import { TenantryError } from '../errors/tenantry-error.js'
-import type { ScopeState, SystemActor } from '../execution/runtime.js'
-import { inTransaction, type TransactionOptions } from '../execution/unit-of-work.js'
-import { Repository } from '../repository/repository.js'
-import type { BuiltinTableName } from '../schema/builtin-tables.js'
-import type { TableModel } from '../schema/table-model.js'
-import type { BuiltinDatabase, TenantryDatabase } from './builtin-database.js'
-import type { DefaultTenantColumn, InsertInput, TenantColumnIn } from '../repository/table-types.js'
-import { AuditLog } from '../audit/audit-log.js'
-import { Invitations } from '../rbac/invitations.js'
-import { InvalidatingRepository } from '../rbac/invalidating-repository.js'
-import { invalidatePermissions } from '../rbac/permission-cache.js'
-import { checkPermission, requirePermission } from '../rbac/permission-check.js'
-import { RoleRepository } from '../rbac/role-repository.js'
+import type { TenantContext } from './validation/context.js'
+import { TenantryError } from './errors/tenantry-error.js'
+import type { ScopeState, SystemActor } from './runtime/runtime.js'
+import { scopeTransaction, type TransactionOptions } from './execution/unit-of-work.js'
+import { Repository } from './repository/repository.js'
+import type { BuiltinTableName } from './schema/builtin-tables.js'
+import type { TableModel } from './schema/table-model.js'
+import type { BuiltinDatabase, TenantryDatabase } from './schema/builtin-database.js'
+import type { DefaultTenantColumn, InsertInput, TenantColumnIn } from './repository/table-types.js'
+import { AuditLog } from './audit/audit-log.js'
+import { Invitations } from './rbac/invitations.js'
+import { InvalidatingRepository } from './rbac/invalidating-repository.js'
+import { invalidatePermissions } from './rbac/permission-cache.js'
+import { checkPermission, requirePermission } from './rbac/permission-check.js'
+import { RoleRepository } from './rbac/role-repository.js'
 import { createScopedKysely, type ScopedDbOptions } from './scoped-kysely/scoped-kysely.js'
-import { checkOptionKeys } from '../validation/strict-options.js'
+import { checkOptionKeys } from './validation/strict-options.js'
 
 /**
  * A repository typed from the host's Kysely `Database` interface; `TTenant` is the table's tenant
@@ -27,7 +27,7 @@ export type TableRepository<DB, TName extends keyof DB, TTenant extends string =
   Updateable<DB[TName]>
 >
 
-export type { InsertInput } from '../repository/table-types.js'
+export type { InsertInput } from './repository/table-types.js'
 
 /**
  * What `withContext` and `asSystem` return: repositories, transactions and built-in tables, all
@@ -84,7 +84,7 @@ export class TenantScope<DB = any, Tables = {}> {
     }
     // Permissions cached inside a rolled-back transaction may reflect changes that never happened.
     const onAttemptFailed = () => invalidatePermissions(this.state)
-    return inTransaction(this.state, (inner) => fn(new TenantScope<DB, Tables>(inner)), { ...options, onAttemptFailed }).catch((error: unknown) => {
+    return scopeTransaction(this.state, (inner) => fn(new TenantScope<DB, Tables>(inner)), { ...options, onAttemptFailed }).catch((error: unknown) => {
       // Also when a nested transaction (which joins the open one) fails.
       onAttemptFailed()
       throw error

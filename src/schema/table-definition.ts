@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import type { TableDefinition } from '../define-table.js'
-import { parseInput } from './strict-options.js'
+import type { TableDeclaration } from './table-declaration.js'
+import { parseInput } from '../validation/strict-options.js'
 
 const name = z.string().min(1).max(63)
 const hook = z.function().optional()
@@ -44,7 +44,7 @@ const definitionSchema = z.strictObject({
  * @example
  * checkTableDefinition({ table: 'projects', softdelete: 'deleted_at' }, 'defineTable') // VALIDATION: unknown key "softdelete"
  */
-export function checkTableDefinition(definition: unknown, operation: string): TableDefinition {
+export function checkTableDefinition(definition: unknown, operation: string): TableDeclaration {
   parseInput(definitionSchema, definition, operation, 'invalid table definition')
-  return definition as TableDefinition
+  return definition as TableDeclaration
 }

@@ -1,9 +1,9 @@
 import { sql, type RawBuilder } from 'kysely'
-import { scopeActorId, type ScopeState } from '../execution/runtime.js'
-import { inContextTransaction } from '../execution/unit-of-work.js'
+import { scopeActorId, type ScopeState } from '../runtime/runtime.js'
+import { transactionOnNewConnection } from './context-transaction.js'
 import { dispatchToSink } from './audit-sink.js'
 import type { TableModel } from '../schema/table-model.js'
-import type { AuditEvent, AuditOutcome } from './audit-event.js'
+import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
 
 const AUDIT_COLUMNS = sql.raw(
   'tenant_id, actor_user_id, action, resource_type, resource_id, old_values, new_values, changed_fields, ip, user_agent, request_id, outcome, error_code, metadata',
@@ -66,16 +66,6 @@ export function auditInsertFromCte(state: ScopeState, model: TableModel, action:
     returning *`
 }
 
-export interface OutcomeRecord {
-  action: string
-  resourceType: string | null
-  resourceId: string | null
-  outcome: AuditOutcome
-  errorCode: string | null
-  metadata?: Record<string, unknown>
-  /** Tenant of the row, when it differs from the scope's (system scopes). */
-  tenantId?: string | null
-}
 
 /**
  * Records a `failure` or `denied` row outside the (rolled back) transaction of the write, so the
@@ -113,7 +103,7 @@ async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<A
     const outside: ScopeState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
     const { rows } =
       runtime.isolation === 'rls'
-        ? await inContextTransaction(outside, (trx) => statement.execute(trx))
+        ? await transactionOnNewConnection(outside, (trx) => statement.execute(trx))
         : await statement.execute(runtime.root)
     return rows[0] ? auditRowToEvent(rows[0]) : null
   } catch {

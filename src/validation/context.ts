@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { TenantryError } from './errors/tenantry-error.js'
-import { validationError } from './errors/validation-error.js'
-import { refuseNulBytes } from './validation/text-value.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { validationError } from '../errors/validation-error.js'
+import { refuseNulBytes } from './text-value.js'
 
 /** The request context every tenant scope carries. Validated before any SQL is sent. */
 export const contextSchema = z.strictObject({

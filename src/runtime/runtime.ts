@@ -1,11 +1,9 @@
 import type { KeyObject } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { AuditEvent } from '../audit/audit-event.js'
-import type { OutcomeRecord } from '../audit/audit-statement.js'
-import type { TenantContext } from '../context.js'
+import type { AuditEvent, OutcomeRecord } from './audit-event.js'
+import type { TenantContext } from '../validation/context.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
-import type { TransactionScope } from '../scope/tenant-scope.js'
 import type { RetryPolicy } from './retry-policy.js'
 
 export type IsolationMode = 'query' | 'rls'
@@ -34,8 +32,12 @@ export interface TenantryRuntime {
   retry: RetryPolicy
   /** Resolves once the declared tables' columns are known (one round trip, first use only). */
   ready(): Promise<void>
-  /** The public scope object over a state (hooks receive the transaction as a scope). */
-  scopeFor(state: ScopeState): TransactionScope<any>
+  /**
+   * The public scope object over a state (hooks receive the transaction as a scope). Typed
+   * `unknown` here so the layers below the front door never name `TenantScope`; `defineTable`
+   * gives hooks the precise type.
+   */
+  scopeFor(state: ScopeState): unknown
 }
 
 /** An explicit cross-tenant scope made by `asSystem`. */

@@ -1,4 +1,4 @@
-import { TenantryError } from '../../errors/tenantry-error.js'
+import { TenantryError } from '../errors/tenantry-error.js'
 
 /** The error of everything `scope.db` refuses: `FORBIDDEN`, with a message naming the construct. */
 export function forbidden(message: string): TenantryError {

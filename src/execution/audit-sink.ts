@@ -1,5 +1,5 @@
-import type { TenantryRuntime } from '../execution/runtime.js'
-import type { AuditEvent } from './audit-event.js'
+import type { TenantryRuntime } from '../runtime/runtime.js'
+import type { AuditEvent } from '../runtime/audit-event.js'
 
 /**
  * Hands committed events to the host's sink. A failing sink never undoes or loses the write: the

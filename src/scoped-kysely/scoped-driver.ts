@@ -1,5 +1,5 @@
 import type { DatabaseConnection, Driver } from 'kysely'
-import { TenantryError } from '../../errors/tenantry-error.js'
+import { TenantryError } from '../errors/tenantry-error.js'
 
 function useScopeTransaction(): never {
   throw new TenantryError('VALIDATION', 'scope.db: open transactions with scope.transaction(async (tx) => { ... tx.db ... }), which also sets the tenant context')

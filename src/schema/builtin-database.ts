@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely'
+import type { TypedBundledTableName } from './bundled-table-registry.js'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
@@ -58,6 +59,16 @@ export interface BuiltinDatabase {
     updated_at: Timestamp
   }
 }
+
+/** `true` when `A` and `B` are the same union. */
+type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type MustBeTrue<T extends true> = T
+
+/**
+ * Compile-time check: `BuiltinDatabase` types exactly the bundled tables the registry marks `typed`
+ * (`bundled-table-registry.ts`); adding a table to one and not the other fails the type check.
+ */
+type BuiltinDatabaseMatchesRegistry = MustBeTrue<SameUnion<keyof BuiltinDatabase, TypedBundledTableName>>
 
 /**
  * The host's tables joined with the bundled ones under their schema (`tenantry.users`, ...): the

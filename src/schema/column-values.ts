@@ -1,5 +1,5 @@
-import type { TableModel } from '../schema/table-model.js'
-import { checkJsonValue, refuseNulBytes } from './text-value.js'
+import type { TableModel } from './table-model.js'
+import { checkJsonValue, refuseNulBytes } from '../validation/text-value.js'
 
 /**
  * Checks one value bound for a column before any SQL: json/jsonb columns get JSON that PostgreSQL

@@ -1,5 +1,6 @@
 import type { TableNode } from 'kysely'
-import type { TableModel } from '../../schema/table-model.js'
+import type { TableModel } from '../schema/table-model.js'
+import { BUNDLED_TABLE_NAMES, BUNDLED_TABLES, bundledTable } from '../schema/bundled-table-registry.js'
 import { forbidden } from './scope-refusal.js'
 
 /**
@@ -13,25 +14,7 @@ import { forbidden } from './scope-refusal.js'
  */
 
 /** Bundled tables a tenant-scoped handle never reads: they hold token hashes and session data. */
-const REFUSED = new Set(['sessions', 'refresh_tokens', 'invitations'])
-
-/** The API that writes each bundled table, named in the refusal. */
-const WRITTEN_THROUGH: Record<string, string> = {
-  tenants: 'asSystem(...).tenants',
-  users: 'asSystem(...).users',
-  memberships: 'scope.memberships',
-  roles: 'scope.roles',
-  user_roles: 'scope.roles.assign / unassign',
-  audit_logs: 'scope.auditLog.record',
-}
-
-/** Columns of a bundled table a tenant may read, when not all of them. */
-const VISIBLE_COLUMNS: Record<string, readonly string[]> = {
-  users: ['id', 'email', 'external_id', 'display_name', 'status', 'last_login_at', 'metadata', 'created_at', 'updated_at', 'deleted_at'],
-}
-
-/** Bundled tables whose rows without a tenant are shared with every tenant. */
-const SHARED_ROWS = new Set(['roles'])
+const REFUSED = new Set<string>(BUNDLED_TABLE_NAMES.filter((name) => BUNDLED_TABLES[name].scopedDb === 'refused'))
 
 export interface BundledTables {
   /** Schema of the bundled tables. */
@@ -62,15 +45,15 @@ export function checkTableReference(node: TableNode, tables: BundledTables): voi
 /** Refuses a write (insert, update, delete, on conflict) into a bundled table. */
 export function refuseBundledWrite(model: TableModel, builtins: readonly TableModel[], what: string): void {
   if (!builtins.includes(model)) return
-  throw forbidden(`${what} ${model.schema}.${model.table} is refused: bundled tables are read-only through scope.db; write through ${WRITTEN_THROUGH[model.name] ?? "tenantry's API"}`)
+  throw forbidden(`${what} ${model.schema}.${model.table} is refused: bundled tables are read-only through scope.db; write through ${bundledTable(model.name)?.writtenThrough ?? "tenantry's API"}`)
 }
 
 /** The columns a tenant reads of this table, or `null` for all of them. */
 export function visibleColumns(model: TableModel, builtins: readonly TableModel[]): readonly string[] | null {
-  return builtins.includes(model) ? (VISIBLE_COLUMNS[model.name] ?? null) : null
+  return builtins.includes(model) ? (bundledTable(model.name)?.visibleColumns ?? null) : null
 }
 
 /** Whether the rows of this table without a tenant are shared with every tenant (system roles). */
 export function sharesSystemRows(model: TableModel, builtins: readonly TableModel[]): boolean {
-  return builtins.includes(model) && SHARED_ROWS.has(model.name)
+  return builtins.includes(model) && bundledTable(model.name)?.sharesSystemRows === true
 }

@@ -24,3 +24,15 @@ export interface AuditEvent {
   metadata: Record<string, unknown>
   createdAt?: Date
 }
+
+/** A `failure`, `denied` or custom event that is not a row change, as the audit writer records it. */
+export interface OutcomeRecord {
+  action: string
+  resourceType: string | null
+  resourceId: string | null
+  outcome: AuditOutcome
+  errorCode: string | null
+  metadata?: Record<string, unknown>
+  /** Tenant of the row, when it differs from the scope's (system scopes). */
+  tenantId?: string | null
+}

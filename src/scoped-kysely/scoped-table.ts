@@ -1,5 +1,5 @@
 import { AliasNode, IdentifierNode, TableNode, type OperationNode } from 'kysely'
-import type { TableModel } from '../../schema/table-model.js'
+import type { TableModel } from '../schema/table-model.js'
 
 /** A declared table as one query refers to it. */
 export interface ScopedTable {
