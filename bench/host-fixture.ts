@@ -81,8 +81,7 @@ export interface BenchActors {
 }
 
 export async function seedActors(db: Kysely<any>, tenantId: string, rotators: number): Promise<BenchActors> {
-  const user = async (email: string) =>
-    (await sql<{ id: string }>`insert into tenantry.users (email) values (${email}) returning id`.execute(db)).rows[0]!.id
+  const user = async (email: string) => (await sql<{ id: string }>`insert into tenantry.users (email) values (${email}) returning id`.execute(db)).rows[0]!.id
   const actorId = await user('actor@bench.test')
   await sql`insert into tenantry.memberships (tenant_id, user_id) values (${tenantId}::uuid, ${actorId}::uuid)`.execute(db)
   const role = await sql<{ id: string }>`insert into tenantry.roles (tenant_id, name, permissions)

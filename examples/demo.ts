@@ -66,7 +66,10 @@ async function story(demo: DemoDatabase): Promise<void> {
   const alice = await system.users.create({ email: 'alice@acme.test', display_name: 'Alice' })
   const bob = await system.users.create({ email: 'bob@acme.test', display_name: 'Bob' })
   const gina = await system.users.create({ email: 'gina@globex.test', display_name: 'Gina' })
-  const acmeRoles = await onboard(tenantry, acme.id, [[alice.id, 'admin'], [bob.id, 'viewer']])
+  const acmeRoles = await onboard(tenantry, acme.id, [
+    [alice.id, 'admin'],
+    [bob.id, 'viewer'],
+  ])
   await onboard(tenantry, globex.id, [[gina.id, 'admin']])
   say(`acme:   alice (admin), bob (viewer)    roles: ${acmeRoles}`)
   say(`globex: gina (admin)`)
@@ -89,7 +92,9 @@ async function story(demo: DemoDatabase): Promise<void> {
 
   step('Globex reaches for an Acme project')
   say(`gina findById(apollo)           -> ${await asGina.repo('projects').findById(apollo.id)}`)
-  say(`gina update(apollo, 'Mine now') -> ${await refused(() => asGina.repo('projects').update(apollo.id, { name: 'Mine now' }))} (like a missing row; audited as denied)`)
+  say(
+    `gina update(apollo, 'Mine now') -> ${await refused(() => asGina.repo('projects').update(apollo.id, { name: 'Mine now' }))} (like a missing row; audited as denied)`,
+  )
   const untouched = await asAlice.repo('projects').getById(apollo.id)
   say(`apollo is still called "${untouched.name}"`)
 

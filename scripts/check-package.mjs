@@ -42,9 +42,7 @@ const walk = (dir) =>
     d.isDirectory() ? walk(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
   )
 function walkDist(dir) {
-  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((d) =>
-    d.isDirectory() ? walkDist(join(dir, d.name)) : [join(dir, d.name)],
-  )
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walkDist(join(dir, d.name)) : [join(dir, d.name)]))
 }
 const orphans = walk('src').filter((f) => !reachable.has(f))
 if (orphans.length > 0) {
@@ -73,10 +71,7 @@ for (const ext of ['.js', '.cjs']) {
 console.log('» pack')
 const out = mkdtempSync(join(tmpdir(), 'tenantry-pack-'))
 try {
-  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', out], { cwd: root, encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .at(-1)
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', out], { cwd: root, encoding: 'utf8' }).trim().split('\n').at(-1)
   const tarball = join(out, packed)
   console.log('» publint')
   run('publint', ['run', tarball, '--strict'])

@@ -150,10 +150,7 @@ if (green.passed < MIN_PASSED) fail(`the consumer suite passed ${green.passed} t
 mustHaveStopped(app, 'the consumer suite')
 
 step('one deliberately failing test must fail the run')
-writeFileSync(
-  join(app, 'deliberately-failing.consumer.ts'),
-  `import { expect, it } from 'vitest'\n\nit('fails on purpose', () => {\n  expect(1).toBe(2)\n})\n`,
-)
+writeFileSync(join(app, 'deliberately-failing.consumer.ts'), `import { expect, it } from 'vitest'\n\nit('fails on purpose', () => {\n  expect(1).toBe(2)\n})\n`)
 const red = runVitest(app, 'failing', ['deliberately-failing.consumer.ts'])
 if (red.failed < 1) fail('the deliberately failing test was not counted as failed')
 if (red.status === 0) fail('vitest exited 0 although a test failed: the exit status of a host test run is lost')

@@ -13,8 +13,7 @@ if (args.length === 0) {
   process.exit(2)
 }
 
-const run = (command, commandArgs, env = process.env) =>
-  spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env, shell: false })
+const run = (command, commandArgs, env = process.env) => spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env, shell: false })
 
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   const install = run('npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'])
@@ -25,8 +24,5 @@ const major = Number(process.versions.node.split('.')[0])
 const binPath = join(root, 'node_modules', '.bin')
 const env = { ...process.env, PATH: `${binPath}:${process.env.PATH ?? ''}` }
 const quoted = args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
-const result =
-  major >= 22
-    ? run('sh', ['-c', quoted], env)
-    : run('npx', ['-y', '-p', 'node@22', '-c', quoted], env)
+const result = major >= 22 ? run('sh', ['-c', quoted], env) : run('npx', ['-y', '-p', 'node@22', '-c', quoted], env)
 process.exit(result.status ?? 1)

@@ -228,7 +228,12 @@ export class Tenantry<DB = any, Tables = {}> {
   migrate(options: Pick<MigrateOptions, 'direction' | 'all'> = {}): Promise<MigrateResult> {
     // Only these two: `schema` or `db` here would migrate somewhere else than this instance uses.
     const { direction, all } = checkOptionKeys(options, ['direction', 'all'], 'migrate') as Pick<MigrateOptions, 'direction' | 'all'>
-    return migrate({ db: this.runtime.root, schema: this.runtime.schema, ...(direction === undefined ? {} : { direction }), ...(all === undefined ? {} : { all }) })
+    return migrate({
+      db: this.runtime.root,
+      schema: this.runtime.schema,
+      ...(direction === undefined ? {} : { direction }),
+      ...(all === undefined ? {} : { all }),
+    })
   }
 
   /** Row-level security, the second isolation layer: `enable()`, `disable()`, `status()`. */

@@ -54,7 +54,12 @@ export function auditSelection(
 }
 
 /** The same audit insert as SQL text for raw `pg`; `$actor`, `$ip`, `$ua`, `$req` are parameter numbers. */
-export function rawAuditInsert(action: string, from: string, params: { actor: number; ip: number; ua: number; req: number }, parts: { before: string | null; changed: string }): string {
+export function rawAuditInsert(
+  action: string,
+  from: string,
+  params: { actor: number; ip: number; ua: number; req: number },
+  parts: { before: string | null; changed: string },
+): string {
   return `insert into tenantry.audit_logs (${AUDIT_COLUMNS.join(', ')})
     select a.tenant_id, $${params.actor}::uuid, '${action}', 'projects', a.id::text,
            ${parts.before ? `to_jsonb(${parts.before})` : 'null::jsonb'}, to_jsonb(a), ${parts.changed},

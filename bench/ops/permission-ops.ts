@@ -63,11 +63,21 @@ const permissionCheck: OpDefinition = {
           .where('m.status', '=', 'active')
           .where('m.deleted_at', 'is', null)
           .execute()
-        return check(covers(rows.flatMap((r) => r.permissions as string[]), PERMISSION))
+        return check(
+          covers(
+            rows.flatMap((r) => r.permissions as string[]),
+            PERMISSION,
+          ),
+        )
       },
       raw: async () => {
         const { rows } = await ctx.pool.query(GRANTS_SQL, [ctx.tenantId, ctx.actors.actorId])
-        return check(covers(rows.flatMap((r) => r.permissions as string[]), PERMISSION))
+        return check(
+          covers(
+            rows.flatMap((r) => r.permissions as string[]),
+            PERMISSION,
+          ),
+        )
       },
     }
   },

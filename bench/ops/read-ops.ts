@@ -44,8 +44,7 @@ const findMany: OpDefinition = {
           .orderBy('created_at', 'desc')
           .limit(50)
           .execute(),
-      raw: () =>
-        ctx.pool.query('select * from projects where tenant_id = $1 and deleted_at is null order by created_at desc limit 50', [ctx.tenantId]),
+      raw: () => ctx.pool.query('select * from projects where tenant_id = $1 and deleted_at is null order by created_at desc limit 50', [ctx.tenantId]),
     }
   },
 }
@@ -64,7 +63,10 @@ const page: OpDefinition = {
   op: 'page',
   async build(ctx) {
     const repo = scopeOf(ctx).repo('projects')
-    const orderBy = [['created_at', 'desc'], ['id', 'desc']] as const
+    const orderBy = [
+      ['created_at', 'desc'],
+      ['id', 'desc'],
+    ] as const
     const first = await repo.page({ orderBy, limit: 50 })
     if (!first.nextCursor) throw new Error('bench: the bench tenant needs more than one page of rows')
     const last = first.items.at(-1)!

@@ -10,8 +10,7 @@ import { consume, cycle, REQUEST, type OpContext, type OpDefinition } from './op
  * request data) in the same statement as the change.
  */
 
-const scopeOf = (ctx: OpContext) =>
-  ctx.tenantry.withContext({ tenantId: ctx.tenantId, actorId: ctx.actors.actorId, ...REQUEST })
+const scopeOf = (ctx: OpContext) => ctx.tenantry.withContext({ tenantId: ctx.tenantId, actorId: ctx.actors.actorId, ...REQUEST })
 
 const RAW_PARAMS = { actor: 1, ip: 2, ua: 3, req: 4 }
 const rawRequest = (ctx: OpContext) => [ctx.actors.actorId, REQUEST.ip, REQUEST.userAgent, REQUEST.requestId]
@@ -26,7 +25,12 @@ const create: OpDefinition = {
       kysely: async () => {
         const values = ProjectInsert.parse(input())
         return ctx.kysely
-          .with('created', (qb) => qb.insertInto('projects').values({ ...values, tenant_id: ctx.tenantId }).returningAll())
+          .with('created', (qb) =>
+            qb
+              .insertInto('projects')
+              .values({ ...values, tenant_id: ctx.tenantId })
+              .returningAll(),
+          )
           .with('audit', (qb) =>
             qb
               .insertInto('tenantry.audit_logs')
@@ -34,7 +38,9 @@ const create: OpDefinition = {
               .expression(
                 qb
                   .selectFrom('created')
-                  .select(auditSelection('projects.create', ctx.actors.actorId, { after: 'created', before: null, changed: sql`${Object.keys(values)}::text[]` })),
+                  .select(
+                    auditSelection('projects.create', ctx.actors.actorId, { after: 'created', before: null, changed: sql`${Object.keys(values)}::text[]` }),
+                  ),
               ),
           )
           .selectFrom('created')
@@ -79,7 +85,9 @@ function kyselyUpdate(ctx: OpContext, action: string, where: (qb: any) => any, s
           qb
             .selectFrom('changed')
             .innerJoin('target', 'target.id', 'changed.id')
-            .select(auditSelection(action, ctx.actors.actorId, { after: 'changed', before: 'target', changed: changedFieldsSql('changed', 'target', patched) })),
+            .select(
+              auditSelection(action, ctx.actors.actorId, { after: 'changed', before: 'target', changed: changedFieldsSql('changed', 'target', patched) }),
+            ),
         ),
     )
     .selectFrom('changed')

@@ -44,9 +44,7 @@ export function authRoutes({ tenantry, accessTokens }: ApiDeps): Hono {
     const user = await system.users.findOne({ where: { email: input.email, status: 'active' } })
     const passwordOk = await verifyPassword(input.password, user?.password_hash)
     const member =
-      tenant && user && passwordOk
-        ? await system.memberships.exists({ where: { tenant_id: tenant.id, user_id: user.id, status: 'active' } })
-        : false
+      tenant && user && passwordOk ? await system.memberships.exists({ where: { tenant_id: tenant.id, user_id: user.id, status: 'active' } }) : false
     if (!tenant || !user || !member) {
       if (tenant) {
         const scope = tenantry.withContext({ tenantId: tenant.id, ip, userAgent, requestId })

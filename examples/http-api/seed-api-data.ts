@@ -27,7 +27,10 @@ export async function seedApiData(tenantry: Tenantry<ApiDB>): Promise<SeededApiD
   const ada = await system.users.create({ email: 'ada@acme.test', display_name: 'Ada', password_hash })
   const ben = await system.users.create({ email: 'ben@acme.test', display_name: 'Ben', password_hash })
   const gus = await system.users.create({ email: 'gus@globex.test', display_name: 'Gus', password_hash })
-  await addMembers(tenantry, acme.id, [[ada.id, 'admin'], [ben.id, 'viewer']])
+  await addMembers(tenantry, acme.id, [
+    [ada.id, 'admin'],
+    [ben.id, 'viewer'],
+  ])
   await addMembers(tenantry, globex.id, [[gus.id, 'editor']])
   return { tenants: { acme: acme.id, globex: globex.id }, users: { ada: ada.id, ben: ben.id, gus: gus.id } }
 }

@@ -23,10 +23,17 @@ export async function refusal(fn: () => Promise<unknown>, isExpected: (error: un
 /** Prints rows as an aligned text table (no index column, unlike `console.table`). */
 export function table(rows: Record<string, string>[]): void {
   const first = rows[0]
-  if (!first) return say('(no rows)')
+  if (!first) {
+    say('(no rows)')
+    return
+  }
   const columns = Object.keys(first)
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)))
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()
   say(line(columns))
   say(line(widths.map((w) => '─'.repeat(w))))
   for (const row of rows) say(line(columns.map((c) => row[c] ?? '')))

@@ -168,12 +168,16 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
       for (const target of pending.filter((t) => t.target === 'distributed')) {
         const colocateWith = target === anchor ? (options.colocateWith ?? 'default') : citusTableName(anchor)
         try {
-          await sql`select create_distributed_table(${citusTableName(target)}::regclass, ${target.column}::text, colocate_with => ${colocateWith}::text)`.execute(conn)
+          await sql`select create_distributed_table(${citusTableName(target)}::regclass, ${target.column}::text, colocate_with => ${colocateWith}::text)`.execute(
+            conn,
+          )
         } catch (error) {
           // Citus names the table and the obstacle (a foreign key, a key, a type); never a row value.
           throw refuse(`${citusTableName(target)} by ${target.column}: ${(error as Error).message}`)
         }
-        changed.push(`${citusTableName(target)}: distributed by ${target.column}, co-located with ${target === anchor ? (options.colocateWith ?? 'its own group') : citusTableName(anchor)}`)
+        changed.push(
+          `${citusTableName(target)}: distributed by ${target.column}, co-located with ${target === anchor ? (options.colocateWith ?? 'its own group') : citusTableName(anchor)}`,
+        )
       }
       await rebindRowTypeArguments(conn, schema, changed)
     } finally {

@@ -56,7 +56,9 @@ export async function readCitusStatus(db: Kysely<any>, targets: CitusTarget[]): 
       select to_regclass(format('%I.%I', w.schema, w."table")) is not null as exists
         from unnest(${targets.map((t) => t.schema)}::text[], ${targets.map((t) => t.table)}::text[]) with ordinality as w (schema, "table", ord)
        order by w.ord`.execute(db)
-    const tables = targets.map((t, i) => status(t, { exists: rows[i]?.exists ?? false, partmethod: null, repmodel: null, colocationid: null, column: null, shards: null }))
+    const tables = targets.map((t, i) =>
+      status(t, { exists: rows[i]?.exists ?? false, partmethod: null, repmodel: null, colocationid: null, column: null, shards: null }),
+    )
     return { installed: false, version: null, workers: 0, tables, distributed: false }
   }
   const { rows } = await sql<Row & { workers: number }>`
@@ -74,8 +76,7 @@ export async function readCitusStatus(db: Kysely<any>, targets: CitusTarget[]): 
 }
 
 function status(target: CitusTarget, row: Row): CitusTableStatus {
-  const distribution: CitusDistribution =
-    row.partmethod === 'h' ? 'distributed' : row.partmethod === 'n' && row.repmodel === 't' ? 'reference' : 'local'
+  const distribution: CitusDistribution = row.partmethod === 'h' ? 'distributed' : row.partmethod === 'n' && row.repmodel === 't' ? 'reference' : 'local'
   const placed = distribution !== 'local'
   return {
     table: citusTableName(target),

@@ -36,11 +36,7 @@ const HELP = { help: { type: 'boolean', short: 'h' } } as const satisfies Option
  * const args = parseCommandArgs(['down', '--all'], { all: { type: 'boolean' } }, 1)
  * // { help: false, values: { all: true }, positionals: ['down'] }
  */
-export function parseCommandArgs<O extends OptionsSpec>(
-  argv: readonly string[],
-  options: O,
-  maxPositionals: number,
-): CommandArgs<O> & { help: boolean } {
+export function parseCommandArgs<O extends OptionsSpec>(argv: readonly string[], options: O, maxPositionals: number): CommandArgs<O> & { help: boolean } {
   const end = argv.indexOf('--')
   const beforeEnd = end === -1 ? argv : argv.slice(0, end)
   if (beforeEnd.includes('--help') || beforeEnd.includes('-h')) return { help: true, values: {}, positionals: [] }

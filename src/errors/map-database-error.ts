@@ -144,9 +144,10 @@ export function mayHaveCommitted(error: unknown): boolean {
  */
 export function outcomeUnknownError(error: unknown, operation?: string): TenantryError {
   const where = operation ? `${operation}: ` : ''
-  const sqlState = typeof (error as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code)
-    ? (error as { code: string }).code
-    : undefined
+  const sqlState =
+    typeof (error as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code)
+      ? (error as { code: string }).code
+      : undefined
   return new TenantryError(
     ErrorCodes.OUTCOME_UNKNOWN,
     `${where}the connection was lost while the change was being committed; it may or may not have been applied`,

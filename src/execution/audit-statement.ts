@@ -40,9 +40,7 @@ export function auditInsertFromCte(state: ScopeState, model: TableModel, action:
   const main = sources.after ?? sources.before!
   const row = sql.id('audit_row')
   const previous = sql.id('audit_previous')
-  const tenant = model.tenantColumn
-    ? sql`${row}.${sql.id(model.tenantColumn)}`
-    : sql`${state.context?.tenantId ?? null}::uuid`
+  const tenant = model.tenantColumn ? sql`${row}.${sql.id(model.tenantColumn)}` : sql`${state.context?.tenantId ?? null}::uuid`
   const oldValues = sources.before ? sql`to_jsonb(${sources.after ? previous : row}) - ${redacted}` : sql`null::jsonb`
   const newValues = sources.after ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
   const changed =
@@ -53,10 +51,7 @@ export function auditInsertFromCte(state: ScopeState, model: TableModel, action:
       : sources.after
         ? sql`${sources.createdFields ?? []}::text[]`
         : sql`null::text[]`
-  const join =
-    sources.after && sources.before
-      ? sql` join ${sql.id(sources.before)} as ${previous} on ${previous}.${pk} = ${row}.${pk}`
-      : sql``
+  const join = sources.after && sources.before ? sql` join ${sql.id(sources.before)} as ${previous} on ${previous}.${pk} = ${row}.${pk}` : sql``
   const ctx = state.context
   return sql`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
     select ${tenant}, ${scopeActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
@@ -65,7 +60,6 @@ export function auditInsertFromCte(state: ScopeState, model: TableModel, action:
       from ${sql.id(main)} as ${row}${join}
     returning *`
 }
-
 
 /**
  * Records a `failure` or `denied` row outside the (rolled back) transaction of the write, so the
@@ -102,9 +96,7 @@ async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<A
     const runtime = state.runtime
     const outside: ScopeState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
     const { rows } =
-      runtime.isolation === 'rls'
-        ? await transactionOnNewConnection(outside, (trx) => statement.execute(trx))
-        : await statement.execute(runtime.root)
+      runtime.isolation === 'rls' ? await transactionOnNewConnection(outside, (trx) => statement.execute(trx)) : await statement.execute(runtime.root)
     return rows[0] ? auditRowToEvent(rows[0]) : null
   } catch {
     // The audit record of a failure must never mask the failure itself.

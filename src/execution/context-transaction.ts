@@ -71,16 +71,17 @@ export async function transactionOnConnection<T>(
  * mode (BEGIN, statements, COMMIT). tenantry sends COMMIT itself, so it knows when a lost
  * connection leaves the outcome unknown. The `Kysely` handed to `fn` is bound to the connection.
  */
-export async function transactionOnNewConnection<T>(
-  state: ScopeState,
-  fn: (trx: Kysely<any>) => Promise<T>,
-  options: { readOnly?: boolean } = {},
-): Promise<T> {
+export async function transactionOnNewConnection<T>(state: ScopeState, fn: (trx: Kysely<any>) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   const root = state.runtime.root
   const begin = state.runtime.isolation === 'rls' ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
-  return root
-    .connection()
-    .execute((db) => transactionOnConnection((query) => db.executeQuery(query), state, () => fn(db), { ...options, begin }))
+  return root.connection().execute((db) =>
+    transactionOnConnection(
+      (query) => db.executeQuery(query),
+      state,
+      () => fn(db),
+      { ...options, begin },
+    ),
+  )
 }
 
 /**

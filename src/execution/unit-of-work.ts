@@ -33,11 +33,7 @@ export async function inUnitOfWork<T>(
   const events: AuditEvent[] = []
   let result: T
   if (needsTransaction || state.runtime.isolation === 'rls') {
-    result = await transactionOnNewConnection(
-      state,
-      (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events),
-      options,
-    )
+    result = await transactionOnNewConnection(state, (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events), options)
   } else {
     result = await inAutocommit(state.runtime.root, options.readOnly === true, (db) => work(db, state, events))
   }

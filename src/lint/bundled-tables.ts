@@ -27,7 +27,7 @@ const ACCEPTED: { code: LintFinding['code']; table: string; constraint: string; 
     constraint: 'user_roles_role_id_fkey',
     reason:
       'system roles (tenant_id null) are granted in every tenant, which a composite key cannot reference; ' +
-      'roles.assign refuses another tenant\'s role and the permission check ignores such a grant (docs/rbac.md)',
+      "roles.assign refuses another tenant's role and the permission check ignores such a grant (docs/rbac.md)",
   },
   {
     code: 'UNIQUE_WITHOUT_TENANT',
@@ -41,8 +41,6 @@ const ACCEPTED: { code: LintFinding['code']; table: string; constraint: string; 
 
 /** Why tenantry accepts this finding in one of its own tables, or `null` when it does not. */
 export function acceptedReason(finding: LintFinding, schema: string): string | null {
-  const match = ACCEPTED.find(
-    (a) => a.code === finding.code && `${schema}.${a.table}` === finding.table && a.constraint === finding.constraint,
-  )
+  const match = ACCEPTED.find((a) => a.code === finding.code && `${schema}.${a.table}` === finding.table && a.constraint === finding.constraint)
   return match?.reason ?? null
 }

@@ -11,12 +11,7 @@ export type TenantColumnOf = (table: CatalogTable) => string | null
  * sees neither tenants nor row-level security, lets tenant B point at tenant A's row, and its
  * error for a missing id tells B whether A's id exists.
  */
-export function foreignKeyFindings(
-  table: LintTable,
-  tables: Map<number, CatalogTable>,
-  tenantColumnOf: TenantColumnOf,
-  serverVersion: number,
-): LintFinding[] {
+export function foreignKeyFindings(table: LintTable, tables: Map<number, CatalogTable>, tenantColumnOf: TenantColumnOf, serverVersion: number): LintFinding[] {
   const tenant = table.tenant
   if (!tenant) return []
   const findings: LintFinding[] = []
@@ -68,8 +63,12 @@ function foreignKeyFix(
   const statements: string[] = []
   const parentKey = new Set([parentTenant, ...pairs.map((p) => p.parent.quoted)])
   const parentHasKey = parent.indexes.some(
-    (i) => i.unique && i.predicate === null && i.keys.every((k) => k !== 0) &&
-      i.keys.length === parentKey.size && i.keys.every((k) => parentKey.has(columnByNum(parent, k)?.quoted ?? '')),
+    (i) =>
+      i.unique &&
+      i.predicate === null &&
+      i.keys.every((k) => k !== 0) &&
+      i.keys.length === parentKey.size &&
+      i.keys.every((k) => parentKey.has(columnByNum(parent, k)?.quoted ?? '')),
   )
   if (!parentHasKey) {
     const name = suggestedName(parent.table, [parentTenant, ...pairs.map((p) => p.parent.name)].map(unquote), 'key')

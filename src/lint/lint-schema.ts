@@ -84,9 +84,7 @@ export async function lintSchema(db: Kysely<any>, input: LintSchemaInput): Promi
   }
   findings.sort(
     (a, b) =>
-      a.table.localeCompare(b.table) ||
-      CODE_ORDER.indexOf(a.code) - CODE_ORDER.indexOf(b.code) ||
-      (a.constraint ?? '').localeCompare(b.constraint ?? ''),
+      a.table.localeCompare(b.table) || CODE_ORDER.indexOf(a.code) - CODE_ORDER.indexOf(b.code) || (a.constraint ?? '').localeCompare(b.constraint ?? ''),
   )
   return { ok: findings.length === 0, findings, accepted, tables: checked.map((t) => t.name), checks: { rls, citus } }
 }
@@ -104,8 +102,7 @@ function lintTable(target: LintTarget, catalog: CatalogTable): LintTable {
     })
   }
   const softDelete =
-    target.softDelete ??
-    (columnByName(catalog, 'deleted_at') ? ({ kind: 'guessed', column: 'deleted_at' } as const) : ({ kind: 'none' } as const))
+    target.softDelete ?? (columnByName(catalog, 'deleted_at') ? ({ kind: 'guessed', column: 'deleted_at' } as const) : ({ kind: 'none' } as const))
   return { target, catalog, name, tenant, softDelete }
 }
 

@@ -16,7 +16,10 @@ export function rowLevelSecurityFindings(table: LintTable, bundledSchema: string
   const { catalog, target } = table
   const literal = `'${catalog.qualified.replaceAll("'", "''")}'::regclass`
   const helpers = bundledSchema
-  const command = target.kind === 'bundled' ? 'npx tenantry rls enable' : `npx tenantry rls enable --table ${catalog.schema}.${catalog.table}${target.tenantColumn && target.tenantColumn !== 'tenant_id' ? `:${target.tenantColumn}` : ''}`
+  const command =
+    target.kind === 'bundled'
+      ? 'npx tenantry rls enable'
+      : `npx tenantry rls enable --table ${catalog.schema}.${catalog.table}${target.tenantColumn && target.tenantColumn !== 'tenant_id' ? `:${target.tenantColumn}` : ''}`
   if (!catalog.policies.some((p) => p.name.startsWith(POLICY_PREFIX))) {
     findings.push({
       code: LintCodes.RLS_POLICY_MISSING,

@@ -44,11 +44,7 @@ export interface MigrationStatus {
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const migrator = createMigrator(options)
   const set =
-    options.direction === 'down'
-      ? options.all
-        ? await migrator.migrateTo(NO_MIGRATIONS)
-        : await migrator.migrateDown()
-      : await migrator.migrateToLatest()
+    options.direction === 'down' ? (options.all ? await migrator.migrateTo(NO_MIGRATIONS) : await migrator.migrateDown()) : await migrator.migrateToLatest()
   const results = [...(set.results ?? [])]
   if (set.error === undefined) return { results }
   // A lost or refused connection is RETRYABLE like everywhere else; a failing migration keeps the

@@ -58,8 +58,16 @@ export class SqlMigrationProvider implements MigrationProvider {
     const migrations: Record<string, Migration> = {}
     for (const source of sources) {
       migrations[source.name] = {
-        up: (db: Kysely<any>) => sql.raw(renderMigrationSql(source.up, this.#schema)).execute(db).then(() => {}),
-        down: (db: Kysely<any>) => sql.raw(renderMigrationSql(source.down, this.#schema)).execute(db).then(() => {}),
+        up: (db: Kysely<any>) =>
+          sql
+            .raw(renderMigrationSql(source.up, this.#schema))
+            .execute(db)
+            .then(() => {}),
+        down: (db: Kysely<any>) =>
+          sql
+            .raw(renderMigrationSql(source.down, this.#schema))
+            .execute(db)
+            .then(() => {}),
       }
     }
     return migrations

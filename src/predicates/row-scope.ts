@@ -70,15 +70,11 @@ export function softDeletePredicate(model: TableModel, alias: string, view: Dele
   const strategy = model.softDelete
   if (strategy.kind === 'none' || view === 'all') return null
   if (strategy.kind === 'timestamp') {
-    return view === 'live'
-      ? sql<SqlBool>`${column(alias, strategy.column)} is null`
-      : sql<SqlBool>`${column(alias, strategy.column)} is not null`
+    return view === 'live' ? sql<SqlBool>`${column(alias, strategy.column)} is null` : sql<SqlBool>`${column(alias, strategy.column)} is not null`
   }
   const flag = column(alias, strategy.column)
   const deletedValue = sql.lit(strategy.deletedWhen)
-  return view === 'live'
-    ? sql<SqlBool>`${flag} is distinct from ${deletedValue}`
-    : sql<SqlBool>`${flag} is not distinct from ${deletedValue}`
+  return view === 'live' ? sql<SqlBool>`${flag} is distinct from ${deletedValue}` : sql<SqlBool>`${flag} is not distinct from ${deletedValue}`
 }
 
 /** Every predicate of `scope` for `alias`, joined with `and` (`true` when there is none). */

@@ -65,7 +65,8 @@ export async function acceptInvitation(state: ScopeState, token: unknown, userId
     // The secret is checked first, so a wrong one learns nothing about the invitation's state.
     if (!invitationSecretMatches(parsed.secret, locked.secret_hash)) throw unknownToken()
     if (locked.accepted) throw denied(new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was already used`, { operation: ACCEPT_ACTION }))
-    if (locked.revoked || !locked.tenant_live) throw denied(new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was revoked`, { operation: ACCEPT_ACTION }))
+    if (locked.revoked || !locked.tenant_live)
+      throw denied(new TenantryError('TOKEN_REVOKED', `${ACCEPT_ACTION}: the invitation was revoked`, { operation: ACCEPT_ACTION }))
     if (locked.expired) throw denied(new TenantryError('TOKEN_EXPIRED', `${ACCEPT_ACTION}: the invitation has expired`, { operation: ACCEPT_ACTION }))
     if (!locked.user_exists) throw new TenantryError('NOT_FOUND', `${ACCEPT_ACTION}: no such user`, { table: 'users', operation: ACCEPT_ACTION })
     if (locked.membership_status === 'suspended') {
@@ -122,11 +123,13 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
         insert into ${s('memberships')} (tenant_id, user_id, status) values (${tenant}, ${user}::uuid, 'active')
         on conflict (tenant_id, user_id) where deleted_at is null do nothing
         returning *)`)
-    steps.push(sql`member_audit as (${auditInsertFromCte(state, memberships, 'memberships.create', {
-      after: 'member_created',
-      before: null,
-      createdFields: ['tenant_id', 'user_id', 'status'],
-    })})`)
+    steps.push(
+      sql`member_audit as (${auditInsertFromCte(state, memberships, 'memberships.create', {
+        after: 'member_created',
+        before: null,
+        createdFields: ['tenant_id', 'user_id', 'status'],
+      })})`,
+    )
     audits.push('member_audit')
   } else if (invitation.membership_status === 'invited') {
     steps.push(sql`member_before as (
@@ -146,19 +149,26 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
          and ${tenantOrSystemPredicate(roles, 'r', invitation.tenant_id)}
       on conflict (tenant_id, user_id, role_id) do nothing
       returning *)`)
-  steps.push(sql`roles_audit as (${auditInsertFromCte(state, builtinModel(state, 'user_roles'), ASSIGN_ACTION, {
-    after: 'roles_created',
-    before: null,
-    createdFields: ['tenant_id', 'user_id', 'role_id'],
-  })})`)
+  steps.push(
+    sql`roles_audit as (${auditInsertFromCte(state, builtinModel(state, 'user_roles'), ASSIGN_ACTION, {
+      after: 'roles_created',
+      before: null,
+      createdFields: ['tenant_id', 'user_id', 'role_id'],
+    })})`,
+  )
   audits.push('roles_audit')
   steps.push(sql`invitation_before as (select * from ${s('invitations')} where id = ${invitation.id}::uuid)`)
   steps.push(sql`invitation_changed as (
       update ${s('invitations')} as u set accepted_at = now(), accepted_by = ${user}::uuid
         from invitation_before b where u.id = b.id returning u.*)`)
-  steps.push(sql`invitation_audit as (${auditInsertFromCte(state, invitationModel(state.runtime), ACCEPT_ACTION, { after: 'invitation_changed', before: 'invitation_before' })})`)
+  steps.push(
+    sql`invitation_audit as (${auditInsertFromCte(state, invitationModel(state.runtime), ACCEPT_ACTION, { after: 'invitation_changed', before: 'invitation_before' })})`,
+  )
   audits.push('invitation_audit')
-  const allAudits = sql.join(audits.map((name) => sql`select to_jsonb(a) as j from ${sql.id(name)} a`), sql` union all `)
+  const allAudits = sql.join(
+    audits.map((name) => sql`select to_jsonb(a) as j from ${sql.id(name)} a`),
+    sql` union all `,
+  )
   return sql<Record<string, unknown>>`with ${sql.join(steps)}
     select ${invitationColumns('c')}, array(select role_id from roles_created) as assigned_role_ids,
            (select coalesce(jsonb_agg(x.j), '[]'::jsonb) from (${allAudits}) x) as ${sql.id(AUDIT_COLUMN)}

@@ -51,6 +51,7 @@ export function invitationColumns(alias: string): RawBuilder<unknown> {
 
 /** Keeps only the public fields of a row that carries `invitationColumns`. */
 export function toInvitation(row: Record<string, unknown>): Invitation {
-  const { id, tenant_id, email, role_ids, invited_by, expires_at, accepted_at, accepted_by, revoked_at, created_at, updated_at, status } = row as unknown as Invitation
+  const { id, tenant_id, email, role_ids, invited_by, expires_at, accepted_at, accepted_by, revoked_at, created_at, updated_at, status } =
+    row as unknown as Invitation
   return { id, tenant_id, email, role_ids, invited_by, expires_at, accepted_at, accepted_by, revoked_at, created_at, updated_at, status }
 }

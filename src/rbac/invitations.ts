@@ -160,7 +160,8 @@ export class Invitations {
       const [target] = collectAuditEvents(rows, events)
       // Another tenant's invitation is out of scope: a refusal, like a write aimed at its row.
       if (!target) throw denied(new TenantryError('NOT_FOUND', `${operation}: no such invitation`, { table: 'invitations', operation }))
-      if (target.status === 'accepted') throw new TenantryError('CONFLICT', `${operation}: the invitation was already accepted`, { table: 'invitations', operation })
+      if (target.status === 'accepted')
+        throw new TenantryError('CONFLICT', `${operation}: the invitation was already accepted`, { table: 'invitations', operation })
       return target
     })
     return toInvitation(row)
@@ -178,8 +179,11 @@ export class Invitations {
     if (o.email !== undefined) filters.push(sql`lower(i.email) = lower(${o.email})`)
     const s = this.#table
     try {
-      const { rows } = await inUnitOfWork(this.#state, false, (db) =>
-        sql<Record<string, unknown>>`select * from (
+      const { rows } = await inUnitOfWork(
+        this.#state,
+        false,
+        (db) =>
+          sql<Record<string, unknown>>`select * from (
             select ${invitationColumns('i')} from ${s('invitations')} i where ${sql.join(filters, sql` and `)}) as x
           where ${o.status === undefined ? sql`true` : sql`x.status = ${o.status}`}
           order by x.created_at desc, x.id desc limit ${o.limit ?? 100}`.execute(db),

@@ -26,8 +26,12 @@ async function loadGrantedPermissions(state: ScopeState, tenantId: string, actor
   const live = (name: BuiltinTableName, alias: string) => scopeCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
   const roles = builtinModel(state, 'roles')
   try {
-    return await retrySingle(state, () => inUnitOfWork(state, false, async (db) => {
-      const { rows } = await sql<{ permissions: string[] }>`
+    return await retrySingle(state, () =>
+      inUnitOfWork(
+        state,
+        false,
+        async (db) => {
+          const { rows } = await sql<{ permissions: string[] }>`
         select coalesce(array_agg(distinct p.permission), '{}') as permissions
           from ${s('memberships')} m
           join ${s('tenants')} t on t.id = m.tenant_id and ${live('tenants', 't')}
@@ -38,8 +42,11 @@ async function loadGrantedPermissions(state: ScopeState, tenantId: string, actor
           cross join lateral unnest(r.permissions) as p(permission)
          where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })}
            and m.user_id = ${actorId}::uuid and m.status = 'active'`.execute(db)
-      return Object.freeze([...(rows[0]?.permissions ?? [])])
-    }, { readOnly: true }))
+          return Object.freeze([...(rows[0]?.permissions ?? [])])
+        },
+        { readOnly: true },
+      ),
+    )
   } catch (error) {
     throw mapDatabaseError(error, 'can')
   }

@@ -67,6 +67,6 @@ export function anyPermissionCovers(granted: readonly string[], requested: strin
 export function normalisePermissions(values: unknown, operation: string): string[] {
   if (!Array.isArray(values)) throw new TenantryError('VALIDATION', `${operation}: permissions must be an array of strings`, { operation })
   if (values.length > 1000) throw new TenantryError('VALIDATION', `${operation}: at most 1000 permissions per role`, { operation })
-  values.forEach((value, index) => parsePermission(value, `${operation} (permissions[${index}])`))
+  for (const [index, value] of values.entries()) parsePermission(value, `${operation} (permissions[${index}])`)
   return [...new Set(values as string[])]
 }

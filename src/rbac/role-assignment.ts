@@ -85,7 +85,8 @@ async function assignedRow(db: Kysely<any>, state: ScopeState, tenantId: string,
   const { rows } = await sql<Record<string, unknown>>`select * from ${sql.id(state.runtime.schema, 'user_roles')} e
     where ${scopeCondition(builtinModel(state, 'user_roles'), 'e', { tenantId, view: 'all' })}
       and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid`.execute(db)
-  if (!rows[0]) throw new TenantryError('CONFLICT', 'roles.assign: the assignment changed concurrently; retry', { table: 'user_roles', operation: 'roles.assign' })
+  if (!rows[0])
+    throw new TenantryError('CONFLICT', 'roles.assign: the assignment changed concurrently; retry', { table: 'user_roles', operation: 'roles.assign' })
   return rows[0]
 }
 

@@ -10,7 +10,15 @@ import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../pr
 import type { TableModel } from '../schema/table-model.js'
 import { InvalidatingRepository } from './invalidating-repository.js'
 import { assignRole, unassignRole, type RoleAssignmentOptions } from './role-assignment.js'
-import { parseRoleCreate, parseRoleUpdate, type RoleCreateInput, type RoleDefinition, type RoleRow, type RoleUpdateInput, type UserRoleRow } from './role-input.js'
+import {
+  parseRoleCreate,
+  parseRoleUpdate,
+  type RoleCreateInput,
+  type RoleDefinition,
+  type RoleRow,
+  type RoleUpdateInput,
+  type UserRoleRow,
+} from './role-input.js'
 import { seedDefaultRoles, type SeedRolesResult } from './seed-default-roles.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
@@ -103,8 +111,11 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
   async assignable(): Promise<RoleRow[]> {
     const tenantId = this.scopeState.context?.tenantId ?? null
     try {
-      const { rows } = await inUnitOfWork(this.scopeState, false, (db) =>
-        sql<RoleRow>`select * from ${sql.id(this.scopeState.runtime.schema, 'roles')} r
+      const { rows } = await inUnitOfWork(
+        this.scopeState,
+        false,
+        (db) =>
+          sql<RoleRow>`select * from ${sql.id(this.scopeState.runtime.schema, 'roles')} r
           where ${scopeCondition(this.model, 'r', { tenantId: null, view: 'live' })} and ${tenantOrSystemPredicate(this.model, 'r', tenantId)}
           order by r.tenant_id nulls first, lower(r.name) limit 1000`.execute(db),
         { readOnly: true },
@@ -124,7 +135,13 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
     await state.runtime.ready()
     const failure = () => ({ action: 'roles.create', resourceType: 'roles', resourceId: null, tenantId: rows[0]?.tenant_id ?? null })
     return auditedWrite(state, { operation: `roles.${op}`, failure }, async (db, inner, events) => {
-      const statement = insertStatement(inner, this.model, rows.map((row) => withoutUndefined({ ...row } as Record<string, unknown>)), 'roles.create', { audited: true, wantEvents: true })
+      const statement = insertStatement(
+        inner,
+        this.model,
+        rows.map((row) => withoutUndefined({ ...row } as Record<string, unknown>)),
+        'roles.create',
+        { audited: true, wantEvents: true },
+      )
       const { rows: created } = await statement.execute(db)
       return collectAuditEvents(created, events) as unknown as RoleRow[]
     })

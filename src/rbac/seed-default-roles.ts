@@ -69,8 +69,11 @@ export async function seedDefaultRoles(
     // A concurrent seed committed these after this statement's snapshot: `on conflict` skipped
     // them and the snapshot cannot see them, so read them once more.
     if (missing.length > 0) {
-      const late = await inUnitOfWork(state, false, (db) =>
-        sql<RoleRow>`select * from ${roles} r where ${existing}
+      const late = await inUnitOfWork(
+        state,
+        false,
+        (db) =>
+          sql<RoleRow>`select * from ${roles} r where ${existing}
           and lower(r.name) = any(${missing.map((n) => n.toLowerCase())}::text[])`.execute(db),
         { readOnly: true },
       )

@@ -113,7 +113,9 @@ export function aggregateSelections(plan: AggregatePlan): { select: RawBuilder<u
     ...plan.groupBy.map((name, i) => sql`${ref(name)} as ${sql.id(`g${i}`)}`),
     ...(plan.count ? [sql`count(*) as "n"`] : []),
     // avg as float8: a double is what the result holds anyway, and pg parses float8 to a number.
-    ...plan.columns.map(({ fn, column }, i) => sql`${fn === 'avg' ? sql`avg(${ref(column)})::float8` : sql`${sql.raw(fn)}(${ref(column)})`} as ${sql.id(`a${i}`)}`),
+    ...plan.columns.map(
+      ({ fn, column }, i) => sql`${fn === 'avg' ? sql`avg(${ref(column)})::float8` : sql`${sql.raw(fn)}(${ref(column)})`} as ${sql.id(`a${i}`)}`,
+    ),
   ]
   return { select, groupBy }
 }
@@ -131,7 +133,8 @@ export function shapeAggregateRows(plan: AggregatePlan, rows: Record<string, unk
     })
     if (plan.count) out.count = Number(row.n)
     plan.columns.forEach(({ fn, column }, i) => {
-      const bucket = (out[fn] ??= {}) as Record<string, unknown>
+      out[fn] ??= {}
+      const bucket = out[fn] as Record<string, unknown>
       const value = row[`a${i}`]
       bucket[column] = fn === 'sum' || fn === 'avg' ? (value === null || value === undefined ? null : Number(value)) : (value ?? null)
     })

@@ -98,14 +98,7 @@ export function encodeCursor(
  * the same key. Anything else (edited, truncated, signed with another key, from another table,
  * tenant or ordering) is a `VALIDATION` error that names no value.
  */
-export function decodeCursor(
-  key: KeyObject,
-  model: TableModel,
-  tenantId: string | null,
-  keys: SortKey[],
-  cursor: unknown,
-  operation: string,
-): CursorValue[] {
+export function decodeCursor(key: KeyObject, model: TableModel, tenantId: string | null, keys: SortKey[], cursor: unknown, operation: string): CursorValue[] {
   if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH) throw invalidCursor(model, operation)
   const dot = cursor.indexOf('.')
   if (dot < 1) throw invalidCursor(model, operation)
@@ -210,13 +203,7 @@ function after(keys: BoundKey[]): RawBuilder<SqlBool> {
  * cursor, a bound on that key alone (`>=` / `<=`) is added so an index still narrows a
  * mixed-direction scan.
  */
-export function afterCursorPredicate(
-  model: TableModel,
-  alias: string,
-  keys: SortKey[],
-  values: CursorValue[],
-  tenantId: string | null,
-): RawBuilder<SqlBool> {
+export function afterCursorPredicate(model: TableModel, alias: string, keys: SortKey[], values: CursorValue[], tenantId: string | null): RawBuilder<SqlBool> {
   const bound = bindKeys(model, alias, keys, values, tenantId)
   const predicate = after(bound)
   const first = bound[0]!

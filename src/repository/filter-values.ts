@@ -89,7 +89,10 @@ export function checkFilterValue(ctx: FilterValueContext, info: ColumnInfo, valu
 export function checkListItem(ctx: FilterValueContext, info: ColumnInfo, item: unknown): void {
   if (item === null) return
   if (item === undefined) throw refuse(ctx, column(info), 'has an undefined item in its list')
-  if (isJsonColumn(info)) return checkFilterValue(ctx, info, item)
+  if (isJsonColumn(info)) {
+    checkFilterValue(ctx, info, item)
+    return
+  }
   if (!isScalar(item)) throw refuse(ctx, column(info), 'has a list item that is not a plain value')
   checkScalarContent(ctx, column(info), item)
 }

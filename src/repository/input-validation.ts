@@ -5,7 +5,6 @@ import { managedColumns, type TableModel } from '../schema/table-model.js'
 import { UUID } from '../util/identifiers.js'
 import { checkColumnValues } from '../schema/column-values.js'
 
-
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
   const proto = Object.getPrototypeOf(value)
@@ -29,12 +28,7 @@ export function checkId(model: TableModel, id: unknown, operation: string): stri
 }
 
 /** Runs a zod schema when the table declares one; failures are `VALIDATION` with zod's issues. */
-export function parseWithSchema(
-  schema: z.ZodType | undefined,
-  input: Record<string, unknown>,
-  model: TableModel,
-  operation: string,
-): Record<string, unknown> {
+export function parseWithSchema(schema: z.ZodType | undefined, input: Record<string, unknown>, model: TableModel, operation: string): Record<string, unknown> {
   if (!schema) return input
   const parsed = schema.safeParse(input)
   if (!parsed.success) throw validationError(`${operation}: invalid input`, parsed.error, { table: model.name, operation })
@@ -49,12 +43,7 @@ export function parseWithSchema(
  * manages itself (tenant, soft-delete state: those change only through scopes and
  * `softDelete`/`restore`), and values the column cannot store (see `checkColumnValue`).
  */
-export function checkWritableColumns(
-  model: TableModel,
-  values: Record<string, unknown>,
-  operation: string,
-  kind: 'insert' | 'update',
-): void {
+export function checkWritableColumns(model: TableModel, values: Record<string, unknown>, operation: string, kind: 'insert' | 'update'): void {
   const managed = new Set(managedColumns(model))
   for (const key of Object.keys(values)) {
     if (!model.columns.has(key)) throw columnError(`${operation}: unknown column "${key}"`, key, { table: model.name, operation })

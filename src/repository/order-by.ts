@@ -12,10 +12,7 @@ export type SortDirection = 'asc' | 'desc'
 export type NullsOrder = 'nullsFirst' | 'nullsLast'
 
 /** One sort key: `'name'`, `['created_at', 'desc']` or `['deployed_at', 'asc', 'nullsFirst']`. */
-export type OrderByItem<Column extends string = string> =
-  | Column
-  | readonly [Column, SortDirection]
-  | readonly [Column, SortDirection, NullsOrder]
+export type OrderByItem<Column extends string = string> = Column | readonly [Column, SortDirection] | readonly [Column, SortDirection, NullsOrder]
 
 /** `'name'`, `['created_at', 'desc']`, `['deployed_at', 'desc', 'nullsLast']`, or a list of those. */
 export type OrderByInput<Column extends string = string> = OrderByItem<Column> | ReadonlyArray<OrderByItem<Column>>
@@ -52,11 +49,10 @@ export function parseOrderBy(model: TableModel, input: unknown, operation: strin
   const items: unknown[] = typeof input === 'string' || isKeyTuple(input) ? [input] : Array.isArray(input) ? input : [input]
   return items.map((item): SortKey => {
     if (typeof item !== 'string' && !isKeyTuple(item)) {
-      throw new TenantryError(
-        'VALIDATION',
-        `${operation}: orderBy takes column names or [column, 'asc' | 'desc', 'nullsFirst' | 'nullsLast'?] tuples`,
-        { table: model.name, operation },
-      )
+      throw new TenantryError('VALIDATION', `${operation}: orderBy takes column names or [column, 'asc' | 'desc', 'nullsFirst' | 'nullsLast'?] tuples`, {
+        table: model.name,
+        operation,
+      })
     }
     const [column, direction, nulls] = typeof item === 'string' ? [item, 'asc' as const, undefined] : item
     if (!model.columns.has(column)) {

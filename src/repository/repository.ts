@@ -11,14 +11,7 @@ import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowSc
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import { afterCursorPredicate, checkKeysetColumns, decodeCursor, encodeCursor } from './cursor.js'
-import {
-  checkId,
-  checkReadOptions,
-  checkWritableColumns,
-  isPlainObject,
-  parseWithSchema,
-  requireObject,
-} from './input-validation.js'
+import { checkId, checkReadOptions, checkWritableColumns, isPlainObject, parseWithSchema, requireObject } from './input-validation.js'
 import { insertChunks, rowsPerInsert, distinctColumnCount } from './insert-chunks.js'
 import { MAX_LIMIT, resolveLimit } from './limits.js'
 import { aggregateSelections, planAggregate, shapeAggregateRows, type AggregateOptions, type AggregateRow } from './aggregate.js'
@@ -221,10 +214,17 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const values = await this.#preparePatch(patch, 'update', String(key))
     const rows = await this.#write('update', String(key), ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const finalValues = await this.#beforeUpdate(values, inner, [key], operation)
-      const statement = updateStatement(inner, this.#model, this.#target(this.#view, [this.#pkEquals(key)]), this.#assignments(finalValues), this.#auditAction('update'), {
-        ...this.#writeOptions(),
-        ...(guard ? { guard } : {}),
-      })
+      const statement = updateStatement(
+        inner,
+        this.#model,
+        this.#target(this.#view, [this.#pkEquals(key)]),
+        this.#assignments(finalValues),
+        this.#auditAction('update'),
+        {
+          ...this.#writeOptions(),
+          ...(guard ? { guard } : {}),
+        },
+      )
       const changed = await this.#runWrite(db, statement, events)
       if (changed.length === 0) {
         if (guard && (await this.#existsInView(db, key))) {
@@ -254,7 +254,14 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const values = await this.#preparePatch(patch, 'updateMany', null)
     const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const finalValues = await this.#beforeUpdate(values, inner, null, operation)
-      const statement = updateStatement(inner, this.#model, this.#target(this.#view, filters), this.#assignments(finalValues), this.#auditAction('updateMany'), this.#writeOptions())
+      const statement = updateStatement(
+        inner,
+        this.#model,
+        this.#target(this.#view, filters),
+        this.#assignments(finalValues),
+        this.#auditAction('updateMany'),
+        this.#writeOptions(),
+      )
       const changed = await this.#runWrite(db, statement, events)
       if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
       return changed
@@ -464,20 +471,26 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     for (const input of inputs) prepared.push(await this.#prepareInsert(input, op))
     // More rows than one statement takes go in several statements: one transaction keeps them all-or-nothing.
     const severalStatements = prepared.length > rowsPerInsert(distinctColumnCount(prepared))
-    return (await this.#write(op, null, ['beforeCreate', 'afterCreate'], async (db, inner, events) => {
-      const rows: Record<string, unknown>[] = []
-      for (const values of prepared) {
-        const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
-        rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
-      }
-      const created: Record<string, unknown>[] = []
-      for (const chunk of insertChunks(rows)) {
-        const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), this.#writeOptions())
-        for (const row of await this.#runWrite(db, statement, events)) created.push(row)
-      }
-      if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
-      return created
-    }, severalStatements)) as Row[]
+    return (await this.#write(
+      op,
+      null,
+      ['beforeCreate', 'afterCreate'],
+      async (db, inner, events) => {
+        const rows: Record<string, unknown>[] = []
+        for (const values of prepared) {
+          const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
+          rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
+        }
+        const created: Record<string, unknown>[] = []
+        for (const chunk of insertChunks(rows)) {
+          const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), this.#writeOptions())
+          for (const row of await this.#runWrite(db, statement, events)) created.push(row)
+        }
+        if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
+        return created
+      },
+      severalStatements,
+    )) as Row[]
   }
 
   async #prepareInsert(input: unknown, op: 'create' | 'createMany'): Promise<Record<string, unknown>> {
@@ -526,7 +539,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       column,
       operation,
     })
-    if (this.#model.auditEnabled) await recordFailedWrite(this.#state, denied(error), { action: this.#auditAction(op), resourceType: this.#model.name, resourceId })
+    if (this.#model.auditEnabled)
+      await recordFailedWrite(this.#state, denied(error), { action: this.#auditAction(op), resourceType: this.#model.name, resourceId })
     throw error
   }
 
@@ -553,7 +567,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return replaced
   }
 
-  async #changeDeletedState(op: 'softDelete' | 'softDeleteMany' | 'restore', filters: RawBuilder<SqlBool>[], to: 'deleted' | 'live', resourceId: string | null): Promise<Record<string, unknown>[]> {
+  async #changeDeletedState(
+    op: 'softDelete' | 'softDeleteMany' | 'restore',
+    filters: RawBuilder<SqlBool>[],
+    to: 'deleted' | 'live',
+    resourceId: string | null,
+  ): Promise<Record<string, unknown>[]> {
     const operation = this.#operation(op)
     await this.#ready()
     if (this.#model.softDelete.kind === 'none') {

@@ -10,10 +10,11 @@ const noticed = new WeakMap<object, Set<string>>()
 
 export function noticeTruncation(owner: object, table: string, operation: string, cap: number, warn: (message: string) => void = console.warn): void {
   let tables = noticed.get(owner)
-  if (!tables) noticed.set(owner, (tables = new Set()))
+  if (!tables) {
+    tables = new Set()
+    noticed.set(owner, tables)
+  }
   if (tables.has(table)) return
   tables.add(table)
-  warn(
-    `tenantry: ${operation} returned the first ${cap} rows of more that matched; pass an explicit limit (at most ${MAX_LIMIT}) or walk them with page()`,
-  )
+  warn(`tenantry: ${operation} returned the first ${cap} rows of more that matched; pass an explicit limit (at most ${MAX_LIMIT}) or walk them with page()`)
 }

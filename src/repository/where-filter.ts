@@ -2,15 +2,7 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { columnError } from '../errors/validation-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ColumnInfo, TableModel } from '../schema/table-model.js'
-import {
-  checkFilterValue,
-  checkListItem,
-  checkPatternValue,
-  isArrayColumn,
-  isJsonColumn,
-  isStringColumn,
-  type FilterValueContext,
-} from './filter-values.js'
+import { checkFilterValue, checkListItem, checkPatternValue, isArrayColumn, isJsonColumn, isStringColumn, type FilterValueContext } from './filter-values.js'
 import { isPlainObject } from './input-validation.js'
 import { searchPattern, type SearchOperator } from './like-pattern.js'
 
@@ -99,7 +91,8 @@ function compileObject(ctx: Compile, filter: unknown, depth: number, nested: boo
     const info = ctx.model.columns.get(key)
     if (!info) throw columnError(`${ctx.operation}: unknown column "${key}" in where`, key, { table: ctx.table, operation: ctx.operation })
     // `{ id: undefined }` used to drop the condition and widen the query to every row.
-    if (value === undefined) throw columnError(`${ctx.operation}: the filter on column "${key}" is undefined`, key, { table: ctx.table, operation: ctx.operation })
+    if (value === undefined)
+      throw columnError(`${ctx.operation}: the filter on column "${key}" is undefined`, key, { table: ctx.table, operation: ctx.operation })
     parts.push(...compileColumn(ctx, info, value))
   }
   return parts
@@ -205,14 +198,7 @@ function compileOperators(ctx: Compile, info: ColumnInfo, ref: RawBuilder<unknow
   return parts
 }
 
-function compileOperator(
-  ctx: Compile,
-  info: ColumnInfo,
-  ref: RawBuilder<unknown>,
-  op: string,
-  value: unknown,
-  insensitive: boolean,
-): RawBuilder<SqlBool> {
+function compileOperator(ctx: Compile, info: ColumnInfo, ref: RawBuilder<unknown>, op: string, value: unknown, insensitive: boolean): RawBuilder<SqlBool> {
   switch (op) {
     case 'eq':
       return value === null ? sql<SqlBool>`(${ref} is null)` : equals(ctx, info, ref, value, insensitive)

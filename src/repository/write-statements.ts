@@ -10,7 +10,6 @@ import type { TableModel } from '../schema/table-model.js'
  * write is one round trip and can never commit without its audit record.
  */
 
-
 function tableRef(model: TableModel): RawBuilder<unknown> {
   return sql`${sql.id(model.schema, model.table)}`
 }
@@ -45,9 +44,7 @@ export function insertStatement(
   options: WriteOptions,
 ): RawBuilder<Record<string, unknown>> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-  const values = rows.map(
-    (row) => sql`(${sql.join(columns.map((c) => (c in row ? bindValue(model, c, row[c]) : sql`default`)))})`,
-  )
+  const values = rows.map((row) => sql`(${sql.join(columns.map((c) => (c in row ? bindValue(model, c, row[c]) : sql`default`)))})`)
   const insert =
     columns.length === 0
       ? sql`insert into ${tableRef(model)} default values returning *`

@@ -21,12 +21,7 @@ export function enableCommand(hostTables: RlsTarget[]): string {
  *   a word. Policies of the host's own (no tenantry policy on the table) are reported through
  *   `warn` only: the host may set a context of its own for them.
  */
-export function checkIsolationMode(
-  isolation: IsolationMode,
-  security: TableSecurity[],
-  hostTables: RlsTarget[],
-  warn: (message: string) => void,
-): void {
+export function checkIsolationMode(isolation: IsolationMode, security: TableSecurity[], hostTables: RlsTarget[], warn: (message: string) => void): void {
   const names = (tables: TableSecurity[]) => tables.map((t) => `${t.schema}.${t.table}`).join(', ')
   if (isolation === 'rls') {
     const missing = security.filter((t) => !(t.rowSecurity && t.forceRowSecurity && t.tenantryPolicy))
@@ -51,7 +46,7 @@ export function checkIsolationMode(
     throw new TenantryError(
       'CONFIGURATION',
       `isolation 'query', but tenantry's row-level security policies apply to the connected role on ${names(tenantry)}, ` +
-        "so every read would return no rows (query mode sets no context); run `npx tenantry rls disable` (or `await tenantry.rls.disable()`) " +
+        'so every read would return no rows (query mode sets no context); run `npx tenantry rls disable` (or `await tenantry.rls.disable()`) ' +
         "as the tables' owner, or pass isolation: 'rls' to createTenantry",
     )
   }

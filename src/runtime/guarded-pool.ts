@@ -67,7 +67,7 @@ function guardClient(client: pg.PoolClient): void {
     broken = true
   }
   client.on('error', onError)
-  const ownQuery = Object.prototype.hasOwnProperty.call(client, 'query')
+  const ownQuery = Object.hasOwn(client, 'query')
   const query = client.query
   client.query = function guardedQuery(this: pg.PoolClient, ...args: unknown[]) {
     const result = (query as (...a: unknown[]) => unknown).apply(client, args)

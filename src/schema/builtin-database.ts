@@ -68,6 +68,7 @@ type MustBeTrue<T extends true> = T
  * Compile-time check: `BuiltinDatabase` types exactly the bundled tables the registry marks `typed`
  * (`bundled-table-registry.ts`); adding a table to one and not the other fails the type check.
  */
+// biome-ignore lint/correctness/noUnusedVariables: a compile-time check; it is never referenced
 type BuiltinDatabaseMatchesRegistry = MustBeTrue<SameUnion<keyof BuiltinDatabase, TypedBundledTableName>>
 
 /**

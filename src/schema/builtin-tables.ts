@@ -1,12 +1,6 @@
 import type { TableDeclaration } from './table-declaration.js'
 import { normaliseSoftDelete, type TableModel } from './table-model.js'
-import {
-  BUNDLED_TABLE_NAMES,
-  BUNDLED_TABLES,
-  type BuiltinTableName,
-  type BundledTable,
-  type BundledTableName,
-} from './bundled-table-registry.js'
+import { BUNDLED_TABLE_NAMES, BUNDLED_TABLES, type BuiltinTableName, type BundledTable, type BundledTableName } from './bundled-table-registry.js'
 
 export type { BuiltinTableName } from './bundled-table-registry.js'
 

@@ -52,7 +52,15 @@ export const BUNDLED_TABLES = {
     writtenThrough: 'asSystem(...).users',
     citus: 'reference',
   },
-  memberships: { tenantColumn: 'tenant_id', softDelete: true, model: true, typed: true, scopedDb: 'read', writtenThrough: 'scope.memberships', citus: 'distributed' },
+  memberships: {
+    tenantColumn: 'tenant_id',
+    softDelete: true,
+    model: true,
+    typed: true,
+    scopedDb: 'read',
+    writtenThrough: 'scope.memberships',
+    citus: 'distributed',
+  },
   roles: {
     tenantColumn: 'tenant_id',
     softDelete: true,
@@ -63,7 +71,15 @@ export const BUNDLED_TABLES = {
     writtenThrough: 'scope.roles',
     citus: 'reference',
   },
-  user_roles: { tenantColumn: 'tenant_id', softDelete: false, model: true, typed: true, scopedDb: 'read', writtenThrough: 'scope.roles.assign / unassign', citus: 'distributed' },
+  user_roles: {
+    tenantColumn: 'tenant_id',
+    softDelete: false,
+    model: true,
+    typed: true,
+    scopedDb: 'read',
+    writtenThrough: 'scope.roles.assign / unassign',
+    citus: 'distributed',
+  },
   invitations: {
     tenantColumn: 'tenant_id',
     softDelete: false,
@@ -76,8 +92,25 @@ export const BUNDLED_TABLES = {
     citus: 'distributed',
   },
   // Read through `scope.auditLog`; the trail itself is never audited.
-  audit_logs: { tenantColumn: 'tenant_id', softDelete: false, audited: false, model: true, typed: false, scopedDb: 'read', writtenThrough: 'scope.auditLog.record', citus: 'distributed' },
-  sessions: { tenantColumn: 'tenant_id', softDelete: false, model: false, typed: false, scopedDb: 'refused', writtenThrough: 'tenantry.tokens', citus: 'local' },
+  audit_logs: {
+    tenantColumn: 'tenant_id',
+    softDelete: false,
+    audited: false,
+    model: true,
+    typed: false,
+    scopedDb: 'read',
+    writtenThrough: 'scope.auditLog.record',
+    citus: 'distributed',
+  },
+  sessions: {
+    tenantColumn: 'tenant_id',
+    softDelete: false,
+    model: false,
+    typed: false,
+    scopedDb: 'refused',
+    writtenThrough: 'tenantry.tokens',
+    citus: 'local',
+  },
   refresh_tokens: { tenantColumn: null, softDelete: false, model: false, typed: false, scopedDb: 'refused', writtenThrough: 'tenantry.tokens', citus: 'local' },
 } as const satisfies Record<string, BundledTable>
 

@@ -19,9 +19,7 @@ const definitionSchema = z.strictObject({
   schema: name.optional(),
   primaryKey: name.optional(),
   tenantColumn: name.optional(),
-  softDelete: z
-    .union([name, z.strictObject({ flag: name, deletedWhen: z.boolean(), timestamp: name.optional() })])
-    .optional(),
+  softDelete: z.union([name, z.strictObject({ flag: name, deletedWhen: z.boolean(), timestamp: name.optional() })]).optional(),
   insert: schemaLike.optional(),
   update: schemaLike.optional(),
   audit: z.strictObject({ exclude: z.array(name).optional(), enabled: z.boolean().optional() }).optional(),

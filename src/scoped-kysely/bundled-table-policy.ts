@@ -35,7 +35,9 @@ export function checkTableReference(node: TableNode, tables: BundledTables): voi
   if (tables.models.some((m) => m.table === name && (schema === undefined || m.schema === schema))) return
   if (schema === tables.schema) {
     if (tables.builtins.some((m) => m.table === name)) return
-    throw forbidden(`${schema}.${name} is refused: ${REFUSED.has(name) ? 'it holds token hashes or session data; use tenantry.tokens and scope.invitations' : "it is tenantry's own bookkeeping"}`)
+    throw forbidden(
+      `${schema}.${name} is refused: ${REFUSED.has(name) ? 'it holds token hashes or session data; use tenantry.tokens and scope.invitations' : "it is tenantry's own bookkeeping"}`,
+    )
   }
   if (schema === undefined && (REFUSED.has(name) || name.startsWith('tenantry_'))) {
     throw forbidden(`"${name}" may name tenantry's ${name} table through the search_path and is refused; qualify a host table of that name (public.${name})`)
@@ -45,7 +47,9 @@ export function checkTableReference(node: TableNode, tables: BundledTables): voi
 /** Refuses a write (insert, update, delete, on conflict) into a bundled table. */
 export function refuseBundledWrite(model: TableModel, builtins: readonly TableModel[], what: string): void {
   if (!builtins.includes(model)) return
-  throw forbidden(`${what} ${model.schema}.${model.table} is refused: bundled tables are read-only through scope.db; write through ${bundledTable(model.name)?.writtenThrough ?? "tenantry's API"}`)
+  throw forbidden(
+    `${what} ${model.schema}.${model.table} is refused: bundled tables are read-only through scope.db; write through ${bundledTable(model.name)?.writtenThrough ?? "tenantry's API"}`,
+  )
 }
 
 /** The columns a tenant reads of this table, or `null` for all of them. */

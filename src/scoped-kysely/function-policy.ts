@@ -109,5 +109,7 @@ export function checkFunctionCall(func: string, policy: FunctionPolicy, what = '
     throw forbidden(`${what} "${shown}" is schema-qualified; list it in scopedDb({ allowFunctions }) if it is safe for a tenant to call`)
   }
   if (policy.allowRawSql || ALLOWED.has(name)) return
-  throw forbidden(`${what} "${shown}" is not on scope.db's list of allowed functions; list it in scopedDb({ allowFunctions }) if it is safe for a tenant to call`)
+  throw forbidden(
+    `${what} "${shown}" is not on scope.db's list of allowed functions; list it in scopedDb({ allowFunctions }) if it is safe for a tenant to call`,
+  )
 }

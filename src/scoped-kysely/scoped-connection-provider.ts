@@ -30,7 +30,11 @@ export class ScopedConnectionProvider implements ConnectionProvider {
       const autocommit = state.runtime.isolation !== 'rls' && !state.trx
       const scoped = new ScopedConnection(connection, this.#sealed, this.#allowRawSql, autocommit)
       if (state.runtime.isolation !== 'rls' || state.trx) return consumer(scoped)
-      return transactionOnConnection((query) => connection.executeQuery(query), state, () => consumer(scoped))
+      return transactionOnConnection(
+        (query) => connection.executeQuery(query),
+        state,
+        () => consumer(scoped),
+      )
     })
   }
 }

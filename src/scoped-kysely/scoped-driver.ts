@@ -2,7 +2,10 @@ import type { DatabaseConnection, Driver } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 
 function useScopeTransaction(): never {
-  throw new TenantryError('VALIDATION', 'scope.db: open transactions with scope.transaction(async (tx) => { ... tx.db ... }), which also sets the tenant context')
+  throw new TenantryError(
+    'VALIDATION',
+    'scope.db: open transactions with scope.transaction(async (tx) => { ... tx.db ... }), which also sets the tenant context',
+  )
 }
 
 /**

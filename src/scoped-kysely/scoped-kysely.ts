@@ -65,9 +65,15 @@ export function createScopedKysely<DB>(state: ScopeState, options: ScopedDbOptio
   // One handle per scope and options, so builders of `scope.db` can be nested in each other.
   const key = `${view}:${allowRawSql}:${functions.join(',')}`
   let handles = cache.get(state)
-  if (!handles) cache.set(state, (handles = new Map()))
+  if (!handles) {
+    handles = new Map()
+    cache.set(state, handles)
+  }
   let db = handles.get(key)
-  if (!db) handles.set(key, (db = build(state, view, allowRawSql, functions)))
+  if (!db) {
+    db = build(state, view, allowRawSql, functions)
+    handles.set(key, db)
+  }
   return db as Kysely<DB>
 }
 

@@ -140,7 +140,9 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
       refuseBundledWrite(table.model, this.#rules.builtins, 'delete from')
       predicates.push(this.#predicate(table))
     }
-    const using = transformed.using ? Object.freeze({ ...transformed.using, tables: transformed.using.tables.map((item) => this.#scopeSource(item, predicates)) }) : undefined
+    const using = transformed.using
+      ? Object.freeze({ ...transformed.using, tables: transformed.using.tables.map((item) => this.#scopeSource(item, predicates)) })
+      : undefined
     const joins = transformed.joins?.map((join) => this.#scopeJoin(join, predicates))
     return Object.freeze({
       ...transformed,
@@ -168,7 +170,11 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
     const conflict = withTenant.onConflict
     if (!conflict?.updates) return withTenant
     // ON CONFLICT DO UPDATE may hit another tenant's row through a unique key: guard it.
-    this.#refuseTenantAssignment(table, conflict.updates.map((u) => u.column), 'insert ... on conflict do update')
+    this.#refuseTenantAssignment(
+      table,
+      conflict.updates.map((u) => u.column),
+      'insert ... on conflict do update',
+    )
     const guarded = WhereNode.create(and(conflict.updateWhere?.where, this.#predicate(table)))
     return Object.freeze({ ...withTenant, onConflict: Object.freeze({ ...conflict, updateWhere: guarded }) })
   }

@@ -202,7 +202,9 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
   async create<TName extends keyof DB & string>(table: TName, options: CreateOptions<Insertable<DB[TName]>>): Promise<Selectable<DB[TName]>> {
     const tenant = this.#tenantObject(options?.tenant, `fx.create('${table}')`)
     const values = { ...this.#build(table, tenant), ...(options.overrides ?? {}) }
-    return this.#scope(tenant.id, options.actor).repo(table).create(values as never) as Promise<Selectable<DB[TName]>>
+    return this.#scope(tenant.id, options.actor)
+      .repo(table)
+      .create(values as never) as Promise<Selectable<DB[TName]>>
   }
 
   /**
@@ -223,7 +225,9 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
       ...this.#build(table, tenant),
       ...(typeof overrides === 'function' ? overrides(index) : (overrides ?? {})),
     }))
-    return this.#scope(tenant.id, options.actor).repo(table).createMany(rows as never) as Promise<Selectable<DB[TName]>[]>
+    return this.#scope(tenant.id, options.actor)
+      .repo(table)
+      .createMany(rows as never) as Promise<Selectable<DB[TName]>[]>
   }
 
   /**
@@ -304,8 +308,7 @@ export class Fixtures<DB = any, Scope = FixtureScope> {
     if (typeof ref === 'object' && 'id' in ref) return tx.roles.getById(ref.id)
     if (typeof ref === 'string' && UUID.test(ref)) return tx.roles.getById(ref)
     const name = typeof ref === 'string' ? ref : ref.name
-    const found =
-      (await tx.roles.findOne({ where: { tenant_id: tenantId, name } })) ?? (await tx.roles.findOne({ where: { tenant_id: null, name } }))
+    const found = (await tx.roles.findOne({ where: { tenant_id: tenantId, name } })) ?? (await tx.roles.findOne({ where: { tenant_id: null, name } }))
     if (found) return found
     if (typeof ref === 'string') {
       throw new Error(`fx: no role named "${name}" in the tenant; create it with fx.role() or pass { name, permissions }`)

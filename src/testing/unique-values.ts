@@ -19,7 +19,10 @@ export class UniqueValues {
   /** `base` the first time it is claimed for `kind`, then `base-2`, `base-3`, ... */
   claim(kind: string, base: string): string {
     let seen = this.#used.get(kind)
-    if (!seen) this.#used.set(kind, (seen = new Map()))
+    if (!seen) {
+      seen = new Map()
+      this.#used.set(kind, seen)
+    }
     const count = (seen.get(base) ?? 0) + 1
     seen.set(base, count)
     return count === 1 ? base : `${base}-${count}`

@@ -5,16 +5,7 @@ import { NO_RETRY, backoffMs, withRetry, type RetryPolicy } from '../runtime/ret
 import { notifyCommitted, type TokenAuditCallback } from './token-audit.js'
 import type { ResolvedTokenConfig } from './token-config.js'
 import { tokenExpired, tokenInvalid, tokenReused, tokenRevoked } from './token-errors.js'
-import {
-  deriveSuccessorSecret,
-  formatToken,
-  hashSecret,
-  newSelector,
-  parseToken,
-  randomSecret,
-  secretMatches,
-  type ParsedToken,
-} from './token-format.js'
+import { deriveSuccessorSecret, formatToken, hashSecret, newSelector, parseToken, randomSecret, secretMatches, type ParsedToken } from './token-format.js'
 import { runTokenCall } from './token-call.js'
 import { findTokenStatement, rotateStatement, type FoundToken } from './token-statements.js'
 
@@ -49,7 +40,10 @@ export interface IssuedToken {
 export async function verifyToken(deps: TokenDeps, token: unknown, operation: string): Promise<{ parsed: ParsedToken; found: FoundToken }> {
   const parsed = parseToken(token)
   if (!parsed) throw tokenInvalid(operation)
-  const [found] = await runTokenCall(deps.db, operation, findTokenStatement(deps.schema, parsed.selector, hashSecret(parsed.secret)), { readOnly: true, retry: deps.retry })
+  const [found] = await runTokenCall(deps.db, operation, findTokenStatement(deps.schema, parsed.selector, hashSecret(parsed.secret)), {
+    readOnly: true,
+    retry: deps.retry,
+  })
   if (!found) throw tokenInvalid(operation)
   return { parsed, found }
 }
@@ -69,11 +63,7 @@ export async function verifyToken(deps: TokenDeps, token: unknown, operation: st
  * @example
  * const next = await rotateRefreshToken(deps, token, { ip: null, userAgent: null })
  */
-export async function rotateRefreshToken(
-  deps: TokenDeps,
-  token: unknown,
-  request: { ip: string | null; userAgent: string | null },
-): Promise<IssuedToken> {
+export async function rotateRefreshToken(deps: TokenDeps, token: unknown, request: { ip: string | null; userAgent: string | null }): Promise<IssuedToken> {
   const startedAt = Date.now()
   // A rotation whose connection broke in flight may have committed. With a grace window, running it
   // again is safe: the retry either rotates (the first never committed) or lands in the window and
@@ -81,19 +71,13 @@ export async function rotateRefreshToken(
   const retryUnknown = (error: unknown, attempt: number): boolean =>
     error instanceof TenantryError &&
     (error.retryable ||
-      (error.code === 'OUTCOME_UNKNOWN' &&
-        deps.config.graceMs > 0 &&
-        Date.now() - startedAt + backoffMs(deps.retry, attempt) * 2 < deps.config.graceMs / 2))
+      (error.code === 'OUTCOME_UNKNOWN' && deps.config.graceMs > 0 && Date.now() - startedAt + backoffMs(deps.retry, attempt) * 2 < deps.config.graceMs / 2))
   // The lookup and the rotation of one attempt run once each: the attempts are counted here.
   const once: TokenDeps = { ...deps, retry: NO_RETRY }
   return withRetry(deps.retry, () => rotateOnce(once, token, request), retryUnknown)
 }
 
-async function rotateOnce(
-  deps: TokenDeps,
-  token: unknown,
-  request: { ip: string | null; userAgent: string | null },
-): Promise<IssuedToken> {
+async function rotateOnce(deps: TokenDeps, token: unknown, request: { ip: string | null; userAgent: string | null }): Promise<IssuedToken> {
   const operation = 'tokens.rotate'
   const parsed = parseToken(token)
   if (!parsed) throw tokenInvalid(operation)
@@ -128,9 +112,21 @@ async function rotateOnce(
 
   switch (row.outcome) {
     case 'rotated':
-      return { token: formatToken(childSelector, childSecret), sessionId: row.session_id!, expiresAt: row.expires_at!, userId: row.user_id!, tenantId: row.tenant_id }
+      return {
+        token: formatToken(childSelector, childSecret),
+        sessionId: row.session_id!,
+        expiresAt: row.expires_at!,
+        userId: row.user_id!,
+        tenantId: row.tenant_id,
+      }
     case 'grace':
-      return { token: rederiveSuccessor(deps, parsed, row), sessionId: row.session_id!, expiresAt: row.expires_at!, userId: row.user_id!, tenantId: row.tenant_id }
+      return {
+        token: rederiveSuccessor(deps, parsed, row),
+        sessionId: row.session_id!,
+        expiresAt: row.expires_at!,
+        userId: row.user_id!,
+        tenantId: row.tenant_id,
+      }
     case 'reused':
       throw tokenReused(operation)
     case 'revoked':

@@ -17,14 +17,7 @@ import {
   type RequestInfo,
 } from './token-inputs.js'
 import { runTokenCall } from './token-call.js'
-import {
-  issueStatement,
-  listSessionsStatement,
-  pruneStatement,
-  revokeAllStatement,
-  revokeSessionStatement,
-  type SessionRow,
-} from './token-statements.js'
+import { issueStatement, listSessionsStatement, pruneStatement, revokeAllStatement, revokeSessionStatement, type SessionRow } from './token-statements.js'
 
 /** A live session (token family) as `listSessions` shows it. No token or hash is ever included. */
 export interface SessionInfo {
@@ -124,7 +117,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       if (row?.outcome === 'user_inactive') {
         throw new TenantryError('FORBIDDEN', `${operation}: the user is not active`, { operation, table: 'users' })
       }
-      if (!row || row.outcome !== 'issued' || !row.expires_at) {
+      if (row?.outcome !== 'issued' || !row.expires_at) {
         throw new TenantryError('NOT_FOUND', `${operation}: user not found`, { operation, table: 'users' })
       }
       await notify(row.audit)

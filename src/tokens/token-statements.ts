@@ -1,5 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely'
-import { mapDatabaseError } from '../errors/map-database-error.js'
+import { sql, type RawBuilder } from 'kysely'
 
 /**
  * Calls to the `tokens_*` functions (migration 0003, confined by 0005). Each is one statement, so

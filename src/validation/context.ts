@@ -25,7 +25,13 @@ export interface TenantContext {
 
 /** Validates the context of `withContext`; fails closed (never "all tenants"). */
 export function parseContext(input: unknown): TenantContext {
-  if (input === null || typeof input !== 'object' || !('tenantId' in input) || (input as { tenantId: unknown }).tenantId == null || (input as { tenantId: unknown }).tenantId === '') {
+  if (
+    input === null ||
+    typeof input !== 'object' ||
+    !('tenantId' in input) ||
+    (input as { tenantId: unknown }).tenantId == null ||
+    (input as { tenantId: unknown }).tenantId === ''
+  ) {
     throw new TenantryError('CONTEXT_MISSING', 'withContext: a tenantId is required; tenantry never falls back to all tenants')
   }
   const parsed = contextSchema.safeParse(input)

@@ -34,13 +34,7 @@ describe('an audit row for every write', () => {
     await projects().restore(row.id)
     await projects().purge(row.id)
     const rows = await auditRows({ resourceId: row.id })
-    expect(rows.map((r) => r.action)).toEqual([
-      'projects.create',
-      'projects.update',
-      'projects.softDelete',
-      'projects.restore',
-      'projects.purge',
-    ])
+    expect(rows.map((r) => r.action)).toEqual(['projects.create', 'projects.update', 'projects.softDelete', 'projects.restore', 'projects.purge'])
     for (const r of rows) {
       expect(r).toMatchObject({
         tenant_id: tenantId,
@@ -110,7 +104,9 @@ describe('redaction', () => {
 describe('failures', () => {
   it('leaves a failure row with the error code when a write fails, and no success row', async () => {
     await projects().create({ name: 'dup-1', slug: 'dup' })
-    const error = await projects().create({ name: 'dup-2', slug: 'dup' }).catch((e: unknown) => e)
+    const error = await projects()
+      .create({ name: 'dup-2', slug: 'dup' })
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'UNIQUE_VIOLATION')).toBe(true)
     const rows = await auditRows({ action: 'projects.create' })
     const failure = rows.filter((r) => r.outcome === 'failure')
@@ -131,7 +127,9 @@ describe('failures', () => {
     expect(isTenantryError(error, 'UNIQUE_VIOLATION')).toBe(true)
     expect(await fileDb.db.selectFrom('projects').select('id').where('name', '=', marker).execute()).toEqual([])
     const { rows } = await sql<{ outcome: string }>`select outcome from tenantry.audit_logs
-      where action = 'projects.create' and (new_values ->> 'name' = ${marker} or (outcome = 'failure' and created_at > now() - interval '1 minute'))`.execute(fileDb.db)
+      where action = 'projects.create' and (new_values ->> 'name' = ${marker} or (outcome = 'failure' and created_at > now() - interval '1 minute'))`.execute(
+      fileDb.db,
+    )
     expect(rows.filter((r) => r.outcome === 'success')).toEqual([])
     expect(rows.filter((r) => r.outcome === 'failure').length).toBeGreaterThanOrEqual(1)
   })

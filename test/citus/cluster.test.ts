@@ -173,7 +173,9 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
     for (const table of ['tenantry.tenants', 'tenantry.users', 'tenantry.roles']) {
       expect(byTable[table]).toMatchObject({ distribution: 'reference', shards: 1, ready: true })
     }
-    const { rows: anchor } = await sql<{ group: number }>`select colocationid as group from pg_dist_partition where logicalrelid = 'public.accounts'::regclass`.execute(db)
+    const { rows: anchor } = await sql<{
+      group: number
+    }>`select colocationid as group from pg_dist_partition where logicalrelid = 'public.accounts'::regclass`.execute(db)
     for (const table of ['tenantry.audit_logs', 'tenantry.memberships', 'tenantry.user_roles', 'tenantry.invitations', 'public.projects', 'public.tasks']) {
       expect(byTable[table]).toMatchObject({ distribution: 'distributed', column: 'tenant_id', colocationId: anchor[0]!.group, shards: 4, ready: true })
     }
@@ -241,7 +243,9 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
 
     async function auditCount(action: string, resourceId?: string): Promise<number> {
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs
-        where tenant_id = ${tenantId} and action = ${action} and outcome = 'success' and (${resourceId ?? null}::text is null or resource_id = ${resourceId ?? null})`.execute(db)
+        where tenant_id = ${tenantId} and action = ${action} and outcome = 'success' and (${resourceId ?? null}::text is null or resource_id = ${resourceId ?? null})`.execute(
+        db,
+      )
       return rows[0]!.n
     }
 
@@ -260,8 +264,14 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
       const scoped = (t: Tenantry<HostDB>) => t.withContext({ tenantId, actorId: userId }).repo('projects')
       const apollo = await measured('create', (t) => scoped(t).create({ name: 'Apollo' }))
       const [gemini] = await measured('createMany', (t) => scoped(t).createMany([{ name: 'Gemini' }]))
-      const { rows: stored } = await sql<{ tenant_id: string; name: string }>`select tenant_id, name from public.projects where id in (${apollo.id}, ${gemini!.id}) order by name`.execute(db)
-      expect(stored).toEqual([{ tenant_id: tenantId, name: 'Apollo' }, { tenant_id: tenantId, name: 'Gemini' }])
+      const { rows: stored } = await sql<{
+        tenant_id: string
+        name: string
+      }>`select tenant_id, name from public.projects where id in (${apollo.id}, ${gemini!.id}) order by name`.execute(db)
+      expect(stored).toEqual([
+        { tenant_id: tenantId, name: 'Apollo' },
+        { tenant_id: tenantId, name: 'Gemini' },
+      ])
       expect(await auditCount('projects.create')).toBe(2)
 
       expect((await measured('findById', (t) => scoped(t).findById(apollo.id)))?.name).toBe('Apollo')
@@ -276,15 +286,21 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
       expect(await auditCount('projects.update', apollo.id)).toBe(1)
 
       expect(await measured('updateMany', (t) => scoped(t).updateMany({ status: 'active' }, { status: 'paused' }))).toEqual({ count: 2 })
-      const { rows: paused } = await sql<{ n: number }>`select count(*)::int as n from public.projects where tenant_id = ${tenantId} and status = 'paused'`.execute(db)
+      const { rows: paused } = await sql<{
+        n: number
+      }>`select count(*)::int as n from public.projects where tenant_id = ${tenantId} and status = 'paused'`.execute(db)
       expect(paused[0]!.n).toBe(2)
       // the other tenant's row is untouched
       expect((await sql<{ status: string }>`select status from public.projects where tenant_id = ${otherId}`.execute(db)).rows[0]!.status).toBe('active')
 
       await measured('softDelete', (t) => scoped(t).softDelete(gemini!.id))
-      expect((await sql<{ deleted: boolean }>`select deleted_at is not null as deleted from public.projects where id = ${gemini!.id}`.execute(db)).rows[0]!.deleted).toBe(true)
+      expect(
+        (await sql<{ deleted: boolean }>`select deleted_at is not null as deleted from public.projects where id = ${gemini!.id}`.execute(db)).rows[0]!.deleted,
+      ).toBe(true)
       await measured('restore', (t) => scoped(t).restore(gemini!.id))
-      expect((await sql<{ deleted: boolean }>`select deleted_at is not null as deleted from public.projects where id = ${gemini!.id}`.execute(db)).rows[0]!.deleted).toBe(false)
+      expect(
+        (await sql<{ deleted: boolean }>`select deleted_at is not null as deleted from public.projects where id = ${gemini!.id}`.execute(db)).rows[0]!.deleted,
+      ).toBe(false)
       await measured('purge', (t) => scoped(t).purge(gemini!.id))
       expect((await sql<{ n: number }>`select count(*)::int as n from public.projects where id = ${gemini!.id}`.execute(db)).rows[0]!.n).toBe(0)
       for (const action of ['projects.softDelete', 'projects.restore', 'projects.purge']) expect(await auditCount(action, gemini!.id), action).toBe(1)
@@ -318,7 +334,9 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
       const scope = tenantry.withContext({ tenantId, actorId: userId })
       const editor = await scope.roles.create({ name: 'editor', permissions: ['projects:write'] })
       await scope.roles.assign(userId, editor.id)
-      const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenantry.user_roles where tenant_id = ${tenantId} and user_id = ${userId}`.execute(db)
+      const { rows } = await sql<{
+        n: number
+      }>`select count(*)::int as n from tenantry.user_roles where tenant_id = ${tenantId} and user_id = ${userId}`.execute(db)
       expect(rows[0]!.n).toBe(1)
       expect(await measured('scope.can', (t) => t.withContext({ tenantId, actorId: userId }).can('projects:write'))).toBe(true)
       expect(await measured('scope.can (denied)', (t) => t.withContext({ tenantId, actorId: userId }).can('billing:write'))).toBe(false)
@@ -344,7 +362,10 @@ describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => 
     })
 
     it('cannot yet store audit events without a tenant once audit_logs is distributed (docs/scale-out.md)', async () => {
-      const created = await tenantry.asSystem({ reason: 'citus limitation' }).users.create({ email: 'global@example.com' }).catch((e: unknown) => e)
+      const created = await tenantry
+        .asSystem({ reason: 'citus limitation' })
+        .users.create({ email: 'global@example.com' })
+        .catch((e: unknown) => e)
       expect(isTenantryError(created)).toBe(true)
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenantry.users where email = 'global@example.com'`.execute(db)
       expect(rows[0]!.n).toBe(0)

@@ -67,7 +67,11 @@ describe('tenantry --help, --version', () => {
 
 describe.each(COMMANDS)('tenantry %s', (command) => {
   it('prints its usage for --help, -h and `tenantry help <command>`, with exit 0', async () => {
-    for (const args of [[command, '--help'], [command, '-h'], ['help', command]]) {
+    for (const args of [
+      [command, '--help'],
+      [command, '-h'],
+      ['help', command],
+    ]) {
       const run = await tenantry(args)
       expect(run.code).toBe(EXIT.ok)
       expect(run.err).toEqual([])
@@ -180,6 +184,9 @@ describe('passwords in what the CLI prints', () => {
 
   it('keeps its own words when the password is one of them', async () => {
     const run = await tenantry(['migrate', '--bogus'], { DATABASE_URL: 'postgres://tenantry:tenantry@127.0.0.1:5432/tenantry' })
-    expect(run.err.slice(0, 2)).toEqual(['tenantry migrate: unknown option --bogus', 'usage: tenantry migrate [up|down|status] [--schema <name>] [--dry-run] [--all]'])
+    expect(run.err.slice(0, 2)).toEqual([
+      'tenantry migrate: unknown option --bogus',
+      'usage: tenantry migrate [up|down|status] [--schema <name>] [--dry-run] [--all]',
+    ])
   })
 })

@@ -6,7 +6,7 @@ import { useConsumerDatabase } from './support/consumer-database.js'
 const { pool, tenantry, tenantId } = await useConsumerDatabase()
 
 describe('errors, from the installed package', () => {
-  it('answers another tenant\'s row as NOT_FOUND with a TenantryError, and leaves it as it was', async () => {
+  it("answers another tenant's row as NOT_FOUND with a TenantryError, and leaves it as it was", async () => {
     const other = await tenantry.asSystem({ reason: 'consumer check' }).tenants.create({ slug: 'globex', name: 'Globex' })
     const theirs = await tenantry.withContext({ tenantId: other.id }).repo('projects').create({ name: 'Theirs' })
     const error = await tenantry

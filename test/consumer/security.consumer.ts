@@ -17,17 +17,17 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 async function namesOf(tenant: string): Promise<string[]> {
-  const { rows } = await pool.query<{ name: string }>(
-    'select name from projects where tenant_id = $1 and deleted_at is null order by name',
-    [tenant],
-  )
+  const { rows } = await pool.query<{ name: string }>('select name from projects where tenant_id = $1 and deleted_at is null order by name', [tenant])
   return rows.map((r) => r.name)
 }
 
 beforeAll(async () => {
   const other = await tenantry.asSystem({ reason: 'consumer check' }).tenants.create({ slug: 'initech', name: 'Initech' })
   otherTenantId = other.id
-  await tenantry.withContext({ tenantId: other.id }).repo('projects').createMany([{ name: 'B1' }, { name: 'B2' }])
+  await tenantry
+    .withContext({ tenantId: other.id })
+    .repo('projects')
+    .createMany([{ name: 'B1' }, { name: 'B2' }])
   await scope.repo('projects').createMany([{ name: 'A1' }, { name: 'A2' }, { name: 'A3' }])
 })
 

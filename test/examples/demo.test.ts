@@ -35,55 +35,67 @@ function expectTheStory(stdout: string): void {
 }
 
 describe('npm run demo', () => {
-  it('tells the story on DATABASE_URL in a throwaway database, and drops it', async () => {
-    const run = await runExample('examples/demo.ts', exampleEnv({ DATABASE_URL: serverUrl }))
-    expect(run.stderr).toBe('')
-    expect(run.code).toBe(0)
-    expect(run.stdout).toMatch(/in a new database "tenantry_demo_[0-9a-f]{8}"/)
-    expectTheStory(run.stdout)
-    expect(await databasesNamed('tenantry_demo_')).toEqual([])
-  }, SPAWN_TIMEOUT)
-
-  it('falls back to throwaway schemas when the role may not create databases, and drops them', async () => {
-    const suffix = randomBytes(4).toString('hex')
-    const role = `demo_owner_${suffix}`
-    const database = `demo_no_createdb_${suffix}`
-    const password = randomBytes(12).toString('hex')
-    await admin.query(`create role ${role} login nocreatedb password '${password}'`)
-    await admin.query(`create database ${database} owner ${role}`)
-    try {
-      const url = new URL(withDatabase(serverUrl, database))
-      url.username = role
-      url.password = password
-      const run = await runExample('examples/demo.ts', exampleEnv({ DATABASE_URL: url.toString() }))
+  it(
+    'tells the story on DATABASE_URL in a throwaway database, and drops it',
+    async () => {
+      const run = await runExample('examples/demo.ts', exampleEnv({ DATABASE_URL: serverUrl }))
       expect(run.stderr).toBe('')
       expect(run.code).toBe(0)
-      expect(run.stdout).toContain('(no CREATEDB)')
+      expect(run.stdout).toMatch(/in a new database "tenantry_demo_[0-9a-f]{8}"/)
       expectTheStory(run.stdout)
-      const check = new pg.Pool({ connectionString: withDatabase(serverUrl, database), max: 1 })
-      // The drop below ends connections the pool has already let go of; not a failure.
-      check.on('error', () => {})
-      check.on('connect', (client) => client.on('error', () => {}))
-      try {
-        const { rows } = await check.query<{ nspname: string }>(`select nspname from pg_namespace where nspname like '%demo%'`)
-        expect(rows).toEqual([])
-      } finally {
-        await check.end()
-      }
-    } finally {
-      await admin.query(`drop database if exists ${database} with (force)`)
-      await admin.query(`drop role if exists ${role}`)
-    }
-  }, SPAWN_TIMEOUT)
+      expect(await databasesNamed('tenantry_demo_')).toEqual([])
+    },
+    SPAWN_TIMEOUT,
+  )
 
-  it('starts and stops an embedded PostgreSQL without DATABASE_URL', async () => {
-    const run = await runExample('examples/demo.ts', exampleEnv())
-    expect(run.stderr).toBe('')
-    expect(run.code).toBe(0)
-    expect(run.stdout).toContain('running on an embedded PostgreSQL')
-    expectTheStory(run.stdout)
-    expect(run.stdout).toContain('server stopped')
-  }, SPAWN_TIMEOUT)
+  it(
+    'falls back to throwaway schemas when the role may not create databases, and drops them',
+    async () => {
+      const suffix = randomBytes(4).toString('hex')
+      const role = `demo_owner_${suffix}`
+      const database = `demo_no_createdb_${suffix}`
+      const password = randomBytes(12).toString('hex')
+      await admin.query(`create role ${role} login nocreatedb password '${password}'`)
+      await admin.query(`create database ${database} owner ${role}`)
+      try {
+        const url = new URL(withDatabase(serverUrl, database))
+        url.username = role
+        url.password = password
+        const run = await runExample('examples/demo.ts', exampleEnv({ DATABASE_URL: url.toString() }))
+        expect(run.stderr).toBe('')
+        expect(run.code).toBe(0)
+        expect(run.stdout).toContain('(no CREATEDB)')
+        expectTheStory(run.stdout)
+        const check = new pg.Pool({ connectionString: withDatabase(serverUrl, database), max: 1 })
+        // The drop below ends connections the pool has already let go of; not a failure.
+        check.on('error', () => {})
+        check.on('connect', (client) => client.on('error', () => {}))
+        try {
+          const { rows } = await check.query<{ nspname: string }>(`select nspname from pg_namespace where nspname like '%demo%'`)
+          expect(rows).toEqual([])
+        } finally {
+          await check.end()
+        }
+      } finally {
+        await admin.query(`drop database if exists ${database} with (force)`)
+        await admin.query(`drop role if exists ${role}`)
+      }
+    },
+    SPAWN_TIMEOUT,
+  )
+
+  it(
+    'starts and stops an embedded PostgreSQL without DATABASE_URL',
+    async () => {
+      const run = await runExample('examples/demo.ts', exampleEnv())
+      expect(run.stderr).toBe('')
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain('running on an embedded PostgreSQL')
+      expectTheStory(run.stdout)
+      expect(run.stdout).toContain('server stopped')
+    },
+    SPAWN_TIMEOUT,
+  )
 })
 
 describe('the README quick start', () => {
@@ -94,12 +106,16 @@ describe('the README quick start', () => {
     expect(readFileSync(join(repositoryRoot, 'examples', 'quickstart.ts'), 'utf8')).toBe(block)
   })
 
-  it('runs as npm run example:quickstart in a throwaway database on DATABASE_URL, and drops it', async () => {
-    const run = await runExample('examples/run-quickstart.ts', exampleEnv({ DATABASE_URL: serverUrl }))
-    expect(run.stderr).toBe('')
-    expect(run.code).toBe(0)
-    expect(run.stdout).toMatch(/in a new database "tenantry_quickstart_[0-9a-f]{8}"/)
-    expect(run.stdout).toContain("[ 'Artemis' ] null [ 'Gemini' ]")
-    expect(await databasesNamed('tenantry_quickstart_')).toEqual([])
-  }, SPAWN_TIMEOUT)
+  it(
+    'runs as npm run example:quickstart in a throwaway database on DATABASE_URL, and drops it',
+    async () => {
+      const run = await runExample('examples/run-quickstart.ts', exampleEnv({ DATABASE_URL: serverUrl }))
+      expect(run.stderr).toBe('')
+      expect(run.code).toBe(0)
+      expect(run.stdout).toMatch(/in a new database "tenantry_quickstart_[0-9a-f]{8}"/)
+      expect(run.stdout).toContain("[ 'Artemis' ] null [ 'Gemini' ]")
+      expect(await databasesNamed('tenantry_quickstart_')).toEqual([])
+    },
+    SPAWN_TIMEOUT,
+  )
 })

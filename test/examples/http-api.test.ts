@@ -70,7 +70,13 @@ describe('the example HTTP API', () => {
     expect(reply).toMatchObject({ status: 401, body: { code: 'LOGIN_FAILED' } })
     const sessions = await file.db.withSchema('tenantry').selectFrom('sessions').select('id').where('user_id', '=', seeded.users.ben).execute()
     expect(sessions).toHaveLength(0)
-    const audit = await file.db.withSchema('tenantry').selectFrom('audit_logs').selectAll().where('action', '=', 'auth.login').where('outcome', '=', 'failure').execute()
+    const audit = await file.db
+      .withSchema('tenantry')
+      .selectFrom('audit_logs')
+      .selectAll()
+      .where('action', '=', 'auth.login')
+      .where('outcome', '=', 'failure')
+      .execute()
     expect(audit.map((a) => a.tenant_id)).toContain(seeded.tenants.acme)
   })
 
@@ -79,14 +85,16 @@ describe('the example HTTP API', () => {
     expect(await call('GET', '/api/projects', { token: 'at_forged.signature' })).toMatchObject({ status: 401 })
   })
 
-  it('creates a project in the caller\'s tenant with an audit row carrying the request id', async () => {
+  it("creates a project in the caller's tenant with an audit row carrying the request id", async () => {
     const { accessToken } = await login('ada@acme.test', 'acme')
     const reply = await call('POST', '/api/projects', { token: accessToken, body: { name: 'Apollo' }, requestId: 'req-create-apollo' })
     expect(reply).toMatchObject({ status: 201, body: { name: 'Apollo', tenant_id: seeded.tenants.acme } })
     const rows = await projectsOf(seeded.tenants.acme)
     expect(rows.map((r) => r.name)).toContain('Apollo')
     const audit = await file.db.withSchema('tenantry').selectFrom('audit_logs').selectAll().where('resource_id', '=', reply.body.id).execute()
-    expect(audit).toMatchObject([{ action: 'projects.create', outcome: 'success', actor_user_id: seeded.users.ada, request_id: 'req-create-apollo', ip: '127.0.0.1' }])
+    expect(audit).toMatchObject([
+      { action: 'projects.create', outcome: 'success', actor_user_id: seeded.users.ada, request_id: 'req-create-apollo', ip: '127.0.0.1' },
+    ])
     const listed = await call('GET', '/api/projects?limit=10', { token: accessToken })
     expect(listed.body.items.map((p: { name: string }) => p.name)).toContain('Apollo')
   })
@@ -98,11 +106,17 @@ describe('the example HTTP API', () => {
     expect(reply).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } })
     expect(await call('POST', '/api/projects', { token: accessToken, body: { name: ' ' } })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
     expect(await projectsOf(seeded.tenants.globex)).toEqual(before)
-    const denied = await file.db.withSchema('tenantry').selectFrom('audit_logs').selectAll().where('action', '=', 'projects.create').where('outcome', '=', 'denied').execute()
+    const denied = await file.db
+      .withSchema('tenantry')
+      .selectFrom('audit_logs')
+      .selectAll()
+      .where('action', '=', 'projects.create')
+      .where('outcome', '=', 'denied')
+      .execute()
     expect(denied).toMatchObject([{ tenant_id: seeded.tenants.acme, actor_user_id: seeded.users.ada, error_code: 'FORBIDDEN' }])
   })
 
-  it('answers another tenant\'s project as missing, leaves it untouched and audits the write as denied', async () => {
+  it("answers another tenant's project as missing, leaves it untouched and audits the write as denied", async () => {
     const ada = await login('ada@acme.test', 'acme')
     const gus = await login('gus@globex.test', 'globex')
     const created = await call('POST', '/api/projects', { token: ada.accessToken, body: { name: 'Ares' } })
@@ -111,7 +125,13 @@ describe('the example HTTP API', () => {
     expect(await call('PATCH', `/api/projects/${id}`, { token: gus.accessToken, body: { name: 'Mine' } })).toMatchObject({ status: 404 })
     const row = await file.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirstOrThrow()
     expect(row.name).toBe('Ares')
-    const denied = await file.db.withSchema('tenantry').selectFrom('audit_logs').selectAll().where('action', '=', 'projects.update').where('outcome', '=', 'denied').execute()
+    const denied = await file.db
+      .withSchema('tenantry')
+      .selectFrom('audit_logs')
+      .selectAll()
+      .where('action', '=', 'projects.update')
+      .where('outcome', '=', 'denied')
+      .execute()
     expect(denied).toMatchObject([{ tenant_id: seeded.tenants.globex, actor_user_id: seeded.users.gus, error_code: 'NOT_FOUND' }])
   })
 
@@ -121,7 +141,13 @@ describe('the example HTTP API', () => {
     expect(await call('GET', '/api/projects', { token: ben.accessToken })).toMatchObject({ status: 200 })
     expect(await call('POST', '/api/projects', { token: ben.accessToken, body: { name: 'Nope' } })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } })
     expect(await projectsOf(seeded.tenants.acme)).toHaveLength(before.length)
-    const refusals = await file.db.withSchema('tenantry').selectFrom('audit_logs').selectAll().where('action', '=', 'rbac.require').where('actor_user_id', '=', seeded.users.ben).execute()
+    const refusals = await file.db
+      .withSchema('tenantry')
+      .selectFrom('audit_logs')
+      .selectAll()
+      .where('action', '=', 'rbac.require')
+      .where('actor_user_id', '=', seeded.users.ben)
+      .execute()
     expect(refusals).toMatchObject([{ outcome: 'denied', resource_id: 'projects:write' }])
   })
 
@@ -132,7 +158,12 @@ describe('the example HTTP API', () => {
     const reply = await call('POST', '/api/projects/import', { token: accessToken, body: { names: ['Hera', 'Hermes', 'zeus'] } })
     expect(reply).toMatchObject({ status: 409, body: { code: 'UNIQUE_VIOLATION', constraint: 'projects_tenant_name_live_key' } })
     expect(await projectsOf(seeded.tenants.acme)).toHaveLength(before.length)
-    const audit = await file.db.withSchema('tenantry').selectFrom('audit_logs').select(['outcome', 'new_values']).where('action', '=', 'projects.create').execute()
+    const audit = await file.db
+      .withSchema('tenantry')
+      .selectFrom('audit_logs')
+      .select(['outcome', 'new_values'])
+      .where('action', '=', 'projects.create')
+      .execute()
     expect(audit.filter((a) => a.outcome === 'success' && ['Hera', 'Hermes'].includes((a.new_values as { name?: string } | null)?.name ?? ''))).toEqual([])
     expect(audit.some((a) => a.outcome === 'failure')).toBe(true)
     const ok = await call('POST', '/api/projects/import', { token: accessToken, body: { names: ['Hera', 'Hermes'] } })
@@ -163,8 +194,17 @@ describe('the example HTTP API', () => {
     const third = await call('POST', '/auth/refresh', { body: { refreshToken: second.body.refreshToken } })
     expect(third.status).toBe(200)
     expect(await call('POST', '/auth/refresh', { body: { refreshToken: first.refreshToken } })).toMatchObject({ status: 401, body: { code: 'TOKEN_REUSED' } })
-    expect(await call('POST', '/auth/refresh', { body: { refreshToken: third.body.refreshToken } })).toMatchObject({ status: 401, body: { code: 'TOKEN_REVOKED' } })
-    const session = await file.db.withSchema('tenantry').selectFrom('sessions').selectAll().where('user_id', '=', seeded.users.gus).orderBy('created_at', 'desc').executeTakeFirstOrThrow()
+    expect(await call('POST', '/auth/refresh', { body: { refreshToken: third.body.refreshToken } })).toMatchObject({
+      status: 401,
+      body: { code: 'TOKEN_REVOKED' },
+    })
+    const session = await file.db
+      .withSchema('tenantry')
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', seeded.users.gus)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirstOrThrow()
     expect(session.revoked_reason).toBe('reuse_detected')
   })
 
@@ -172,7 +212,13 @@ describe('the example HTTP API', () => {
     const { refreshToken } = await login('ben@acme.test', 'acme')
     expect((await call('POST', '/auth/logout', { body: { refreshToken } })).status).toBe(204)
     expect(await call('POST', '/auth/refresh', { body: { refreshToken } })).toMatchObject({ status: 401, body: { code: 'TOKEN_REVOKED' } })
-    const latest = await file.db.withSchema('tenantry').selectFrom('sessions').selectAll().where('user_id', '=', seeded.users.ben).orderBy('created_at', 'desc').executeTakeFirstOrThrow()
+    const latest = await file.db
+      .withSchema('tenantry')
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', seeded.users.ben)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirstOrThrow()
     expect(latest.revoked_reason).toBe('logout')
   })
 })

@@ -52,7 +52,11 @@ describe("createMany over several statements with isolation 'rls' (application r
   it('writes none of the batch when a later row names another tenant', async () => {
     const rows: Record<string, unknown>[] = Array.from({ length: 2_500 }, (_, i) => ({ name: `foreign-${i}` }))
     rows[2_400] = { name: 'foreign-x', tenant_id: tenantB }
-    const error = await app.withContext({ tenantId: tenantA }).repo('projects').createMany(rows as never).catch((e: unknown) => e)
+    const error = await app
+      .withContext({ tenantId: tenantA })
+      .repo('projects')
+      .createMany(rows as never)
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'FORBIDDEN')).toBe(true)
     expect(await counts(tenantA, 'foreign-')).toEqual({ rows: 0, audits: 0 })
     expect(await counts(tenantB, 'foreign-')).toEqual({ rows: 0, audits: 0 })
@@ -60,7 +64,11 @@ describe("createMany over several statements with isolation 'rls' (application r
 
   it('refuses a NUL byte in a late row with VALIDATION naming the column, writing nothing', async () => {
     const rows = Array.from({ length: 2_500 }, (_, i) => ({ name: i === 2_499 ? 'nul-\u0000-zz' : `nul-${i}` }))
-    const error = await app.withContext({ tenantId: tenantA }).repo('projects').createMany(rows).catch((e: unknown) => e)
+    const error = await app
+      .withContext({ tenantId: tenantA })
+      .repo('projects')
+      .createMany(rows)
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'VALIDATION', column: 'name', operation: 'projects.createMany' })
     expect((error as Error).message).not.toContain('zz')
     expect(await counts(tenantA, 'nul-')).toEqual({ rows: 0, audits: 0 })

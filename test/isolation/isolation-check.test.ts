@@ -105,7 +105,9 @@ describe("isolation 'rls' on a database that does not carry it", () => {
     expect(error.message).toContain('npx tenantry rls enable --table public.host_policed')
     await createTenantry({ pool: fileDb.pool, tables: hostPoliced, isolation: 'rls' }).rls.enable()
     await rlsMode.ready()
-    const policies = await sql<{ polname: string }>`select polname from pg_policy where polrelid = 'public.host_policed'::regclass order by 1`.execute(fileDb.db)
+    const policies = await sql<{ polname: string }>`select polname from pg_policy where polrelid = 'public.host_policed'::regclass order by 1`.execute(
+      fileDb.db,
+    )
     expect(policies.rows.map((r) => r.polname)).toEqual(['host_own', 'tenantry_tenant_isolation'])
   })
 })

@@ -34,7 +34,12 @@ describe.skipIf(!binary)('behind PgBouncer in transaction pooling mode (default_
     for (let i = 0; i < TENANTS; i++) tenants.push(await insertTenant(fileDb.db, `bouncer-${i}`))
     await fileDb.db
       .insertInto('projects')
-      .values(tenants.flatMap((t, i) => [{ tenant_id: t, name: `seed-${i}-a` }, { tenant_id: t, name: `seed-${i}-b` }]))
+      .values(
+        tenants.flatMap((t, i) => [
+          { tenant_id: t, name: `seed-${i}-a` },
+          { tenant_id: t, name: `seed-${i}-b` },
+        ]),
+      )
       .execute()
     await makeTenantry(fileDb.pool, { isolation: 'rls' }).rls.enable()
     role = await createAppRole(fileDb)

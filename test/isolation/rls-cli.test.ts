@@ -74,7 +74,7 @@ describe('npx tenantry rls without --table', () => {
       .orderBy('relname')
       .execute()
 
-  it('lists every table that carries tenantry\'s policies, host tables enabled from code included', async () => {
+  it("lists every table that carries tenantry's policies, host tables enabled from code included", async () => {
     // enabled from code: the declared tables (projects, devices, notes), no --table anywhere
     await makeTenantry(fileDb.pool, { isolation: 'rls' }).rls.enable()
     const { code, out } = await run(['status'])

@@ -39,7 +39,11 @@ afterAll(async () => {
 
 describe('startup check of the isolation mode', () => {
   it("refuses isolation 'rls' while row-level security is off, and says what to run", async () => {
-    const error = await owner.withContext({ tenantId: tenantA }).repo('projects').count().catch((e: unknown) => e)
+    const error = await owner
+      .withContext({ tenantId: tenantA })
+      .repo('projects')
+      .count()
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'CONFIGURATION')).toBe(true)
     expect((error as Error).message).toContain('npx tenantry rls enable --table public.projects --table public.devices --table public.notes')
     expect((error as Error).message).toContain('await tenantry.rls.enable()')
@@ -104,13 +108,21 @@ describe('as a non-owner role with row-level security forced', () => {
     await expect(b.update(created.id, { name: 'hijacked' })).rejects.toMatchObject({ code: 'NOT_FOUND' })
     const row = await fileDb.db.selectFrom('projects').select(['name', 'tenant_id']).where('id', '=', created.id).executeTakeFirstOrThrow()
     expect(row).toEqual({ name: 'A two!', tenant_id: tenantA })
-    const audit = await fileDb.db.selectFrom('tenantry.audit_logs').select(['action', 'outcome']).where('resource_id', '=', created.id).orderBy('created_at').execute()
+    const audit = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select(['action', 'outcome'])
+      .where('resource_id', '=', created.id)
+      .orderBy('created_at')
+      .execute()
     expect(audit.map((r) => `${r.action}:${r.outcome}`)).toContain('projects.update:denied')
   })
 
   it('works through scope.db and scope.transaction inside a context', async () => {
     const scope = app.withContext({ tenantId: tenantB })
-    await scope.db.insertInto('notes').values({ body: 'B note' } as never).execute()
+    await scope.db
+      .insertInto('notes')
+      .values({ body: 'B note' } as never)
+      .execute()
     expect((await scope.db.selectFrom('notes').select('body').execute()).map((r) => r.body)).toEqual(['B note'])
     await scope.transaction(async (tx) => {
       await tx.repo('notes').create({ body: 'B note 2' })
@@ -143,7 +155,12 @@ describe('as a non-owner role with row-level security forced', () => {
   })
 
   it('lets an asSystem scope see every tenant', async () => {
-    const names = (await app.asSystem({ reason: 'report' }).repo('projects').findMany({ orderBy: ['name', 'asc'] })).map((r) => r.name)
+    const names = (
+      await app
+        .asSystem({ reason: 'report' })
+        .repo('projects')
+        .findMany({ orderBy: ['name', 'asc'] })
+    ).map((r) => r.name)
     expect(names).toEqual(expect.arrayContaining(['A one', 'B one']))
   })
 

@@ -69,11 +69,17 @@ async function seed(fileDb: FileDatabase): Promise<Omit<World, 'tenantry' | 'fil
       { tenant_id: tenantB, user_id: userB },
     ])
     .execute()
-  await db.insertInto('tenantry.roles').values({ tenant_id: null, name: 'system-viewer', permissions: ['projects:read'] }).execute()
-  await db.insertInto('projects').values([
-    { tenant_id: tenantA, name: 'A live', slug: 'same' },
-    { tenant_id: tenantA, name: 'A deleted', slug: 'a-gone', deleted_at: new Date() },
-  ]).execute()
+  await db
+    .insertInto('tenantry.roles')
+    .values({ tenant_id: null, name: 'system-viewer', permissions: ['projects:read'] })
+    .execute()
+  await db
+    .insertInto('projects')
+    .values([
+      { tenant_id: tenantA, name: 'A live', slug: 'same' },
+      { tenant_id: tenantA, name: 'A deleted', slug: 'a-gone', deleted_at: new Date() },
+    ])
+    .execute()
   await db.insertInto('notes').values({ tenant_id: tenantA, body: 'A note' }).execute()
   await resetB(db, tenantB, userB)
   return { tenantA, tenantB, userA, userB }
@@ -91,8 +97,15 @@ async function resetB(db: Kysely<any>, tenantB: string, userB: string): Promise<
     await trx.updateTable('tenantry.tenants').set({ status: 'active', name: 'attack-b' }).where('id', '=', tenantB).execute()
     await trx.updateTable('tenantry.memberships').set({ deleted_at: null, status: 'active' }).where('tenant_id', '=', tenantB).execute()
     await trx.insertInto('projects').values({ id: B_PROJECT, tenant_id: tenantB, name: B_MARK, slug: 'same', secret: B_MARK }).execute()
-    await trx.insertInto('notes').values({ tenant_id: tenantB, body: `${B_MARK} note` }).execute()
-    const role = await trx.insertInto('tenantry.roles').values({ tenant_id: tenantB, name: `${B_MARK}-role`, permissions: ['projects:read'] }).returning('id').executeTakeFirstOrThrow()
+    await trx
+      .insertInto('notes')
+      .values({ tenant_id: tenantB, body: `${B_MARK} note` })
+      .execute()
+    const role = await trx
+      .insertInto('tenantry.roles')
+      .values({ tenant_id: tenantB, name: `${B_MARK}-role`, permissions: ['projects:read'] })
+      .returning('id')
+      .executeTakeFirstOrThrow()
     await trx.insertInto('tenantry.user_roles').values({ tenant_id: tenantB, user_id: userB, role_id: role.id }).execute()
     await trx
       .insertInto('tenantry.invitations')
@@ -138,7 +151,11 @@ async function stateOfB(w: World): Promise<unknown> {
     sessions: await db.selectFrom('tenantry.sessions').select(['id', 'revoked_at', 'user_agent']).where('tenant_id', '=', b).execute(),
     tokens: await db.selectFrom('tenantry.refresh_tokens').select(['id', 'used_at']).where('session_id', '=', B_SESSION).execute(),
     invitations: await db.selectFrom('tenantry.invitations').select(['email', 'revoked_at', 'accepted_at']).where('tenant_id', '=', b).execute(),
-    audit: await db.selectFrom('tenantry.audit_logs').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', b).execute(),
+    audit: await db
+      .selectFrom('tenantry.audit_logs')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('tenant_id', '=', b)
+      .execute(),
     systemRoles: await db.selectFrom('tenantry.roles').select(['name', 'permissions']).where('tenant_id', 'is', null).execute(),
     projectsTable: await db.selectFrom('information_schema.tables').select('table_name').where('table_name', 'in', ['projects', 'notes']).execute(),
   }
@@ -182,7 +199,15 @@ const attacks: Attack[] = [
   },
   {
     name: 'subquery in select counting all projects',
-    run: (db) => db.selectNoFrom((eb) => eb.selectFrom('projects').select((e) => e.fn.countAll<string>().as('n')).as('n')).execute(),
+    run: (db) =>
+      db
+        .selectNoFrom((eb) =>
+          eb
+            .selectFrom('projects')
+            .select((e) => e.fn.countAll<string>().as('n'))
+            .as('n'),
+        )
+        .execute(),
     outcome: { scoped: (r) => expect(r).toEqual([{ n: '1' }]) },
   },
   {
@@ -208,7 +233,12 @@ const attacks: Attack[] = [
   },
   {
     name: 'CTE reading projects',
-    run: (db) => db.with('x', (q) => q.selectFrom('projects').select(['name', 'tenant_id'])).selectFrom('x').selectAll().execute(),
+    run: (db) =>
+      db
+        .with('x', (q) => q.selectFrom('projects').select(['name', 'tenant_id']))
+        .selectFrom('x')
+        .selectAll()
+        .execute(),
     outcome: { scoped: (r, w) => expect(r).toEqual([{ name: 'A live', tenant_id: w.tenantA }]) },
   },
   {
@@ -253,13 +283,22 @@ const attacks: Attack[] = [
   },
   {
     name: 'data-modifying CTE deleting every note',
-    run: (db) => db.with('d', (q) => q.deleteFrom('notes').returning('body')).selectFrom('d').selectAll().execute(),
+    run: (db) =>
+      db
+        .with('d', (q) => q.deleteFrom('notes').returning('body'))
+        .selectFrom('d')
+        .selectAll()
+        .execute(),
     outcome: { scoped: (r) => expect(r).toEqual([{ body: 'A note' }]) },
   },
   {
     name: 'data-modifying CTE inserting a note into another tenant',
     run: (db, _s, w) =>
-      db.with('i', (q) => q.insertInto('notes').values({ body: 'planted', tenant_id: w.tenantB }).returning('id')).selectFrom('i').selectAll().execute(),
+      db
+        .with('i', (q) => q.insertInto('notes').values({ body: 'planted', tenant_id: w.tenantB }).returning('id'))
+        .selectFrom('i')
+        .selectAll()
+        .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
   {
@@ -280,7 +319,10 @@ const attacks: Attack[] = [
     run: (db) =>
       db
         .selectFrom('notes as n')
-        .innerJoinLateral((eb) => eb.selectFrom('projects as p').select(['p.name', 'p.tenant_id']).as('l'), (j) => j.onTrue())
+        .innerJoinLateral(
+          (eb) => eb.selectFrom('projects as p').select(['p.name', 'p.tenant_id']).as('l'),
+          (j) => j.onTrue(),
+        )
         .select(['l.name', 'l.tenant_id'])
         .execute(),
     outcome: { scoped: (r, w) => expect(r).toEqual([{ name: 'A live', tenant_id: w.tenantA }]) },
@@ -290,7 +332,10 @@ const attacks: Attack[] = [
     run: (db) =>
       db
         .selectFrom('notes as n')
-        .leftJoinLateral((eb) => eb.selectFrom('projects as p').select('p.name').whereRef('p.tenant_id', '=', 'n.tenant_id').as('l'), (j) => j.onTrue())
+        .leftJoinLateral(
+          (eb) => eb.selectFrom('projects as p').select('p.name').whereRef('p.tenant_id', '=', 'n.tenant_id').as('l'),
+          (j) => j.onTrue(),
+        )
         .select(['n.body', 'l.name'])
         .execute(),
     outcome: { scoped: (r) => expect(r).toEqual([{ body: 'A note', name: 'A live' }]) },
@@ -333,7 +378,8 @@ const attacks: Attack[] = [
   },
   {
     name: 'update ... from every project',
-    run: (db) => db.updateTable('projects as p').from('notes as n').set({ name: 'pwned' }).whereRef('p.tenant_id', '=', 'n.tenant_id').returning('p.tenant_id').execute(),
+    run: (db) =>
+      db.updateTable('projects as p').from('notes as n').set({ name: 'pwned' }).whereRef('p.tenant_id', '=', 'n.tenant_id').returning('p.tenant_id').execute(),
     outcome: { scoped: rowsOnlyOfA },
   },
   {
@@ -381,7 +427,11 @@ const attacks: Attack[] = [
   // ---- functions --------------------------------------------------------------------------------
   {
     name: "selectFrom tenantry's tokens_list_sessions for a user of another tenant",
-    run: (db, _s, w) => db.selectFrom((eb) => eb.fn('tenantry.tokens_list_sessions', [eb.val(w.userB)]).as('x')).selectAll().execute(),
+    run: (db, _s, w) =>
+      db
+        .selectFrom((eb) => eb.fn('tenantry.tokens_list_sessions', [eb.val(w.userB)]).as('x'))
+        .selectAll()
+        .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
   {
@@ -397,7 +447,10 @@ const attacks: Attack[] = [
     name: 'tokens_find switching the system flag on, then a read in the same transaction',
     run: (_db, scope) =>
       scope.transaction(async (tx) => {
-        await tx.db.selectFrom((eb) => eb.fn('tenantry.tokens_find', [eb.val('x')]).as('f')).selectAll().execute()
+        await tx.db
+          .selectFrom((eb) => eb.fn('tenantry.tokens_find', [eb.val('x')]).as('f'))
+          .selectAll()
+          .execute()
         return tx.db.selectFrom('projects').selectAll().execute()
       }),
     outcome: { refused: 'FORBIDDEN' },
@@ -443,33 +496,85 @@ const attacks: Attack[] = [
     outcome: { refused: 'FORBIDDEN' },
   },
   // ---- raw sql in every position --------------------------------------------------------------
-  { name: 'sql in select', run: (db) => db.selectFrom('notes').select(sql<string>`(select string_agg(name, ',') from projects)`.as('x')).execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'sql in select',
+    run: (db) => db.selectFrom('notes').select(sql<string>`(select string_agg(name, ',') from projects)`.as('x')).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   { name: 'sql in where', run: (db) => db.selectFrom('projects').selectAll().where(sql<boolean>`true or true`).execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: 'sql as a table', run: (db) => db.selectFrom(sql`(select * from projects)`.as('p')).selectAll().execute(), outcome: { refused: 'FORBIDDEN' } },
   {
     name: 'sql as an order-by direction',
-    run: (db) => db.selectFrom('projects').select('name').orderBy('name', sql`desc, (select 1 from projects where name = ${B_MARK})` as never).execute(),
+    run: (db) =>
+      db
+        .selectFrom('projects')
+        .select('name')
+        .orderBy('name', sql`desc, (select 1 from projects where name = ${B_MARK})` as never)
+        .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
   {
     name: 'sql in a join condition',
-    run: (db) => db.selectFrom('notes as n').innerJoin('projects as p', (j) => j.on(sql<boolean>`true or p.tenant_id is not null`)).select('p.name').execute(),
+    run: (db) =>
+      db
+        .selectFrom('notes as n')
+        .innerJoin('projects as p', (j) => j.on(sql<boolean>`true or p.tenant_id is not null`))
+        .select('p.name')
+        .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
-  { name: 'sql in insert values', run: (db) => db.insertInto('notes').values({ body: sql<string>`(select secret from projects limit 1)` }).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'sql in update set', run: (db) => db.updateTable('notes').set({ body: sql<string>`(select secret from projects limit 1)` }).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'sql in group by', run: (db) => db.selectFrom('projects').select('status').groupBy(sql`status, (select 1)`).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'sql in having', run: (db) => db.selectFrom('projects').select('status').groupBy('status').having(sql<boolean>`true`).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'sql in returning', run: (db) => db.updateTable('notes').set({ body: 'A note' }).returning(sql<string>`(select secret from projects limit 1)`.as('x')).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'sql as a limit', run: (db) => db.selectFrom('projects').selectAll().limit(sql<number>`(select count(*) from projects)`).execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'sql in insert values',
+    run: (db) => db.insertInto('notes').values({ body: sql<string>`(select secret from projects limit 1)` }).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'sql in update set',
+    run: (db) => db.updateTable('notes').set({ body: sql<string>`(select secret from projects limit 1)` }).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'sql in group by',
+    run: (db) => db.selectFrom('projects').select('status').groupBy(sql`status, (select 1)`).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'sql in having',
+    run: (db) => db.selectFrom('projects').select('status').groupBy('status').having(sql<boolean>`true`).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'sql in returning',
+    run: (db) => db.updateTable('notes').set({ body: 'A note' }).returning(sql<string>`(select secret from projects limit 1)`.as('x')).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'sql as a limit',
+    run: (db) => db.selectFrom('projects').selectAll().limit(sql<number>`(select count(*) from projects)`).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   {
     name: 'sql in on conflict where',
-    run: (db) => db.insertInto('notes').values({ body: `${B_MARK} note` }).onConflict((oc) => oc.column('body').doUpdateSet({ body: 'x' }).where(sql<boolean>`true`)).execute(),
+    run: (db) =>
+      db
+        .insertInto('notes')
+        .values({ body: `${B_MARK} note` })
+        .onConflict((oc) => oc.column('body').doUpdateSet({ body: 'x' }).where(sql<boolean>`true`))
+        .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
   { name: 'modifyEnd with sql', run: (db) => db.selectFrom('projects').selectAll().modifyEnd(sql`or true`).execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: 'modifyFront with sql', run: (db) => db.selectFrom('projects').selectAll().modifyFront(sql`/* */`).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: '$call adding sql', run: (db) => db.selectFrom('projects').selectAll().$call((q) => q.where(sql<boolean>`1 = 1`)).execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: '$call adding sql',
+    run: (db) =>
+      db
+        .selectFrom('projects')
+        .selectAll()
+        .$call((q) => q.where(sql<boolean>`1 = 1`))
+        .execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   { name: 'sql template executed on scope.db', run: (db) => sql`select * from projects`.execute(db), outcome: { refused: 'FORBIDDEN' } },
   {
     name: 'a hand-made operator node carrying sql',
@@ -477,7 +582,12 @@ const attacks: Attack[] = [
       db
         .selectFrom('projects')
         .selectAll()
-        .where(() => new ExpressionWrapper(BinaryOperationNode.create(ColumnNode.create('name'), OperatorNode.create('= name or true or 1 =' as never), ValueNode.create(1))) as never)
+        .where(
+          () =>
+            new ExpressionWrapper(
+              BinaryOperationNode.create(ColumnNode.create('name'), OperatorNode.create('= name or true or 1 =' as never), ValueNode.create(1)),
+            ) as never,
+        )
         .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
@@ -486,27 +596,60 @@ const attacks: Attack[] = [
     run: (db) =>
       db
         .selectFrom('notes')
-        .select(() => new ExpressionWrapper(CastNode.create(ValueNode.create('1'), DataTypeNode.create('int) , (select secret from projects limit 1' as never))).as('x') as never)
+        .select(
+          () =>
+            new ExpressionWrapper(CastNode.create(ValueNode.create('1'), DataTypeNode.create('int) , (select secret from projects limit 1' as never))).as(
+              'x',
+            ) as never,
+        )
         .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
   // ---- bundled tables and schema tricks ------------------------------------------------------
   { name: 'select sessions', run: (db) => db.selectFrom('tenantry.sessions').selectAll().execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: 'select refresh tokens', run: (db) => db.selectFrom('tenantry.refresh_tokens').selectAll().execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'select invitations', run: (db) => db.selectFrom('tenantry.invitations').select(['email', 'secret_hash']).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'select sessions through withSchema', run: (db) => db.withSchema('tenantry').selectFrom('sessions').selectAll().execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'select sessions under an alias', run: (db) => db.selectFrom('tenantry.sessions as s').select('s.user_agent').execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'select invitations',
+    run: (db) => db.selectFrom('tenantry.invitations').select(['email', 'secret_hash']).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'select sessions through withSchema',
+    run: (db) => db.withSchema('tenantry').selectFrom('sessions').selectAll().execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'select sessions under an alias',
+    run: (db) => db.selectFrom('tenantry.sessions as s').select('s.user_agent').execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   { name: 'select sessions unqualified (search_path)', run: (db) => db.selectFrom('sessions').selectAll().execute(), outcome: { refused: 'FORBIDDEN' } },
   {
     name: 'join sessions from a scoped table',
     run: (db) => db.selectFrom('notes as n').leftJoin('tenantry.sessions as s', 's.tenant_id', 'n.tenant_id').select('s.user_agent').execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
-  { name: 'subquery on refresh tokens', run: (db) => db.selectFrom('notes').select((eb) => eb.selectFrom('tenantry.refresh_tokens').select('selector').limit(1).as('s')).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: "select tenantry's migration table", run: (db) => db.selectFrom('tenantry.tenantry_migration').selectAll().execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'subquery on refresh tokens',
+    run: (db) =>
+      db
+        .selectFrom('notes')
+        .select((eb) => eb.selectFrom('tenantry.refresh_tokens').select('selector').limit(1).as('s'))
+        .execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: "select tenantry's migration table",
+    run: (db) => db.selectFrom('tenantry.tenantry_migration').selectAll().execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   {
     name: 'a reference to a sessions column through the schema',
-    run: (db) => db.selectFrom('notes').select((eb) => eb.ref('tenantry.sessions.user_agent').as('x')).execute(),
+    run: (db) =>
+      db
+        .selectFrom('notes')
+        .select((eb) => eb.ref('tenantry.sessions.user_agent').as('x'))
+        .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },
   {
@@ -540,8 +683,20 @@ const attacks: Attack[] = [
       },
     },
   },
-  { name: 'granting a system role every permission', run: (db) => db.updateTable('tenantry.roles').set({ permissions: ['*:*'] }).execute(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'un-suspending its own tenant', run: (db) => db.updateTable('tenantry.tenants').set({ status: 'active' }).execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'granting a system role every permission',
+    run: (db) =>
+      db
+        .updateTable('tenantry.roles')
+        .set({ permissions: ['*:*'] })
+        .execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
+  {
+    name: 'un-suspending its own tenant',
+    run: (db) => db.updateTable('tenantry.tenants').set({ status: 'active' }).execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   { name: 'deleting memberships', run: (db) => db.deleteFrom('tenantry.memberships').execute(), outcome: { refused: 'FORBIDDEN' } },
   {
     name: 'forging an audit row',
@@ -554,11 +709,20 @@ const attacks: Attack[] = [
     outcome: { refused: 'FORBIDDEN' },
   },
   // ---- the handle itself ------------------------------------------------------------------------
-  { name: 'withPlugin stripping where', run: (db) => db.withPlugin(stripWhere).selectFrom('projects').select('name').execute(), outcome: { scoped: (r) => expect(r).toEqual([{ name: 'A live' }]) } },
-  { name: 'withoutPlugins', run: (db) => db.withoutPlugins().selectFrom('projects').select('name').execute(), outcome: { scoped: (r) => expect(r).toEqual([{ name: 'A live' }]) } },
+  {
+    name: 'withPlugin stripping where',
+    run: (db) => db.withPlugin(stripWhere).selectFrom('projects').select('name').execute(),
+    outcome: { scoped: (r) => expect(r).toEqual([{ name: 'A live' }]) },
+  },
+  {
+    name: 'withoutPlugins',
+    run: (db) => db.withoutPlugins().selectFrom('projects').select('name').execute(),
+    outcome: { scoped: (r) => expect(r).toEqual([{ name: 'A live' }]) },
+  },
   {
     name: 'connection() running several queries',
-    run: (db) => db.connection().execute(async (c) => [await c.selectFrom('projects').select('name').execute(), await c.deleteFrom('notes').returning('body').execute()]),
+    run: (db) =>
+      db.connection().execute(async (c) => [await c.selectFrom('projects').select('name').execute(), await c.deleteFrom('notes').returning('body').execute()]),
     outcome: { scoped: (r) => expect(r).toEqual([[{ name: 'A live' }], [{ body: 'A note' }]]) },
   },
   {
@@ -581,9 +745,17 @@ const attacks: Attack[] = [
     run: (db) => db.selectFrom('projects').select('name').where('deleted_at', 'is not', null).execute(),
     outcome: { scoped: (r) => expect(r).toEqual([]) },
   },
-  { name: 'transaction()', run: (db) => db.transaction().execute(async (trx) => trx.selectFrom('projects').selectAll().execute()), outcome: { refused: 'VALIDATION' } },
+  {
+    name: 'transaction()',
+    run: (db) => db.transaction().execute(async (trx) => trx.selectFrom('projects').selectAll().execute()),
+    outcome: { refused: 'VALIDATION' },
+  },
   { name: 'startTransaction()', run: (db) => db.startTransaction().execute(), outcome: { refused: 'VALIDATION' } },
-  { name: 'executeQuery of a raw compiled query', run: (db) => db.executeQuery(CompiledQuery.raw('select * from projects')), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'executeQuery of a raw compiled query',
+    run: (db) => db.executeQuery(CompiledQuery.raw('select * from projects')),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   {
     name: 'executeQuery of a scoped compiled query with its text swapped',
     run: async (db) => {
@@ -619,13 +791,22 @@ const attacks: Attack[] = [
   { name: 'schema.dropTable', run: (db) => db.schema.dropTable('notes').execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: 'schema.alterTable', run: (db) => db.schema.alterTable('projects').dropColumn('tenant_id').execute(), outcome: { refused: 'FORBIDDEN' } },
   { name: 'introspection', run: (db) => db.introspection.getTables(), outcome: { refused: 'FORBIDDEN' } },
-  { name: 'merge', run: (db) => db.mergeInto('notes').using('projects', 'projects.tenant_id', 'notes.tenant_id').whenMatched().thenDelete().execute(), outcome: { refused: 'FORBIDDEN' } },
+  {
+    name: 'merge',
+    run: (db) => db.mergeInto('notes').using('projects', 'projects.tenant_id', 'notes.tenant_id').whenMatched().thenDelete().execute(),
+    outcome: { refused: 'FORBIDDEN' },
+  },
   {
     name: 'a hand-made reference node naming refresh tokens',
     run: (db) =>
       db
         .selectFrom('notes')
-        .select(() => new ExpressionWrapper(ReferenceNode.create(ColumnNode.create('secret_hash'), TableNode.createWithSchema('tenantry', 'refresh_tokens'))).as('x') as never)
+        .select(
+          () =>
+            new ExpressionWrapper(ReferenceNode.create(ColumnNode.create('secret_hash'), TableNode.createWithSchema('tenantry', 'refresh_tokens'))).as(
+              'x',
+            ) as never,
+        )
         .execute(),
     outcome: { refused: 'FORBIDDEN' },
   },

@@ -56,8 +56,20 @@ beforeEach(async () => {
       { tenant_id: tenantB, name: 'B one', status: 'active', budget: 99, tags: JSON.stringify({ color: 'blue' }) },
     ])
     .execute()
-  await fileDb.db.insertInto('notes').values([{ tenant_id: tenantA, body: 'A note' }, { tenant_id: tenantB, body: 'B note' }]).execute()
-  await fileDb.db.insertInto('devices').values([{ tenant_id: tenantA, serial: 'dev-a' }, { tenant_id: tenantB, serial: 'dev-b' }]).execute()
+  await fileDb.db
+    .insertInto('notes')
+    .values([
+      { tenant_id: tenantA, body: 'A note' },
+      { tenant_id: tenantB, body: 'B note' },
+    ])
+    .execute()
+  await fileDb.db
+    .insertInto('devices')
+    .values([
+      { tenant_id: tenantA, serial: 'dev-a' },
+      { tenant_id: tenantB, serial: 'dev-b' },
+    ])
+    .execute()
   stateOfB = await readStateOfB()
 })
 
@@ -87,7 +99,10 @@ describe('ordering', () => {
       parameters: [tenantA],
     })
     expect(await query.execute()).toEqual([{ name: 'A one' }, { name: 'A two' }])
-    const first = db.selectFrom('projects').select('name').orderBy('budget', (ob) => ob.asc().nullsFirst())
+    const first = db
+      .selectFrom('projects')
+      .select('name')
+      .orderBy('budget', (ob) => ob.asc().nullsFirst())
     expect(await first.execute()).toEqual([{ name: 'A two' }, { name: 'A one' }])
   })
 
@@ -110,7 +125,10 @@ describe('aggregates and expressions', () => {
       .selectFrom('projects')
       .select((eb) => [
         'name',
-        eb.fn.agg<number>('row_number').over((ob) => ob.partitionBy('status').orderBy('created_at', 'desc')).as('n'),
+        eb.fn
+          .agg<number>('row_number')
+          .over((ob) => ob.partitionBy('status').orderBy('created_at', 'desc'))
+          .as('n'),
         eb.fn.countAll<string>().over().as('total'),
       ])
       .orderBy('name')
@@ -160,7 +178,10 @@ describe('aggregates and expressions', () => {
   it('keeps JSON operators and JSON functions; refuses the sql-built JSON helpers', async () => {
     const query = db
       .selectFrom('projects')
-      .select((eb) => [(eb.ref('tags', '->>') as any).key('color').as('color'), eb.fn('jsonb_build_object', [eb.cast(eb.val('name'), 'text'), 'name']).as('doc')])
+      .select((eb) => [
+        (eb.ref('tags', '->>') as any).key('color').as('color'),
+        eb.fn('jsonb_build_object', [eb.cast(eb.val('name'), 'text'), 'name']).as('doc'),
+      ])
       .orderBy('name')
     testSql(query, {
       sql: `select "tags"->>'color' as "color", jsonb_build_object(cast($1 as text), "name") as "doc" from "projects" where ${live('projects', 2)} order by "name"`,
@@ -179,7 +200,10 @@ describe('joins and composition', () => {
   it('scopes inner and left lateral joins with on true', async () => {
     const inner = db
       .selectFrom('notes as n')
-      .innerJoinLateral((eb) => eb.selectFrom('projects as p').select('p.name').whereRef('p.tenant_id', '=', 'n.tenant_id').orderBy('p.name').limit(1).as('l'), (j) => j.onTrue())
+      .innerJoinLateral(
+        (eb) => eb.selectFrom('projects as p').select('p.name').whereRef('p.tenant_id', '=', 'n.tenant_id').orderBy('p.name').limit(1).as('l'),
+        (j) => j.onTrue(),
+      )
       .select(['n.body', 'l.name'])
     testSql(inner, {
       sql: `select "n"."body", "l"."name" from "notes" as "n" inner join lateral (select "p"."name" from "projects" as "p" where ("p"."tenant_id" = "n"."tenant_id") and ${live('p', 1)} order by "p"."name" limit $2) as "l" on true where ${tenantOnly('n', 3)}`,
@@ -188,7 +212,10 @@ describe('joins and composition', () => {
     expect(await inner.execute()).toEqual([{ body: 'A note', name: 'A one' }])
     const left = db
       .selectFrom('notes as n')
-      .leftJoinLateral((eb) => eb.selectFrom('projects as p').select('p.name').as('l'), (j) => j.onTrue())
+      .leftJoinLateral(
+        (eb) => eb.selectFrom('projects as p').select('p.name').as('l'),
+        (j) => j.onTrue(),
+      )
       .select(['n.body', 'l.name'])
       .orderBy('l.name')
     testSql(left, {
@@ -202,13 +229,20 @@ describe('joins and composition', () => {
   })
 
   it('scopes subqueries, CTEs and unions', async () => {
-    const subquery = db.selectFrom('projects').select('name').where('id', 'in', (eb: any) => eb.selectFrom('devices').select('id'))
+    const subquery = db
+      .selectFrom('projects')
+      .select('name')
+      .where('id', 'in', (eb: any) => eb.selectFrom('devices').select('id'))
     testSql(subquery, {
       sql: `select "name" from "projects" where ("id" in (select "id" from "devices" where ("devices"."tenant_id" = $1::uuid and "devices"."is_active" is distinct from false))) and ${live('projects', 2)}`,
       parameters: [tenantA, tenantA],
     })
     expect(await subquery.execute()).toEqual([])
-    const cte = db.with('mine', (q) => q.selectFrom('projects').select('name')).selectFrom('mine').select('name').orderBy('name')
+    const cte = db
+      .with('mine', (q) => q.selectFrom('projects').select('name'))
+      .selectFrom('mine')
+      .select('name')
+      .orderBy('name')
     testSql(cte, {
       sql: `with "mine" as (select "name" from "projects" where ${live('projects', 1)}) select "name" from "mine" order by "name"`,
       parameters: [tenantA],
@@ -235,25 +269,41 @@ describe('writes', () => {
   })
 
   it('fills the tenant on insert ... on conflict do nothing, and guards do update', async () => {
-    const nothing = db.insertInto('notes').values({ body: 'B note' }).onConflict((oc) => oc.column('body').doNothing()).returning('body')
+    const nothing = db
+      .insertInto('notes')
+      .values({ body: 'B note' })
+      .onConflict((oc) => oc.column('body').doNothing())
+      .returning('body')
     testSql(nothing, {
       sql: `insert into "notes" ("body", "tenant_id") values ($1, $2) on conflict ("body") do nothing returning "body"`,
       parameters: ['B note', tenantA],
     })
     expect(await nothing.execute()).toEqual([])
-    const update = db.insertInto('notes').values({ body: 'B note' }).onConflict((oc) => oc.column('body').doUpdateSet({ body: 'taken' })).returning('body')
+    const update = db
+      .insertInto('notes')
+      .values({ body: 'B note' })
+      .onConflict((oc) => oc.column('body').doUpdateSet({ body: 'taken' }))
+      .returning('body')
     testSql(update, {
       sql: `insert into "notes" ("body", "tenant_id") values ($1, $2) on conflict ("body") do update set "body" = $3 where ${tenantOnly('notes', 4)} returning "body"`,
       parameters: ['B note', tenantA, 'taken', tenantA],
     })
     expect(await update.execute()).toEqual([])
-    const own = await db.insertInto('notes').values({ body: 'A note' }).onConflict((oc) => oc.column('body').doUpdateSet({ body: 'A note!' })).returning('body').execute()
+    const own = await db
+      .insertInto('notes')
+      .values({ body: 'A note' })
+      .onConflict((oc) => oc.column('body').doUpdateSet({ body: 'A note!' }))
+      .returning('body')
+      .execute()
     expect(own).toEqual([{ body: 'A note!' }])
     await expectBUntouched()
   })
 
   it('scopes insert ... select and adds the tenant column', async () => {
-    const query = db.insertInto('notes').columns(['body']).expression((eb) => eb.selectFrom('projects').select('name'))
+    const query = db
+      .insertInto('notes')
+      .columns(['body'])
+      .expression((eb) => eb.selectFrom('projects').select('name'))
     testSql(query, {
       sql: `insert into "notes" ("body", "tenant_id") select "tenantry_insert_source".*, cast($1 as uuid) as "tenant_id" from (select "name" from "projects" where ${live('projects', 2)}) as "tenantry_insert_source"`,
       parameters: [tenantA, tenantA],
@@ -309,7 +359,13 @@ describe('bundled tables', () => {
 describe('host tables named like bundled ones', () => {
   it('scopes a declared host roles table by its own declaration and keeps tenantry.roles apart', async () => {
     await sql`create table public.roles (id uuid primary key default gen_random_uuid(), tenant_id uuid not null, name text not null)`.execute(fileDb.db)
-    await fileDb.db.insertInto('public.roles').values([{ tenant_id: tenantA, name: 'host A' }, { tenant_id: tenantB, name: 'host B' }]).execute()
+    await fileDb.db
+      .insertInto('public.roles')
+      .values([
+        { tenant_id: tenantA, name: 'host A' },
+        { tenant_id: tenantB, name: 'host B' },
+      ])
+      .execute()
     const host = makeTenantry(fileDb.pool, { tables: { roles: defineTable<any, 'roles'>({ table: 'roles' }) } as never })
     const scoped = host.withContext({ tenantId: tenantA }).db as Kysely<any>
     const own = scoped.selectFrom('roles').select('name')
@@ -324,10 +380,13 @@ describe('host tables named like bundled ones', () => {
     await sql`drop table public.roles`.execute(fileDb.db)
   })
 
-  it('refuses an unqualified sessions (tenantry\'s through a search_path) and reads a qualified host one', async () => {
+  it("refuses an unqualified sessions (tenantry's through a search_path) and reads a qualified host one", async () => {
     await sql`create table public.sessions (id serial primary key, label text not null)`.execute(fileDb.db)
     await fileDb.db.insertInto('public.sessions').values({ label: 'host session' }).execute()
-    await expect(db.selectFrom('sessions').selectAll().execute()).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('public.sessions') })
+    await expect(db.selectFrom('sessions').selectAll().execute()).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('public.sessions'),
+    })
     expect(await db.selectFrom('public.sessions').select('label').execute()).toEqual([{ label: 'host session' }])
     await sql`drop table public.sessions`.execute(fileDb.db)
   })
@@ -335,13 +394,18 @@ describe('host tables named like bundled ones', () => {
 
 describe('more builder methods', () => {
   it('scopes cross join lateral, for update and explain', async () => {
-    const lateral = (db.selectFrom('notes as n') as any).crossJoinLateral((eb: any) => eb.selectFrom('projects as p').select('p.name').as('l')).select('l.name').orderBy('l.name')
+    const lateral = (db.selectFrom('notes as n') as any)
+      .crossJoinLateral((eb: any) => eb.selectFrom('projects as p').select('p.name').as('l'))
+      .select('l.name')
+      .orderBy('l.name')
     testSql(lateral, {
       sql: `select "l"."name" from "notes" as "n" cross join lateral (select "p"."name" from "projects" as "p" where ${live('p', 1)}) as "l" where ${tenantOnly('n', 2)} order by "l"."name"`,
       parameters: [tenantA, tenantA],
     })
     expect(await lateral.execute()).toEqual([{ name: 'A one' }, { name: 'A two' }])
-    const locked = tenantry.withContext({ tenantId: tenantA }).transaction(async (tx) => tx.db.selectFrom('projects').select('name').orderBy('name').forUpdate().execute())
+    const locked = tenantry
+      .withContext({ tenantId: tenantA })
+      .transaction(async (tx) => tx.db.selectFrom('projects').select('name').orderBy('name').forUpdate().execute())
     expect(await locked).toEqual([{ name: 'A one' }, { name: 'A two' }])
     const plan = await db.selectFrom('projects').select('name').explain('json')
     expect(JSON.stringify(plan)).toContain('tenant_id')
@@ -369,11 +433,23 @@ describe('refusals name the construct', () => {
   it('allows functions the host lists in allowFunctions, never the refused ones', async () => {
     await sql`create function public.shout(t text) returns text language sql immutable as 'select upper(t)'`.execute(fileDb.db)
     const scope = tenantry.withContext({ tenantId: tenantA })
-    const rows = await scope.scopedDb({ allowFunctions: ['public.shout'] }).selectFrom('notes').select((eb) => eb.fn<string>('public.shout', ['body']).as('loud')).execute()
+    const rows = await scope
+      .scopedDb({ allowFunctions: ['public.shout'] })
+      .selectFrom('notes')
+      .select((eb) => eb.fn<string>('public.shout', ['body']).as('loud'))
+      .execute()
     expect(rows).toEqual([{ loud: 'A NOTE' }])
-    await expect(scope.db.selectFrom('notes').select((eb) => eb.fn<string>('public.shout', ['body']).as('loud')).execute()).rejects.toMatchObject({ code: 'FORBIDDEN' })
     await expect(
-      scope.scopedDb({ allowFunctions: ['set_config'] }).selectNoFrom((eb) => eb.fn('set_config', [eb.val('tenantry.system'), eb.val('on'), eb.val(true)]).as('x')).execute(),
+      scope.db
+        .selectFrom('notes')
+        .select((eb) => eb.fn<string>('public.shout', ['body']).as('loud'))
+        .execute(),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(
+      scope
+        .scopedDb({ allowFunctions: ['set_config'] })
+        .selectNoFrom((eb) => eb.fn('set_config', [eb.val('tenantry.system'), eb.val('on'), eb.val(true)]).as('x'))
+        .execute(),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' })
   })
 })

@@ -17,7 +17,10 @@ let projectA: string
 let projectB: string
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  const error = await promise.then(() => null, (e: unknown) => e)
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
   expect(isTenantryError(error), String(error)).toBe(true)
   expect((error as { code: string }).code).toBe(code)
 }
@@ -95,7 +98,14 @@ describe('scope.db reads', () => {
     expect(viaIn.map((r) => r.name)).toEqual(['A live'])
     const counted = await db
       .selectFrom('projects as p')
-      .select((eb) => ['p.name', eb.selectFrom('tasks as t').whereRef('t.project_id', '=', 'p.id').select((e) => e.fn.countAll<string>().as('n')).as('tasks')])
+      .select((eb) => [
+        'p.name',
+        eb
+          .selectFrom('tasks as t')
+          .whereRef('t.project_id', '=', 'p.id')
+          .select((e) => e.fn.countAll<string>().as('n'))
+          .as('tasks'),
+      ])
       .execute()
     expect(counted).toEqual([{ name: 'A live', tasks: '1' }])
     const cte = await db
@@ -109,7 +119,11 @@ describe('scope.db reads', () => {
   })
 
   it('scopes bundled tables too: a tenant sees only its own tenants row', async () => {
-    const rows = await tenantry.withContext({ tenantId: tenantA }).db.selectFrom('tenantry.tenants' as never).select('slug' as never).execute()
+    const rows = await tenantry
+      .withContext({ tenantId: tenantA })
+      .db.selectFrom('tenantry.tenants' as never)
+      .select('slug' as never)
+      .execute()
     expect(rows).toEqual([{ slug: 'scoped-a' }])
   })
 
@@ -145,9 +159,16 @@ describe('scope.db writes', () => {
 
   it('fills the tenant column on insert and refuses another tenant', async () => {
     const db = tenantry.withContext({ tenantId: tenantA }).db
-    const row = await db.insertInto('notes').values({ body: 'hello' } as never).returning('tenant_id').executeTakeFirstOrThrow()
+    const row = await db
+      .insertInto('notes')
+      .values({ body: 'hello' } as never)
+      .returning('tenant_id')
+      .executeTakeFirstOrThrow()
     expect(row.tenant_id).toBe(tenantA)
-    await db.insertInto('notes').values([{ body: 'own', tenant_id: tenantA }]).execute()
+    await db
+      .insertInto('notes')
+      .values([{ body: 'own', tenant_id: tenantA }])
+      .execute()
     await expectCode(db.insertInto('notes').values({ body: 'planted', tenant_id: tenantB }).execute(), 'FORBIDDEN')
     await expectCode(db.updateTable('notes').set({ tenant_id: tenantB }).execute(), 'FORBIDDEN')
     const planted = await fileDb.db.selectFrom('notes').select('body').where('tenant_id', '=', tenantB).execute()
@@ -180,7 +201,10 @@ describe('scope.db refuses what it cannot scope', () => {
       'FORBIDDEN',
     )
     await expectCode(scope.db.selectNoFrom((eb) => eb.fn<string>('now(); drop table projects; --', []).as('x')).execute(), 'FORBIDDEN')
-    await expectCode(scope.db.transaction().execute(async () => {}), 'VALIDATION')
+    await expectCode(
+      scope.db.transaction().execute(async () => {}),
+      'VALIDATION',
+    )
     const raw = await sql<{ n: string }>`select count(*) as n from projects`.execute(scope.scopedDb({ allowRawSql: true }))
     expect(raw.rows[0]!.n).toBe('3')
   })
@@ -205,16 +229,30 @@ describe('scope.db refuses what it cannot scope', () => {
 
   it('refuses inserts a tenant scope may not make', async () => {
     const db = tenantry.withContext({ tenantId: tenantA }).db
-    await expectCode(db.insertInto('tenantry.tenants' as never).values({ slug: 'x', name: 'x' } as never).execute(), 'FORBIDDEN')
+    await expectCode(
+      db
+        .insertInto('tenantry.tenants' as never)
+        .values({ slug: 'x', name: 'x' } as never)
+        .execute(),
+      'FORBIDDEN',
+    )
   })
 
   it('scopes insert ... select: only its own rows are copied, into its own tenant', async () => {
     const db = tenantry.withContext({ tenantId: tenantA }).db
-    await db.insertInto('notes').columns(['body']).expression((eb) => eb.selectFrom('projects').select('name')).execute()
+    await db
+      .insertInto('notes')
+      .columns(['body'])
+      .expression((eb) => eb.selectFrom('projects').select('name'))
+      .execute()
     const copied = await fileDb.db.selectFrom('notes').select(['tenant_id', 'body']).where('body', 'like', '% live').execute()
     expect(copied).toEqual([{ tenant_id: tenantA, body: 'A live' }])
     await expectCode(
-      db.insertInto('notes').columns(['body', 'tenant_id']).expression((eb) => eb.selectFrom('projects').select(['name', 'tenant_id'])).execute(),
+      db
+        .insertInto('notes')
+        .columns(['body', 'tenant_id'])
+        .expression((eb) => eb.selectFrom('projects').select(['name', 'tenant_id']))
+        .execute(),
       'FORBIDDEN',
     )
   })
@@ -225,7 +263,10 @@ describe('scope.db in transactions and system scopes', () => {
     const scope = tenantry.withContext({ tenantId: tenantA })
     await expect(
       scope.transaction(async (tx) => {
-        await tx.db.insertInto('notes').values({ body: 'rolled back' } as never).execute()
+        await tx.db
+          .insertInto('notes')
+          .values({ body: 'rolled back' } as never)
+          .execute()
         expect(await tx.db.selectFrom('notes').select('body').where('body', '=', 'rolled back').execute()).toHaveLength(1)
         throw new Error('undo')
       }),

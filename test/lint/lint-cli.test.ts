@@ -120,9 +120,7 @@ describe('npx tenantry lint', () => {
     const { code, out } = await run(['--tenant-column', 'team_id', '--json'])
     expect(code).toBe(EXIT.findings)
     const result = JSON.parse(out) as LintResult
-    expect(result.findings.map((f) => [f.code, f.table, f.constraint])).toEqual([
-      ['SOFT_DELETE_UNIQUE_NOT_PARTIAL', 'public.labels', 'labels_team_name_key'],
-    ])
+    expect(result.findings.map((f) => [f.code, f.table, f.constraint])).toEqual([['SOFT_DELETE_UNIQUE_NOT_PARTIAL', 'public.labels', 'labels_team_name_key']])
     expect(result.tables).toContain('public.labels_ok')
   })
 
@@ -130,9 +128,7 @@ describe('npx tenantry lint', () => {
     const { code, out } = await run(['--json', '--table', 'public.widgets:owner_org'])
     expect(code).toBe(EXIT.findings)
     const result = JSON.parse(out) as LintResult
-    expect(result.findings).toEqual([
-      expect.objectContaining({ code: 'TENANT_INDEX_MISSING', table: 'public.widgets', columns: ['owner_org'] }),
-    ])
+    expect(result.findings).toEqual([expect.objectContaining({ code: 'TENANT_INDEX_MISSING', table: 'public.widgets', columns: ['owner_org'] })])
   })
 
   it('checks row-level security with --rls, and on its own once rls is enabled', async () => {

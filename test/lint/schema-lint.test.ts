@@ -116,7 +116,10 @@ const codes = (findings: LintFinding[]) => findings.map((f) => f.code).sort()
 
 /** Runs a finding's fix SQL, statement by statement (CREATE INDEX CONCURRENTLY needs its own). */
 async function applyFix(finding: LintFinding): Promise<void> {
-  const statements = finding.fix.split(/;\n/).map((s) => s.replace(/^--.*$/gm, '').trim()).filter(Boolean)
+  const statements = finding.fix
+    .split(/;\n/)
+    .map((s) => s.replace(/^--.*$/gm, '').trim())
+    .filter(Boolean)
   for (const statement of statements) await sql.raw(statement).execute(fileDb.db)
 }
 
@@ -187,7 +190,9 @@ describe('tenantry.lint()', () => {
     expect(findings[1]!.fix).toBe(
       'alter table lint.customers drop constraint customers_email_key,\n  add constraint customers_email_key unique (tenant_id, email);',
     )
-    expect(findings[0]!.fix).toBe('drop index lint.customers_code_key;\nCREATE UNIQUE INDEX customers_code_key ON lint.customers USING btree (tenant_id, lower(code));')
+    expect(findings[0]!.fix).toBe(
+      'drop index lint.customers_code_key;\nCREATE UNIQUE INDEX customers_code_key ON lint.customers USING btree (tenant_id, lower(code));',
+    )
     expect(on(first, 'customers_ok')).toEqual([])
   })
 
@@ -208,7 +213,14 @@ describe('tenantry.lint()', () => {
     const bundledOnly = await createTenantry({ pool: fileDb.pool }).lint()
     expect(bundledOnly.ok).toBe(true)
     expect(bundledOnly.tables).toEqual(
-      expect.arrayContaining(['tenantry.memberships', 'tenantry.roles', 'tenantry.user_roles', 'tenantry.invitations', 'tenantry.audit_logs', 'tenantry.sessions']),
+      expect.arrayContaining([
+        'tenantry.memberships',
+        'tenantry.roles',
+        'tenantry.user_roles',
+        'tenantry.invitations',
+        'tenantry.audit_logs',
+        'tenantry.sessions',
+      ]),
     )
     // tenants, users and refresh_tokens have no tenant column: only their row-level security is linted
     expect(bundledOnly.tables).not.toContain('tenantry.tenants')
@@ -240,14 +252,16 @@ describe('the fixes the lint prints', () => {
   it('a cross-tenant reference is possible before the composite key and refused after it', async () => {
     const a = await insertTenant(fileDb.db, 'lint-a')
     const b = await insertTenant(fileDb.db, 'lint-b')
-    const [project] = await sql<{ id: string }>`insert into lint.projects (tenant_id, slug) values (${a}, 'apollo') returning id`.execute(fileDb.db).then((r) => r.rows)
+    const [project] = await sql<{ id: string }>`insert into lint.projects (tenant_id, slug) values (${a}, 'apollo') returning id`
+      .execute(fileDb.db)
+      .then((r) => r.rows)
     // the attack: tenant B's deployment points at tenant A's project, and the database accepts it
     await sql`insert into lint.deployments_bad (tenant_id, project_id) values (${b}, ${project!.id})`.execute(fileDb.db)
     await sql`delete from lint.deployments_bad`.execute(fileDb.db)
     await applyFix(on(first, 'deployments_bad')[0]!)
-    await expect(
-      sql`insert into lint.deployments_bad (tenant_id, project_id) values (${b}, ${project!.id})`.execute(fileDb.db),
-    ).rejects.toMatchObject({ code: '23503' })
+    await expect(sql`insert into lint.deployments_bad (tenant_id, project_id) values (${b}, ${project!.id})`.execute(fileDb.db)).rejects.toMatchObject({
+      code: '23503',
+    })
     await sql`insert into lint.deployments_bad (tenant_id, project_id) values (${a}, ${project!.id})`.execute(fileDb.db)
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from lint.deployments_bad where tenant_id = ${a}`.execute(fileDb.db)
     expect(rows[0]!.n).toBe(1)
@@ -280,9 +294,7 @@ describe('tenantry.lint() with citus checks', () => {
     const pk = result.findings.find((f) => f.table === 'lint.readings')!
     expect(pk.fix).toContain('add constraint readings_pkey primary key (tenant_id, id);')
     // roles' key holds tenant_id inside coalesce(): enough for uniqueness per tenant, not for Citus
-    expect(result.findings.find((f) => f.table === 'tenantry.roles' && f.code === 'UNIQUE_WITHOUT_TENANT')?.constraint).toBe(
-      'roles_tenant_name_live_key',
-    )
+    expect(result.findings.find((f) => f.table === 'tenantry.roles' && f.code === 'UNIQUE_WITHOUT_TENANT')?.constraint).toBe('roles_tenant_name_live_key')
     expect((await tenantry.lint()).checks.citus).toBe(false)
   })
 })

@@ -32,11 +32,8 @@ async function tenantry(args: string[], env: Record<string, string> = {}): Promi
 /** Runs the built binary (`dist/cli/index.js`, the package's `bin`) in a child process. */
 function builtTenantry(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [builtCli, ...args],
-      { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(process.execPath, [builtCli, ...args], { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
   })
 }
@@ -129,9 +126,7 @@ describe('tenantry migrate (connection failures)', () => {
     const port = await freePort()
     const run = await tenantry(['migrate', 'status'], { DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/app` })
     expect(run.code).toBe(1)
-    expect(oneLine(run.stderr)).toEqual([
-      `tenantry migrate status: connection refused (is PostgreSQL running, and on that port?) [127.0.0.1:${port}/app]`,
-    ])
+    expect(oneLine(run.stderr)).toEqual([`tenantry migrate status: connection refused (is PostgreSQL running, and on that port?) [127.0.0.1:${port}/app]`])
     expect(run.stdout + run.stderr).not.toContain(PASSWORD)
   })
 })

@@ -25,9 +25,17 @@ async function rowExists(table: string, id: string): Promise<boolean> {
 
 const uniq = () => randomBytes(4).toString('hex')
 const newTenant = async (values: Record<string, unknown> = {}) =>
-  (await db.insertInto(t('tenants')).values({ slug: `t-${uniq()}`, name: 'Acme', ...values }).returningAll().executeTakeFirstOrThrow())
+  await db
+    .insertInto(t('tenants'))
+    .values({ slug: `t-${uniq()}`, name: 'Acme', ...values })
+    .returningAll()
+    .executeTakeFirstOrThrow()
 const newUser = async (values: Record<string, unknown> = {}) =>
-  (await db.insertInto(t('users')).values({ email: `u-${uniq()}@example.com`, ...values }).returningAll().executeTakeFirstOrThrow())
+  await db
+    .insertInto(t('users'))
+    .values({ email: `u-${uniq()}@example.com`, ...values })
+    .returningAll()
+    .executeTakeFirstOrThrow()
 
 let tenantId: string
 let userId: string
@@ -104,7 +112,12 @@ describe('check constraints', () => {
 
   it.each(cases)('%s rejects bad data in %s with CHECK_VIOLATION and leaves no row', async (constraint, table, row) => {
     const id = randomUUID()
-    const error = await rejection(() => db.insertInto(t(table)).values({ id, ...row() }).execute())
+    const error = await rejection(() =>
+      db
+        .insertInto(t(table))
+        .values({ id, ...row() })
+        .execute(),
+    )
     expect(error).toMatchObject({ code: 'CHECK_VIOLATION', constraint })
     expect(await rowExists(table, id)).toBe(false)
   })
@@ -214,7 +227,11 @@ describe('updated_at trigger', () => {
 
 describe('audit_logs', () => {
   const insertAudit = (values: Record<string, unknown> = {}) =>
-    db.insertInto(t('audit_logs')).values({ tenant_id: tenantId, action: 'projects.update', ...values }).returningAll().executeTakeFirstOrThrow()
+    db
+      .insertInto(t('audit_logs'))
+      .values({ tenant_id: tenantId, action: 'projects.update', ...values })
+      .returningAll()
+      .executeTakeFirstOrThrow()
 
   it('refuses UPDATE, DELETE and TRUNCATE with FORBIDDEN and keeps the row', async () => {
     const row = await insertAudit()
@@ -254,8 +271,6 @@ describe('indexes', () => {
         join pg_class r on r.oid = i.indrelid
         join pg_attribute a on a.attrelid = r.oid and a.attnum = i.indkey[0]
        where r.relnamespace = 'tenantry'::regnamespace and a.attname = 'tenant_id'`.execute(db)
-    expect(rows.map((r) => r.table).sort()).toEqual(
-      expect.arrayContaining(['audit_logs', 'invitations', 'memberships', 'roles', 'user_roles']),
-    )
+    expect(rows.map((r) => r.table).sort()).toEqual(expect.arrayContaining(['audit_logs', 'invitations', 'memberships', 'roles', 'user_roles']))
   })
 })

@@ -99,7 +99,7 @@ describe('concurrent migrators', () => {
   })
 })
 
-describe('schema option and the host\'s own migrations', () => {
+describe("schema option and the host's own migrations", () => {
   it('installs into another schema alongside the default one', async () => {
     const pool = fresh.newPool()
     const { error } = await migrate({ pool, schema: 'auth' })

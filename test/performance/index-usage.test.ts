@@ -107,13 +107,34 @@ describe('index usage of every repository query shape (enable_seqscan = off)', (
     const repo = scope.repo('projects')
     const [first] = await repo.findMany({ limit: 1 })
     const id = first!.id
-    const firstPage = await repo.page({ orderBy: [['created_at', 'desc'], ['id', 'desc']], limit: 5 })
+    const firstPage = await repo.page({
+      orderBy: [
+        ['created_at', 'desc'],
+        ['id', 'desc'],
+      ],
+      limit: 5,
+    })
     const shapes: Record<string, () => Promise<unknown>> = {
       findById: () => repo.findById(id),
       'findMany orderBy created_at': () => repo.findMany({ orderBy: ['created_at', 'desc'], limit: 50 }),
       'findMany where': () => repo.findMany({ where: { status: 'active', batch: 3 }, limit: 50 }),
-      'page first': () => repo.page({ orderBy: [['created_at', 'desc'], ['id', 'desc']], limit: 5 }),
-      'page after cursor': () => repo.page({ orderBy: [['created_at', 'desc'], ['id', 'desc']], limit: 5, after: firstPage.nextCursor }),
+      'page first': () =>
+        repo.page({
+          orderBy: [
+            ['created_at', 'desc'],
+            ['id', 'desc'],
+          ],
+          limit: 5,
+        }),
+      'page after cursor': () =>
+        repo.page({
+          orderBy: [
+            ['created_at', 'desc'],
+            ['id', 'desc'],
+          ],
+          limit: 5,
+          after: firstPage.nextCursor,
+        }),
       'page by primary key': () => repo.page({ limit: 5 }),
       count: () => repo.count(),
       exists: () => repo.exists({ where: { batch: 2 } }),
@@ -148,7 +169,12 @@ describe('index usage of every repository query shape (enable_seqscan = off)', (
     expect(explained).toBeGreaterThanOrEqual(Object.keys(shapes).length)
     expect(findings).toEqual({})
     // The writes really happened (the explained statements were the real ones, not stand-ins).
-    const audited = await fileDb.db.selectFrom('tenantry.audit_logs').select('action').where('tenant_id', '=', tenantId).where('action', '=', 'projects.purge').execute()
+    const audited = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select('action')
+      .where('tenant_id', '=', tenantId)
+      .where('action', '=', 'projects.purge')
+      .execute()
     expect(audited).toHaveLength(1)
   })
 

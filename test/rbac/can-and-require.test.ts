@@ -31,7 +31,7 @@ beforeAll(async () => {
 const as = (tenantId: string, actorId: string | null) => tenantry.withContext({ tenantId, actorId })
 
 describe('scope.can', () => {
-  it('grants what the actor\'s roles in this tenant grant, with wildcards', async () => {
+  it("grants what the actor's roles in this tenant grant, with wildcards", async () => {
     const scope = as(tenantA, alice)
     expect(await scope.can('projects:write')).toBe(true)
     expect(await scope.can('projects:*')).toBe(true)
@@ -115,7 +115,7 @@ describe('permission cache', () => {
     expect(cached).toBe(0)
   })
 
-  it('shares one query among concurrent first checks, and with the scope\'s transactions', async () => {
+  it("shares one query among concurrent first checks, and with the scope's transactions", async () => {
     const scope = as(tenantA, alice)
     expect(await fileDb.roundTrips.measure(() => Promise.all([scope.can('projects:read'), scope.can('a:b'), scope.can('c:d')]))).toBe(1)
     // BEGIN and COMMIT only: the grants come from the scope's cache

@@ -34,7 +34,10 @@ const rolesOf = (userId: string) =>
   fileDb.db.selectFrom('tenantry.user_roles').select(['tenant_id', 'role_id']).where('user_id', '=', userId).orderBy('role_id').execute()
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => null, (e: unknown) => e)
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
   expect(isTenantryError(error)).toBe(true)
   return (error as { code: string }).code
 }
@@ -86,9 +89,7 @@ describe('accept', () => {
     const memberships = await membershipsOf(ada)
     expect(memberships).toHaveLength(1)
     expect(memberships[0]).toMatchObject({ tenant_id: tenantA, status: 'active' })
-    expect(await rolesOf(ada)).toEqual(
-      [editor, systemViewer].sort().map((role_id) => ({ tenant_id: tenantA, role_id })),
-    )
+    expect(await rolesOf(ada)).toEqual([editor, systemViewer].sort().map((role_id) => ({ tenant_id: tenantA, role_id })))
     const row = await invitationRow(invitation.id)
     expect(row.accepted_by).toBe(ada)
     expect(row.accepted_at).toBeInstanceOf(Date)
@@ -167,7 +168,7 @@ describe('accept', () => {
     expect(await membershipsOf(fay)).toEqual([])
   })
 
-  it('cannot revoke another tenant\'s invitation or an accepted one', async () => {
+  it("cannot revoke another tenant's invitation or an accepted one", async () => {
     const { token, invitation } = await adminOf(tenantA).invitations.invite({ email: 'gus@example.com' })
     expect(await codeOf(adminOf(tenantB).invitations.revoke(invitation.id))).toBe('NOT_FOUND')
     expect((await invitationRow(invitation.id)).revoked_at).toBeNull()
@@ -175,7 +176,7 @@ describe('accept', () => {
     expect(await codeOf(adminOf(tenantA).invitations.revoke(invitation.id))).toBe('CONFLICT')
   })
 
-  it('reads another tenant\'s token as unknown in a tenant scope', async () => {
+  it("reads another tenant's token as unknown in a tenant scope", async () => {
     const { token, invitation } = await adminOf(tenantA).invitations.invite({ email: 'hal@example.com' })
     const hal = await insertUser(fileDb.db)
     expect(await codeOf(tenantry.withContext({ tenantId: tenantB }).invitations.accept(token, { userId: hal }))).toBe('TOKEN_INVALID')
@@ -208,7 +209,7 @@ describe('accept', () => {
 })
 
 describe('list', () => {
-  it('lists the tenant\'s invitations with their status, never a token or hash', async () => {
+  it("lists the tenant's invitations with their status, never a token or hash", async () => {
     const tenant = await insertTenant(fileDb.db, 'inv-list')
     const scope = tenantry.withContext({ tenantId: tenant })
     const pending = await scope.invitations.invite({ email: 'k@example.com' })
@@ -231,9 +232,14 @@ describe('round trips', () => {
     const scope = adminOf(tenantA)
     let token = ''
     let id = ''
-    expect(await fileDb.roundTrips.measure(async () => {
-      ;({ token, invitation: { id } } = await scope.invitations.invite({ email: 'rt@example.com', roles: [editor] }))
-    })).toBe(1)
+    expect(
+      await fileDb.roundTrips.measure(async () => {
+        ;({
+          token,
+          invitation: { id },
+        } = await scope.invitations.invite({ email: 'rt@example.com', roles: [editor] }))
+      }),
+    ).toBe(1)
     const user = await insertUser(fileDb.db)
     expect(await fileDb.roundTrips.measure(() => system().invitations.accept(token, { userId: user }))).toBe(4)
     const other = await scope.invitations.invite({ email: 'rt2@example.com' })

@@ -25,12 +25,14 @@ const scopeOf = (tenantId: string) => tenantry.withContext({ tenantId, actorId: 
 const roleRow = (id: string) => fileDb.db.selectFrom('tenantry.roles').selectAll().where('id', '=', id).executeTakeFirst()
 
 describe('scope.roles', () => {
-  it('creates a validated role in the scope\'s tenant with an audit row in the same statement', async () => {
+  it("creates a validated role in the scope's tenant with an audit row in the same statement", async () => {
     const scope = scopeOf(tenantA)
     let role!: { id: string }
-    expect(await fileDb.roundTrips.measure(async () => {
-      role = await scope.roles.create({ name: '  editor ', permissions: ['projects:*', '*:read', 'projects:*'], description: 'Edits' })
-    })).toBe(1)
+    expect(
+      await fileDb.roundTrips.measure(async () => {
+        role = await scope.roles.create({ name: '  editor ', permissions: ['projects:*', '*:read', 'projects:*'], description: 'Edits' })
+      }),
+    ).toBe(1)
     expect(await roleRow(role.id)).toMatchObject({ tenant_id: tenantA, name: 'editor', permissions: ['projects:*', '*:read'], description: 'Edits' })
     const [audit] = (await auditRows(fileDb.db, 'roles.create')).filter((r) => r.resource_id === role.id)
     expect(audit).toMatchObject({ tenant_id: tenantA, actor_user_id: admin, resource_type: 'roles', outcome: 'success' })
@@ -40,7 +42,12 @@ describe('scope.roles', () => {
   it('refuses malformed permissions and bad names before any SQL', async () => {
     const scope = scopeOf(tenantA)
     const trips = await fileDb.roundTrips.measure(async () => {
-      for (const input of [{ name: 'x', permissions: ['Projects:read'] }, { name: 'x', permissions: ['projects'] }, { name: ' ', permissions: [] }, { name: 'x', extra: 1 }]) {
+      for (const input of [
+        { name: 'x', permissions: ['Projects:read'] },
+        { name: 'x', permissions: ['projects'] },
+        { name: ' ', permissions: [] },
+        { name: 'x', extra: 1 },
+      ]) {
         const error = await scope.roles.create(input as never).catch((e: unknown) => e)
         expect(isTenantryError(error, 'VALIDATION')).toBe(true)
       }
@@ -71,7 +78,9 @@ describe('scope.roles', () => {
     const error = await scope.roles.create({ name: 'viewer' }).catch((e: unknown) => e)
     expect(isTenantryError(error, 'UNIQUE_VIOLATION')).toBe(true)
     // tenant A cannot rename B's role: NOT_FOUND, audited as denied, row unchanged
-    const foreign = await scopeOf(tenantA).roles.rename(role.id, 'hijacked').catch((e: unknown) => e)
+    const foreign = await scopeOf(tenantA)
+      .roles.rename(role.id, 'hijacked')
+      .catch((e: unknown) => e)
     expect(isTenantryError(foreign, 'NOT_FOUND')).toBe(true)
     expect(await roleRow(role.id)).toMatchObject({ name: 'Viewer' })
     await scope.roles.softDelete(role.id)
@@ -89,7 +98,9 @@ describe('scope.roles', () => {
     expect(assignable.map((r) => r.id)).toContain(auditor.id)
     expect(assignable.every((r) => r.tenant_id === null || r.tenant_id === tenantA)).toBe(true)
     // a tenant scope cannot change a system role
-    const error = await scopeOf(tenantA).roles.setPermissions(auditor.id, ['*:*']).catch((e: unknown) => e)
+    const error = await scopeOf(tenantA)
+      .roles.setPermissions(auditor.id, ['*:*'])
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'NOT_FOUND')).toBe(true)
     expect(await roleRow(auditor.id)).toMatchObject({ permissions: ['*:read'] })
   })
@@ -102,9 +113,11 @@ describe('assign and unassign', () => {
     await insertMembership(fileDb.db, tenantA, member)
     const role = await insertRole(fileDb.db, tenantA, ['x:read'])
     let first!: { id: string }
-    expect(await fileDb.roundTrips.measure(async () => {
-      first = await scope.roles.assign(member, role)
-    })).toBe(1)
+    expect(
+      await fileDb.roundTrips.measure(async () => {
+        first = await scope.roles.assign(member, role)
+      }),
+    ).toBe(1)
     const again = await scope.roles.assign(member, role)
     expect(again.id).toBe(first.id)
     const rows = await fileDb.db.selectFrom('tenantry.user_roles').selectAll().where('user_id', '=', member).execute()
@@ -130,7 +143,7 @@ describe('assign and unassign', () => {
     expect(await tenantry.withContext({ tenantId: tenantA, actorId: member }).can('anything:read')).toBe(true)
   })
 
-  it('refuses a non-member, another tenant\'s role, and a deleted role, writing nothing but the audit row', async () => {
+  it("refuses a non-member, another tenant's role, and a deleted role, writing nothing but the audit row", async () => {
     const scope = scopeOf(tenantA)
     const outsider = await insertUser(fileDb.db)
     const member = await insertUser(fileDb.db)
@@ -161,7 +174,9 @@ describe('assign and unassign', () => {
     const missing = await system.roles.assign(member, roleB).catch((e: unknown) => e)
     expect(isTenantryError(missing, 'VALIDATION')).toBe(true)
     await system.roles.assign(member, roleB, { tenantId: tenantB })
-    const foreign = await scopeOf(tenantA).roles.assign(member, roleB, { tenantId: tenantB }).catch((e: unknown) => e)
+    const foreign = await scopeOf(tenantA)
+      .roles.assign(member, roleB, { tenantId: tenantB })
+      .catch((e: unknown) => e)
     expect(isTenantryError(foreign, 'FORBIDDEN')).toBe(true)
     const rows = await fileDb.db.selectFrom('tenantry.user_roles').selectAll().where('user_id', '=', member).execute()
     expect(rows.map((r) => r.tenant_id)).toEqual([tenantB])
@@ -204,7 +219,9 @@ describe('seedDefaultRoles', () => {
     const seeded = await system.roles.seedDefaultRoles({ [name]: ['tickets:*'] })
     expect(seeded.roles[name]).toMatchObject({ tenant_id: null })
     for (const bad of [{}, { admin: ['nope'] }, { admin: 'x:read' }, { Admin: [], admin: [] }]) {
-      const error = await scopeOf(tenantA).roles.seedDefaultRoles(bad as never).catch((e: unknown) => e)
+      const error = await scopeOf(tenantA)
+        .roles.seedDefaultRoles(bad as never)
+        .catch((e: unknown) => e)
       expect(isTenantryError(error, 'VALIDATION')).toBe(true)
     }
   })

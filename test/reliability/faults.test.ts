@@ -98,7 +98,12 @@ function operations(t: Tenantry<AppDB>, token: () => string) {
     auditedWrite: { locks: [LOCK_PROJECTS], run: () => createProject(t, `held-${randomUUID()}`), expect: 'OUTCOME_UNKNOWN' as const },
     bulkWrite: {
       locks: [LOCK_PROJECTS],
-      run: () => counted(scopeOf(t).repo('projects').createMany([{ name: `bulk-${randomUUID()}` }, { name: `bulk-${randomUUID()}` }])),
+      run: () =>
+        counted(
+          scopeOf(t)
+            .repo('projects')
+            .createMany([{ name: `bulk-${randomUUID()}` }, { name: `bulk-${randomUUID()}` }]),
+        ),
       expect: 'OUTCOME_UNKNOWN' as const,
     },
     transaction: {
@@ -163,9 +168,7 @@ describe('a backend terminated while the operation is in flight', () => {
 
   it('gives a scope.db query inside scope.transaction a typed error when its backend is terminated, and scope.db serves the next query', async () => {
     const locks = await holdLocks(server.url, [LOCK_PROJECTS])
-    const pending = rejection(
-      counted(scopeOf(tenantry).transaction(async (tx) => tx.db.selectFrom('projects').select(['id', 'name']).limit(5).execute())),
-    )
+    const pending = rejection(counted(scopeOf(tenantry).transaction(async (tx) => tx.db.selectFrom('projects').select(['id', 'name']).limit(5).execute())))
     try {
       await terminate(server.url, await waitForLockWaiters(server.url, 1))
     } finally {
@@ -317,7 +320,14 @@ describe('a response lost after the server committed', () => {
     await local.ready()
     const name = `lost-scope-db-${randomUUID()}`
     const dropped = proxy.dropResponseTo(name)
-    const error = await rejection(counted(scopeOf(local).db.insertInto('projects').values({ name } as never).execute()))
+    const error = await rejection(
+      counted(
+        scopeOf(local)
+          .db.insertInto('projects')
+          .values({ name } as never)
+          .execute(),
+      ),
+    )
     await dropped
     expectTyped(error, 'OUTCOME_UNKNOWN')
     expect(await projectsNamed(name)).toHaveLength(1)

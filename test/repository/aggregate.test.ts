@@ -74,7 +74,11 @@ for (const mode of ['query', 'rls'] as const) {
 
     it('applies where and the soft-delete views', async () => {
       expect(await projects().aggregate({ where: { or: [{ budget: { gt: 9 } }, { budget: null }] }, count: true })).toEqual([{ count: 3 }])
-      expect(await projects().withDeleted().aggregate({ count: true, sum: ['budget'] })).toEqual([{ count: 5, sum: { budget: 1042 } }])
+      expect(
+        await projects()
+          .withDeleted()
+          .aggregate({ count: true, sum: ['budget'] }),
+      ).toEqual([{ count: 5, sum: { budget: 1042 } }])
       expect(await projects().onlyDeleted().aggregate({ groupBy: 'status', count: true })).toEqual([{ status: 'active', count: 1 }])
     })
 

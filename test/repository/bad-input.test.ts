@@ -25,7 +25,9 @@ async function projectCount(): Promise<number> {
 describe('bad input', () => {
   it('turns a zod failure into VALIDATION with the issues and writes nothing', async () => {
     const before = await projectCount()
-    const error = await projects().create({ name: '', slug: 'Not A Slug' }).catch((e: unknown) => e)
+    const error = await projects()
+      .create({ name: '', slug: 'Not A Slug' })
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'VALIDATION')).toBe(true)
     const issues = (error as { issues: { path: string[] }[] }).issues
     expect(issues.map((i) => i.path.join('.')).sort()).toEqual(['name', 'slug'])
@@ -62,7 +64,9 @@ describe('bad input', () => {
   })
 
   it('maps a check violation to CHECK_VIOLATION naming the constraint, without the value', async () => {
-    const error = await projects().create({ name: 'negative', budget: -987654 }).catch((e: unknown) => e)
+    const error = await projects()
+      .create({ name: 'negative', budget: -987654 })
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'CHECK_VIOLATION', constraint: 'projects_budget_check' })
     expect(String((error as Error).message)).not.toContain('987654')
     expect(await fileDb.db.selectFrom('projects').select('id').where('name', '=', 'negative').execute()).toEqual([])
@@ -70,7 +74,9 @@ describe('bad input', () => {
 
   it('maps a unique violation to UNIQUE_VIOLATION whose message and cause carry no values', async () => {
     await projects().create({ name: 'first', slug: 'secret-slug-value' })
-    const error = await projects().create({ name: 'second', slug: 'secret-slug-value' }).catch((e: unknown) => e)
+    const error = await projects()
+      .create({ name: 'second', slug: 'secret-slug-value' })
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'UNIQUE_VIOLATION', constraint: 'projects_tenant_slug_live_key' })
     const { inspect } = await import('node:util')
     expect(inspect(error, { depth: 5 })).not.toContain('secret-slug-value')
@@ -78,7 +84,10 @@ describe('bad input', () => {
 
   it('maps a foreign key violation to FOREIGN_KEY_VIOLATION', async () => {
     const system = tenantry.asSystem({ reason: 'test: orphan insert' })
-    const error = await system.repo('projects').create({ name: 'orphan', tenant_id: '00000000-0000-4000-8000-000000000000' }).catch((e: unknown) => e)
+    const error = await system
+      .repo('projects')
+      .create({ name: 'orphan', tenant_id: '00000000-0000-4000-8000-000000000000' })
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'FOREIGN_KEY_VIOLATION' })
     expect(await fileDb.db.selectFrom('projects').select('id').where('name', '=', 'orphan').execute()).toEqual([])
   })
@@ -116,7 +125,9 @@ describe('optimistic concurrency', () => {
     const row = await projects().create({ name: 'v1' })
     const v2 = await projects().update(row.id, { name: 'v2' }, { expectedUpdatedAt: row.updated_at })
     expect(v2.name).toBe('v2')
-    const error = await projects().update(row.id, { name: 'v3' }, { expectedUpdatedAt: row.updated_at }).catch((e: unknown) => e)
+    const error = await projects()
+      .update(row.id, { name: 'v3' }, { expectedUpdatedAt: row.updated_at })
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'CONFLICT')).toBe(true)
     const stored = await fileDb.db.selectFrom('projects').select('name').where('id', '=', row.id).executeTakeFirstOrThrow()
     expect(stored.name).toBe('v2')
@@ -130,9 +141,15 @@ describe('keyset pages', () => {
     const seen: string[] = []
     let after: string | null = null
     do {
-      const page: { items: { name: string }[]; nextCursor: string | null } = await scope
-        .repo('projects')
-        .page({ where: { name: { like: 'page-%' } }, orderBy: [['status', 'asc'], ['created_at', 'desc']], limit: 7, after })
+      const page: { items: { name: string }[]; nextCursor: string | null } = await scope.repo('projects').page({
+        where: { name: { like: 'page-%' } },
+        orderBy: [
+          ['status', 'asc'],
+          ['created_at', 'desc'],
+        ],
+        limit: 7,
+        after,
+      })
       seen.push(...page.items.map((r) => r.name))
       after = page.nextCursor
     } while (after)

@@ -61,12 +61,7 @@ async function caught(run: () => unknown): Promise<unknown> {
  * match `details`, which never repeats the hostile marker, and after which no table changed and
  * (unless `sql` is allowed) no statement was sent.
  */
-async function expectRefused(
-  call: () => unknown,
-  names: string[],
-  details: Record<string, unknown> = {},
-  options: { noSql?: boolean } = {},
-): Promise<void> {
+async function expectRefused(call: () => unknown, names: string[], details: Record<string, unknown> = {}, options: { noSql?: boolean } = {}): Promise<void> {
   const before = await snapshot()
   fileDb.roundTrips.reset()
   const error = await caught(call)
@@ -83,10 +78,11 @@ describe('unknown option keys are VALIDATION naming the key and the method', () 
   it('refuses update(id, patch, { expectedUpdateAt }) instead of overwriting a concurrent change', async () => {
     const row = await projects().create({ name: 'concurrent' })
     await fileDb.db.updateTable('projects').set({ name: 'changed by someone else' }).where('id', '=', row.id).execute()
-    await expectRefused(() => projects().update(row.id, { name: 'stale write' }, { expectedUpdateAt: row.updated_at } as never), [
-      'expectedUpdateAt',
-      'projects.update',
-    ], { operation: 'projects.update', table: 'projects' })
+    await expectRefused(
+      () => projects().update(row.id, { name: 'stale write' }, { expectedUpdateAt: row.updated_at } as never),
+      ['expectedUpdateAt', 'projects.update'],
+      { operation: 'projects.update', table: 'projects' },
+    )
     const stored = await fileDb.db.selectFrom('projects').select('name').where('id', '=', row.id).executeTakeFirstOrThrow()
     expect(stored.name).toBe('changed by someone else')
   })
@@ -116,24 +112,20 @@ describe('unknown option keys are VALIDATION naming the key and the method', () 
     await expectRefused(() => createTenantry({ pool, isolaton: 'rls' } as never), ['isolaton', 'createTenantry'])
     await expectRefused(() => createTenantry({ pool, audit: { redcat: ['secret'] } } as never), ['audit.redcat', 'createTenantry'])
     await expectRefused(() => createTenantry({ pool, tokens: { refreshTTL: '1d' } } as never), ['refreshTTL', 'tokens'])
-    await expectRefused(() => createTenantry({ pool, tables: { projects: { table: 'projects', softdelete: 'deleted_at' } } } as never), [
-      'softdelete',
-      'tables.projects',
-    ])
+    await expectRefused(
+      () => createTenantry({ pool, tables: { projects: { table: 'projects', softdelete: 'deleted_at' } } } as never),
+      ['softdelete', 'tables.projects'],
+    )
   })
 
   it('refuses misspelt defineTable options, nested ones included', async () => {
     await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', softdelete: 'deleted_at' } as never), ['softdelete', 'defineTable'])
-    await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', audit: { exlude: ['secret'] } } as never), [
-      'audit.exlude',
-      'defineTable',
-    ])
-    await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', hooks: { beforeCreat: () => {} } } as never), [
-      'hooks.beforeCreat',
-    ])
-    await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', softDelete: { flag: 'is_active', deletedwhen: false } } as never), [
-      'deletedwhen',
-    ])
+    await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', audit: { exlude: ['secret'] } } as never), ['audit.exlude', 'defineTable'])
+    await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', hooks: { beforeCreat: () => {} } } as never), ['hooks.beforeCreat'])
+    await expectRefused(
+      () => defineTable<AppDB, 'projects'>({ table: 'projects', softDelete: { flag: 'is_active', deletedwhen: false } } as never),
+      ['deletedwhen'],
+    )
     await expectRefused(() => defineTable<AppDB, 'projects'>({ table: 'projects', insert: { name: 'string' } } as never), ['insert', 'defineTable'])
   })
 
@@ -142,7 +134,16 @@ describe('unknown option keys are VALIDATION naming the key and the method', () 
     await expectRefused(() => tenantry.asSystem({ reason: 'maintenance', actorID: tenantId } as never), ['actorID', 'asSystem'])
     await expectRefused(() => scope().scopedDb({ veiw: 'all' } as never), ['veiw', 'scopedDb'])
     let ran = false
-    await expectRefused(() => scope().transaction(async () => void (ran = true), { isolationLevel: 'serializable' } as never), ['isolationLevel', 'transaction'])
+    await expectRefused(
+      () =>
+        scope().transaction(
+          async () => {
+            ran = true
+          },
+          { isolationLevel: 'serializable' } as never,
+        ),
+      ['isolationLevel', 'transaction'],
+    )
     expect(ran).toBe(false)
   })
 
@@ -163,10 +164,10 @@ describe('unknown option keys are VALIDATION naming the key and the method', () 
     await expectRefused(() => roles.update(roleId, { name: 'x' }, { expectedUpdateAt: new Date() } as never), ['expectedUpdateAt', 'roles.update'])
     await expectRefused(() => scope().invitations.invite({ email: 'a@example.com', rol: [roleId] } as never), ['rol', 'invitations.invite'])
     await expectRefused(() => scope().invitations.list({ statuss: 'pending' } as never), ['statuss', 'invitations.list'])
-    await expectRefused(() => tenantry.asSystem({ reason: 'accept' }).invitations.accept('inv_x.y', { userID: userId } as never), [
-      'userID',
-      'invitations.accept',
-    ])
+    await expectRefused(
+      () => tenantry.asSystem({ reason: 'accept' }).invitations.accept('inv_x.y', { userID: userId } as never),
+      ['userID', 'invitations.accept'],
+    )
   })
 
   it('refuses unknown options of every token method', async () => {
@@ -215,7 +216,10 @@ describe('a NUL byte in a text value is VALIDATION naming the column or field', 
   it('refuses it in a value a beforeCreate hook returns', async () => {
     const hooked = createTenantry<AppDB>({
       pool: fileDb.pool,
-      tables: { ...appTables, projects: defineTable<AppDB, 'projects'>({ ...appTables.projects, hooks: { beforeCreate: (input) => ({ ...input, name: NUL }) } }) },
+      tables: {
+        ...appTables,
+        projects: defineTable<AppDB, 'projects'>({ ...appTables.projects, hooks: { beforeCreate: (input) => ({ ...input, name: NUL }) } }),
+      },
     })
     await hooked.ready()
     const before = await snapshot()

@@ -95,7 +95,14 @@ describe('keyset pages on a nullable column', () => {
     ['asc (NULLs last)', [['deployed_at', 'asc']], 'deployed_at asc nulls last, id asc'],
     ['asc, nullsFirst', [['deployed_at', 'asc', 'nullsFirst']], 'deployed_at asc nulls first, id asc'],
     ['desc, nullsLast', [['deployed_at', 'desc', 'nullsLast']], 'deployed_at desc nulls last, id desc'],
-    ['asc then environment desc', [['deployed_at', 'asc'], ['environment', 'desc']], 'deployed_at asc nulls last, environment desc, id desc'],
+    [
+      'asc then environment desc',
+      [
+        ['deployed_at', 'asc'],
+        ['environment', 'desc'],
+      ],
+      'deployed_at asc nulls last, environment desc, id desc',
+    ],
     ['desc nullsLast then environment asc', [['deployed_at', 'desc', 'nullsLast'], 'environment'], 'deployed_at desc nulls last, environment asc, id asc'],
     ['environment, then deployed_at desc', ['environment', ['deployed_at', 'desc']], 'environment asc, deployed_at desc nulls first, id desc'],
   ]
@@ -129,7 +136,15 @@ describe('keyset pages on microsecond timestamps', () => {
   it('pages exactly by a timestamp without time zone and by a nullable date', async () => {
     for (const limit of [1, 3]) {
       expect(await walk([['scheduled_at', 'desc']], limit)).toEqual(await expected('scheduled_at desc, id desc'))
-      expect(await walk([['due_on', 'asc'], ['scheduled_at', 'asc']], limit)).toEqual(await expected('due_on asc nulls last, scheduled_at asc, id asc'))
+      expect(
+        await walk(
+          [
+            ['due_on', 'asc'],
+            ['scheduled_at', 'asc'],
+          ],
+          limit,
+        ),
+      ).toEqual(await expected('due_on asc nulls last, scheduled_at asc, id asc'))
     }
   })
 
@@ -161,7 +176,8 @@ describe('keyset pages on microsecond timestamps', () => {
 describe('page rows and cursors', () => {
   it('returns rows with exactly the table columns (no cursor column)', async () => {
     const page = await repo().page({ orderBy: [['deployed_at', 'desc']], limit: 3 })
-    for (const item of page.items) expect(Object.keys(item).sort()).toEqual(['created_at', 'deployed_at', 'due_on', 'environment', 'id', 'meta', 'scheduled_at', 'tenant_id'])
+    for (const item of page.items)
+      expect(Object.keys(item).sort()).toEqual(['created_at', 'deployed_at', 'due_on', 'environment', 'id', 'meta', 'scheduled_at', 'tenant_id'])
   })
 
   it('refuses a tampered cursor with VALIDATION', async () => {
@@ -184,7 +200,15 @@ describe('page rows and cursors', () => {
     await expect(repo().page({ orderBy: [['deployed_at', 'desc']], limit: 5, after: nextCursor })).rejects.toMatchObject({ code: 'VALIDATION' })
     // The rows of the other tenant never show up, whatever the cursor says.
     const mine = await repo().page({ orderBy: [['deployed_at', 'desc']], limit: 50 })
-    const owners = await fileDb.db.selectFrom('deployments').select('tenant_id').where('id', 'in', mine.items.map((r) => r.id)).execute()
+    const owners = await fileDb.db
+      .selectFrom('deployments')
+      .select('tenant_id')
+      .where(
+        'id',
+        'in',
+        mine.items.map((r) => r.id),
+      )
+      .execute()
     expect(new Set(owners.map((o) => o.tenant_id))).toEqual(new Set([tenantId]))
   })
 
@@ -197,11 +221,23 @@ describe('page rows and cursors', () => {
     const forgeries = [
       // The former scheme: a bare SHA-256 over table, tenant and body.
       `${forgedBody}.${createHash('sha256').update(`deployments\0${tenantId}\0${forgedBody}`).digest('base64url').slice(0, 16)}`,
-      `${forgedBody}.${createHash('sha256').update(prefix + forgedBody).digest().subarray(0, 16).toString('base64url')}`,
-      `${forgedBody}.${createHmac('sha256', 'another key of at least thirty-two bytes!').update(prefix + forgedBody).digest().subarray(0, 16).toString('base64url')}`,
+      `${forgedBody}.${createHash('sha256')
+        .update(prefix + forgedBody)
+        .digest()
+        .subarray(0, 16)
+        .toString('base64url')}`,
+      `${forgedBody}.${createHmac('sha256', 'another key of at least thirty-two bytes!')
+        .update(prefix + forgedBody)
+        .digest()
+        .subarray(0, 16)
+        .toString('base64url')}`,
     ]
     // The attacker's recipe is right: with the real key it yields an accepted cursor.
-    const genuine = `${body}.${createHmac('sha256', KEY).update(prefix + body).digest().subarray(0, 16).toString('base64url')}`
+    const genuine = `${body}.${createHmac('sha256', KEY)
+      .update(prefix + body)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url')}`
     expect(genuine).toBe(nextCursor)
     for (const after of forgeries) {
       await expect(repo().page({ orderBy: [['deployed_at', 'desc']], limit: 5, after })).rejects.toMatchObject({ code: 'VALIDATION' })
@@ -219,7 +255,7 @@ describe('page rows and cursors', () => {
     })
   })
 
-  it('derives the cursor key from the token signing key, so instances sharing tokens.keys accept each other\'s cursors', async () => {
+  it("derives the cursor key from the token signing key, so instances sharing tokens.keys accept each other's cursors", async () => {
     const tokens = { keys: { k1: 'a token signing key of thirty-two bytes or more' } }
     const a = createTenantry<DeployDB>({ pool: fileDb.pool, tables, tokens })
     const b = createTenantry<DeployDB>({ pool: fileDb.pool, tables, tokens })
@@ -276,10 +312,12 @@ describe('index use of the keyset predicate', () => {
     }
   }
 
-  const nextPage = (orderBy: OrderByInput<string>, firstLimit = 3) => async (t: Tenantry<DeployDB>) => {
-    const first = await repo(tenantId, t).page({ orderBy: orderBy as never, limit: firstLimit })
-    return repo(tenantId, t).page({ orderBy: orderBy as never, limit: 3, after: first.nextCursor })
-  }
+  const nextPage =
+    (orderBy: OrderByInput<string>, firstLimit = 3) =>
+    async (t: Tenantry<DeployDB>) => {
+      const first = await repo(tenantId, t).page({ orderBy: orderBy as never, limit: firstLimit })
+      return repo(tenantId, t).page({ orderBy: orderBy as never, limit: 3, after: first.nextCursor })
+    }
 
   it('bounds a desc page on a nullable column by a row comparison in the index condition', async () => {
     // Past the 7 NULLs, which sort first.

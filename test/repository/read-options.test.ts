@@ -90,6 +90,11 @@ describe('findMany truncation', () => {
       .execute()
     expect(await repo.findMany({ limit: 5000 })).toHaveLength(1000)
     expect(String(warn.mock.calls[0]?.[0])).toContain('returned the first 1000 rows')
-    expect(await fileDb.db.selectFrom('projects').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: '1020' })
+    expect(
+      await fileDb.db
+        .selectFrom('projects')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ).toEqual({ n: '1020' })
   })
 })

@@ -42,8 +42,18 @@ describe('soft delete with a deleted_at timestamp', () => {
     const gone = await projects().create({ name: 'v-gone', slug: 'v-gone' })
     await projects().softDelete(gone.id)
     expect((await projects().withDeleted().findById(gone.id))?.name).toBe('v-gone')
-    expect(await projects().withDeleted().count({ where: { slug: ['v-live', 'v-gone'] } })).toBe(2)
-    expect((await projects().onlyDeleted().findMany({ where: { slug: ['v-live', 'v-gone'] } })).map((r) => r.id)).toEqual([gone.id])
+    expect(
+      await projects()
+        .withDeleted()
+        .count({ where: { slug: ['v-live', 'v-gone'] } }),
+    ).toBe(2)
+    expect(
+      (
+        await projects()
+          .onlyDeleted()
+          .findMany({ where: { slug: ['v-live', 'v-gone'] } })
+      ).map((r) => r.id),
+    ).toEqual([gone.id])
     expect(await projects().onlyDeleted().findById(live.id)).toBeNull()
   })
 
@@ -68,7 +78,9 @@ describe('soft delete with a deleted_at timestamp', () => {
     const first = await projects().create({ name: 'one', slug: 'taken' })
     await projects().softDelete(first.id)
     await projects().create({ name: 'two', slug: 'taken' })
-    const error = await projects().restore(first.id).catch((e: unknown) => e)
+    const error = await projects()
+      .restore(first.id)
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'UNIQUE_VIOLATION')).toBe(true)
     expect((error as { constraint: string }).constraint).toBe('projects_tenant_slug_live_key')
     expect((error as Error).message).toContain('live row already holds')
@@ -119,7 +131,9 @@ describe('soft delete with a boolean flag (is_active = false) and a consistent t
     expect(await devices().count({ where: { serial: ['F-1', 'F-2'] } })).toBe(0)
     expect(await devices().updateMany({ serial: 'F-1' }, { serial: 'F-9' })).toEqual({ count: 0 })
     const reused = await devices().create({ serial: 'F-1' })
-    const error = await devices().restore(a.id).catch((e: unknown) => e)
+    const error = await devices()
+      .restore(a.id)
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'UNIQUE_VIOLATION')).toBe(true)
     const rows = await fileDb.db.selectFrom('devices').select(['id', 'is_active']).where('serial', 'in', ['F-1', 'F-2']).orderBy('serial').execute()
     expect(rows).toHaveLength(3)

@@ -86,23 +86,22 @@ describe('tenant isolation conformance: tenant A against tenant B rows', () => {
     expect(row.tenant_id).toBe(tenantA)
   })
 
-  it('audits a write aimed at another tenant\'s row as denied, with the same NOT_FOUND a missing row gets', async () => {
+  it("audits a write aimed at another tenant's row as denied, with the same NOT_FOUND a missing row gets", async () => {
     const repo = tenantry.withContext({ tenantId: tenantA, actorId: randomUUID() }).repo('projects')
     const foreign = await repo.update(rowOfB.id, { name: 'x' }).catch((e: unknown) => e)
     const missing = await repo.update(randomUUID(), { name: 'x' }).catch((e: unknown) => e)
     expect((foreign as Error).message).toBe((missing as Error).message)
-    const denied = await fileDb.db
-      .selectFrom('tenantry.audit_logs')
-      .selectAll()
-      .where('resource_id', '=', rowOfB.id)
-      .where('outcome', '=', 'denied')
-      .execute()
+    const denied = await fileDb.db.selectFrom('tenantry.audit_logs').selectAll().where('resource_id', '=', rowOfB.id).where('outcome', '=', 'denied').execute()
     expect(denied).toHaveLength(1)
     expect(denied[0]).toMatchObject({ tenant_id: tenantA, action: 'projects.update', error_code: 'NOT_FOUND' })
   })
 
   it('audits an insert naming another tenant as denied and writes nothing', async () => {
-    const error = await tenantry.withContext({ tenantId: tenantA }).repo('projects').create({ name: 'planted', tenant_id: tenantB }).catch((e: unknown) => e)
+    const error = await tenantry
+      .withContext({ tenantId: tenantA })
+      .repo('projects')
+      .create({ name: 'planted', tenant_id: tenantB })
+      .catch((e: unknown) => e)
     expect(isTenantryError(error, 'FORBIDDEN')).toBe(true)
     const rows = await fileDb.db.selectFrom('tenantry.audit_logs').selectAll().where('action', '=', 'projects.create').where('outcome', '=', 'denied').execute()
     expect(rows.length).toBeGreaterThanOrEqual(1)
@@ -120,7 +119,12 @@ describe('context', () => {
 
   it('refuses a malformed tenant id or extra keys before any SQL is sent', async () => {
     fileDb.roundTrips.reset()
-    for (const bad of [{ tenantId: 'tenant-a' }, { tenantId: `${tenantA}' or 1=1 --` }, { tenantId: tenantA, tenant: 'x' }, { tenantId: tenantA, ip: 'nope' }]) {
+    for (const bad of [
+      { tenantId: 'tenant-a' },
+      { tenantId: `${tenantA}' or 1=1 --` },
+      { tenantId: tenantA, tenant: 'x' },
+      { tenantId: tenantA, ip: 'nope' },
+    ]) {
       expect(() => tenantry.withContext(bad as never)).toThrow(expect.objectContaining({ code: 'VALIDATION' }))
     }
     expect(fileDb.roundTrips.count).toBe(0)

@@ -29,10 +29,7 @@ beforeAll(async () => {
   tenantB = await insertTenant(fileDb.db, 'inj-b')
   await fileDb.db
     .insertInto('projects')
-    .values([
-      { tenant_id: tenantA, name: 'A one' },
-      ...Array.from({ length: 5 }, (_, i) => ({ tenant_id: tenantB, name: `B ${i}`, secret: `b-secret-${i}` })),
-    ])
+    .values([{ tenant_id: tenantA, name: 'A one' }, ...Array.from({ length: 5 }, (_, i) => ({ tenant_id: tenantB, name: `B ${i}`, secret: `b-secret-${i}` }))])
     .execute()
   const owner = makeTenantry(fileDb.pool, { isolation: 'rls' })
   await owner.rls.enable()
@@ -59,14 +56,20 @@ const hostile: Record<string, () => Record<string, unknown>> = {
   'sql in contains': () => ({ name: { contains: sql`'' or true` } }),
   'object with toPostgres': () => ({ name: { eq: { toPostgres: () => "' or true --" } } }),
   'class instance': () => ({ name: new (class Evil {})() }),
-  'symbol': () => ({ name: Symbol('x') }),
+  symbol: () => ({ name: Symbol('x') }),
   'sql inside or': () => ({ or: [{ name: 'x' }, { name: sql`'zz' or true` }] }),
   'function inside not': () => ({ not: { name: () => sql`'zz' and false` } }),
   'sql in mode': () => ({ name: { eq: 'x', mode: sql`insensitive` } }),
   'String object': () => ({ name: new String('x') }),
   'an operator getter that turns into SQL after it was checked': () => {
     let reads = 0
-    return { name: { get eq() { return reads++ > 0 ? sql`'zz' or true` : () => 1 } } }
+    return {
+      name: {
+        get eq() {
+          return reads++ > 0 ? sql`'zz' or true` : () => 1
+        },
+      },
+    }
   },
   'an object with a function in a JSON-looking value': () => ({ name: { eq: { a: () => 1 } } }),
 }
@@ -174,7 +177,14 @@ describe('where: undefined and empty filters', () => {
       expect(live).toEqual([])
       expect(await fileDb.db.selectFrom('projects').selectAll().where('tenant_id', '=', tenantB).orderBy('id').execute()).toEqual(ofB)
       // Put tenant A back as it was for the other tests.
-      await fileDb.db.deleteFrom('projects').where('id', 'in', extra.map((r) => r.id)).execute()
+      await fileDb.db
+        .deleteFrom('projects')
+        .where(
+          'id',
+          'in',
+          extra.map((r) => r.id),
+        )
+        .execute()
       await fileDb.db.updateTable('projects').set({ deleted_at: null, status: 'active' }).where('tenant_id', '=', tenantA).execute()
     })
   }

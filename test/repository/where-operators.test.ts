@@ -203,7 +203,9 @@ for (const mode of ['query', 'rls'] as const) {
         ['function in JSON', { tags: { eq: { f: () => 1 } } }],
       ]
       for (const [name, where] of attempts) {
-        const error = await repo().findMany({ where: where as never }).catch((e: unknown) => e)
+        const error = await repo()
+          .findMany({ where: where as never })
+          .catch((e: unknown) => e)
         expect(isTenantryError(error, 'VALIDATION'), name).toBe(true)
         expect((error as { column?: string }).column, name).toBe(Object.keys(where)[0])
       }

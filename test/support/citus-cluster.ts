@@ -56,7 +56,9 @@ export interface CitusClusterOptions {
 
 function postgresUser(): { uid: number; gid: number } | null {
   try {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'))
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('postgres:'))
     if (!line) return null
     const [, , uid, gid] = line.split(':')
     return { uid: Number(uid), gid: Number(gid) }
@@ -104,7 +106,12 @@ async function startNode(dir: string, name: string, timeoutMs: number): Promise<
     full_page_writes: 'off',
     shared_buffers: "'32MB'",
   }
-  await appendFile(join(dataDir, 'postgresql.conf'), Object.entries(settings).map(([k, v]) => `${k} = ${v}\n`).join(''))
+  await appendFile(
+    join(dataDir, 'postgresql.conf'),
+    Object.entries(settings)
+      .map(([k, v]) => `${k} = ${v}\n`)
+      .join(''),
+  )
   try {
     await run('pg_ctl', ['start', '-D', dataDir, '-l', log, '-w', '-t', String(Math.ceil(timeoutMs / 1000))], timeoutMs + 5_000)
   } catch (error) {
@@ -183,10 +190,7 @@ export async function startCitusCluster(options: CitusClusterOptions = {}): Prom
     const [coordinator, ...workers] = nodes as [CitusNode, ...CitusNode[]]
     await sqlOn(
       coordinator.url,
-      [
-        `select citus_set_coordinator_host('127.0.0.1', ${coordinator.port})`,
-        ...workers.map((w) => `select citus_add_node('127.0.0.1', ${w.port})`),
-      ],
+      [`select citus_set_coordinator_host('127.0.0.1', ${coordinator.port})`, ...workers.map((w) => `select citus_add_node('127.0.0.1', ${w.port})`)],
       timeoutMs,
     )
     return { url: coordinator.url, coordinator, workers, stop }

@@ -71,7 +71,10 @@ export async function createHostTables(db: Kysely<any>): Promise<void> {
 
 export const ProjectInsert = z.object({
   name: z.string().min(1).max(200),
-  slug: z.string().regex(/^[a-z0-9-]+$/).nullish(),
+  slug: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .nullish(),
   status: z.enum(['active', 'paused', 'archived']).optional(),
   secret: z.string().nullish(),
   budget: z.number().int().nullish(),

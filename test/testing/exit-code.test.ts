@@ -32,8 +32,7 @@ function runChild(command: string, args: string[], env: Record<string, string> =
   })
 }
 
-const runVitest = (fixture: string) =>
-  runChild(bin('vitest'), ['run', '--config', join(fixtures, 'vitest.fixture.config.ts')], { FIXTURE: fixture })
+const runVitest = (fixture: string) => runChild(bin('vitest'), ['run', '--config', join(fixtures, 'vitest.fixture.config.ts')], { FIXTURE: fixture })
 
 const runHost = (mode: string) => runChild(bin('tsx'), [join(fixtures, 'host-process.ts')], { MODE: mode })
 

@@ -3,7 +3,16 @@ import { createFaker, slugify } from '../../src/testing/index.js'
 
 const draw = (seed: string) => {
   const f = createFaker(seed)
-  return [f.fullName(), f.company(), f.email(), f.slug(3), f.uuid(), f.int(1, 1000), f.sentence(), f.date(new Date('2024-01-01'), new Date('2025-01-01')).toISOString()]
+  return [
+    f.fullName(),
+    f.company(),
+    f.email(),
+    f.slug(3),
+    f.uuid(),
+    f.int(1, 1000),
+    f.sentence(),
+    f.date(new Date('2024-01-01'), new Date('2025-01-01')).toISOString(),
+  ]
 }
 
 describe('createFaker', () => {
@@ -38,6 +47,6 @@ describe('createFaker', () => {
   it('slugifies accents, punctuation and length', () => {
     expect(slugify('Café Müller & Söhne!')).toBe('cafe-muller-sohne')
     expect(slugify('---')).toBe('x')
-    expect(slugify('a'.repeat(30) + ' ' + 'b'.repeat(30), 40)).toBe('a'.repeat(30) + '-' + 'b'.repeat(9))
+    expect(slugify(`${'a'.repeat(30)} ${'b'.repeat(30)}`, 40)).toBe(`${'a'.repeat(30)}-${'b'.repeat(9)}`)
   })
 })

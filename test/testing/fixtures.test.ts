@@ -128,7 +128,12 @@ describe('fx.user, fx.membership and fx.role', () => {
     expect(membership).toEqual([expect.objectContaining({ tenant_id: tenant.id, status: 'active', deleted_at: null })])
     expect(user.membership?.id).toBe(membership[0]!.id)
     expect(await rolesOf(user.id, tenant.id)).toEqual(['operator', 'viewer'])
-    const operator = await fileDb.db.selectFrom('tenantry.roles').selectAll().where('tenant_id', '=', tenant.id).where('name', '=', 'operator').executeTakeFirstOrThrow()
+    const operator = await fileDb.db
+      .selectFrom('tenantry.roles')
+      .selectAll()
+      .where('tenant_id', '=', tenant.id)
+      .where('name', '=', 'operator')
+      .executeTakeFirstOrThrow()
     expect(operator.permissions).toEqual(['devices:*', 'tasks:read'])
     expect(user.roles.map((r) => r.name)).toEqual(['viewer', 'operator'])
   })
@@ -141,7 +146,12 @@ describe('fx.user, fx.membership and fx.role', () => {
     expect(auditor.name).toMatch(new RegExp(`-role-${fx.namespace}$`))
     const user = await fx.user({ tenant, roles: [auditor.id] })
     expect(await rolesOf(user.id, tenant.id)).toEqual([auditor.name])
-    const audit = await fileDb.db.selectFrom('tenantry.audit_logs').select(['action', 'tenant_id']).where('action', '=', 'roles.assign').where('tenant_id', '=', tenant.id).execute()
+    const audit = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select(['action', 'tenant_id'])
+      .where('action', '=', 'roles.assign')
+      .where('tenant_id', '=', tenant.id)
+      .execute()
     expect(audit).toHaveLength(1)
     expect(await fx.scope({ tenant, user }).can('audit:read')).toBe(true)
   })
@@ -216,7 +226,11 @@ describe('fx.define, fx.create and fx.createMany', () => {
       issues: [expect.objectContaining({ path: ['status'] })],
     })
     await expect(fx.create('projects', { tenant, overrides: { slug: 'Not A Slug' } })).rejects.toMatchObject({ code: 'VALIDATION' })
-    const count = await fileDb.db.selectFrom('projects').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow()
+    const count = await fileDb.db
+      .selectFrom('projects')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('tenant_id', '=', tenant.id)
+      .executeTakeFirstOrThrow()
     expect(Number(count.n)).toBe(0)
   })
 
@@ -233,7 +247,15 @@ describe('fx.define, fx.create and fx.createMany', () => {
     expect(rows.map((r) => r.slug)).toEqual([1, 2, 3].map((n) => `project-${n}-${fx.namespace}`))
     const stored = await fileDb.db.selectFrom('projects').select(['budget', 'tenant_id']).where('tenant_id', '=', tenant.id).orderBy('budget').execute()
     expect(stored).toEqual([0, 1, 2].map((budget) => ({ budget, tenant_id: tenant.id })))
-    const audit = await fileDb.db.selectFrom('tenantry.audit_logs').select('actor_user_id').where('resource_id', 'in', rows.map((r) => r.id)).execute()
+    const audit = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select('actor_user_id')
+      .where(
+        'resource_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .execute()
     expect(audit.map((a) => a.actor_user_id)).toEqual([admin.id, admin.id, admin.id])
   })
 
@@ -278,7 +300,7 @@ describe('fx.session', () => {
     expect(stored.revoked_at).toBeInstanceOf(Date)
   })
 
-  it("uses tenantry.tokens by default, and says what to configure when there is none", async () => {
+  it('uses tenantry.tokens by default, and says what to configure when there is none', async () => {
     const fx = createFixtures(tenantry, { seed: 'default-tokens' })
     const tenant = await fx.tenant()
     const user = await fx.user({ tenant })
@@ -294,7 +316,13 @@ describe('fx.session', () => {
 
 describe('default roles of fx.tenant()', () => {
   async function roleNames(tenantId: string): Promise<Record<string, string[]>> {
-    const rows = await fileDb.db.selectFrom('tenantry.roles').select(['name', 'permissions']).where('tenant_id', '=', tenantId).where('deleted_at', 'is', null).orderBy('name').execute()
+    const rows = await fileDb.db
+      .selectFrom('tenantry.roles')
+      .select(['name', 'permissions'])
+      .where('tenant_id', '=', tenantId)
+      .where('deleted_at', 'is', null)
+      .orderBy('name')
+      .execute()
     return Object.fromEntries(rows.map((r) => [r.name as string, r.permissions as string[]]))
   }
 
@@ -305,7 +333,12 @@ describe('default roles of fx.tenant()', () => {
     const admin = await fx.user({ tenant, roles: ['admin'] })
     expect(await rolesOf(admin.id, tenant.id)).toEqual(['admin'])
     expect(await tenantry.withContext({ tenantId: tenant.id, actorId: admin.id }).can('projects:write')).toBe(true)
-    const seeded = await fileDb.db.selectFrom('tenantry.audit_logs').select('action').where('tenant_id', '=', tenant.id).where('action', '=', 'roles.create').execute()
+    const seeded = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select('action')
+      .where('tenant_id', '=', tenant.id)
+      .where('action', '=', 'roles.create')
+      .execute()
     expect(seeded).toHaveLength(2)
   })
 

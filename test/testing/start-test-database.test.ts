@@ -96,10 +96,10 @@ describe('cloneTestDatabase (from a test worker)', () => {
   it('copies the template named by globalSetup and drops the copy', async () => {
     const clone = await cloneTestDatabase({ serverUrl, template: inject('templateDatabase') })
     expect(clone.url).toBe(withDatabase(serverUrl, clone.name))
-    const migrated = await query(clone.url, "select count(*)::int as n from tenantry.tenantry_migration")
+    const migrated = await query(clone.url, 'select count(*)::int as n from tenantry.tenantry_migration')
     expect(migrated[0]!.n).toBeGreaterThan(0)
     await query(clone.url, "insert into tenantry.tenants (slug, name) values ('clone', 'Clone')")
-    const template = await query(withDatabase(serverUrl, inject('templateDatabase')), "select count(*)::int as n from tenantry.tenants")
+    const template = await query(withDatabase(serverUrl, inject('templateDatabase')), 'select count(*)::int as n from tenantry.tenants')
     expect(template).toEqual([{ n: 0 }])
     await clone.drop()
     expect(await databaseExists(clone.name)).toBe(false)

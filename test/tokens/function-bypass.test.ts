@@ -172,7 +172,10 @@ describe('through scope.db, as the outside review wrote it', () => {
   it("lists no session of B, revokes none, and leaves a later statement of the transaction to A's rows", async () => {
     const s = app.withContext({ tenantId: tenantA })
     const listed = await refusedOrRows(
-      s.db.selectFrom((eb: any) => eb.fn('tenantry.tokens_list_sessions', [eb.val(userB)]).as('x')).selectAll().execute(),
+      s.db
+        .selectFrom((eb: any) => eb.fn('tenantry.tokens_list_sessions', [eb.val(userB)]).as('x'))
+        .selectAll()
+        .execute(),
     )
     expect(listed).toEqual([])
     await refusedOrRows(
@@ -185,7 +188,12 @@ describe('through scope.db, as the outside review wrote it', () => {
     )
     expect(await live(victim.sessionId)).toBe(true)
     const names = await s.transaction(async (tx) => {
-      await refusedOrRows(tx.db.selectFrom((eb: any) => eb.fn('tenantry.tokens_find', [eb.val('x'.repeat(22)), eb.val(Buffer.alloc(32))]).as('f')).selectAll().execute())
+      await refusedOrRows(
+        tx.db
+          .selectFrom((eb: any) => eb.fn('tenantry.tokens_find', [eb.val('x'.repeat(22)), eb.val(Buffer.alloc(32))]).as('f'))
+          .selectAll()
+          .execute(),
+      )
       const { rows } = await sql<{ name: string }>`select name from projects`.execute(tx.scopedDb({ allowRawSql: true }))
       return rows.map((r) => r.name)
     })
@@ -205,7 +213,7 @@ describe("another tenant's sessions, from a tenant context", () => {
     expect(rows).toEqual([])
   })
 
-  it('lists only the context tenant\'s sessions of a user who belongs to both tenants', async () => {
+  it("lists only the context tenant's sessions of a user who belongs to both tenants", async () => {
     const shared = await insertUser(db)
     await addMember(tenantA, shared)
     await addMember(tenantB, shared)
@@ -321,7 +329,7 @@ describe('the token service', () => {
     const next = await tokens.rotate(issued.token)
     expect(next.sessionId).toBe(issued.sessionId)
     expect((await sessionRow(db, issued.sessionId))!.generation).toBe(1)
-    expect(await failure(tokens.rotate('rt_' + selectorOf(next.token) + '.' + randomBytes(32).toString('base64url')))).toMatchObject({
+    expect(await failure(tokens.rotate(`rt_${selectorOf(next.token)}.${randomBytes(32).toString('base64url')}`))).toMatchObject({
       code: 'TOKEN_INVALID',
     })
     expect(await live(issued.sessionId)).toBe(true)

@@ -133,7 +133,7 @@ describe('grace window', () => {
     expect((await sessionRow(db, gen0.sessionId))!.revoked_reason).toBe('reuse_detected')
   })
 
-  it('leaves the user\'s other families untouched after reuse', async () => {
+  it("leaves the user's other families untouched after reuse", async () => {
     const { tokens } = makeTokens(pool)
     const userId = await insertUser(db)
     const stolen = await tokens.issue({ userId, clientId: 'web' })

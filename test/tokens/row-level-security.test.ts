@@ -16,9 +16,11 @@ async function appRolePool(): Promise<pg.Pool> {
   await sql`do $$ begin
       if not exists (select 1 from pg_roles where rolname = 'tokens_app') then create role tokens_app login password 'tokens_app'; end if;
     end $$`.execute(db)
-  await sql.raw(`grant usage on schema tenantry to tokens_app;
+  await sql
+    .raw(`grant usage on schema tenantry to tokens_app;
     grant select, insert, update, delete on all tables in schema tenantry to tokens_app;
-    grant execute on all functions in schema tenantry to tokens_app;`).execute(db)
+    grant execute on all functions in schema tenantry to tokens_app;`)
+    .execute(db)
   const appUrl = new URL(url)
   appUrl.username = 'tokens_app'
   appUrl.password = 'tokens_app'

@@ -83,7 +83,11 @@ describe('listSessions', () => {
   it('shows live sessions, most recently used first, without tokens or hashes', async () => {
     const { tokens } = makeTokens(pool)
     const userId = await insertUser(db)
-    const tenant = await db.insertInto('tenantry.tenants').values({ slug: `t-${Date.now()}`, name: 't' }).returning('id').executeTakeFirstOrThrow()
+    const tenant = await db
+      .insertInto('tenantry.tenants')
+      .values({ slug: `t-${Date.now()}`, name: 't' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
     const web = await tokens.issue({ userId, tenantId: tenant.id, clientId: 'web', ip: '203.0.113.1', userAgent: 'Firefox' })
     const ios = await tokens.issue({ userId, clientId: 'ios' })
     const dead = await tokens.issue({ userId, clientId: 'dead' })
@@ -93,9 +97,19 @@ describe('listSessions', () => {
     const sessions = await tokens.listSessions(userId)
     expect(sessions.map((s) => s.id)).toEqual([web.sessionId, ios.sessionId])
     expect(sessions[0]).toMatchObject({ userId, tenantId: tenant.id, clientId: 'web', ip: '203.0.113.1', userAgent: 'Firefox', generation: 1 })
-    expect(Object.keys(sessions[0]!).sort()).toEqual(
-      ['clientId', 'createdAt', 'expiresAt', 'generation', 'id', 'idleExpiresAt', 'ip', 'lastUsedAt', 'tenantId', 'userAgent', 'userId'],
-    )
+    expect(Object.keys(sessions[0]!).sort()).toEqual([
+      'clientId',
+      'createdAt',
+      'expiresAt',
+      'generation',
+      'id',
+      'idleExpiresAt',
+      'ip',
+      'lastUsedAt',
+      'tenantId',
+      'userAgent',
+      'userId',
+    ])
   })
 })
 

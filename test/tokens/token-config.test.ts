@@ -18,8 +18,9 @@ describe('token config', () => {
     })
     expect(resolveTokenConfig({ keys: { k1: 'x'.repeat(32), k2: 'y'.repeat(32) } })).toMatchObject({ graceMs: 10_000, signingKid: 'k2' })
     expect(resolveTokenConfig({ keys: { k1: undefined } })).toMatchObject({ graceMs: 0, signingKid: null })
-    expect(resolveTokenConfig({ refreshTtl: '12h', idleTtl: '15m', graceMs: 2000, keys: { k1: 'x'.repeat(32), k2: 'y'.repeat(32) }, signingKey: 'k1' }))
-      .toMatchObject({ refreshTtlMs: 43_200_000, idleTtlMs: 900_000, graceMs: 2000, signingKid: 'k1' })
+    expect(
+      resolveTokenConfig({ refreshTtl: '12h', idleTtl: '15m', graceMs: 2000, keys: { k1: 'x'.repeat(32), k2: 'y'.repeat(32) }, signingKey: 'k1' }),
+    ).toMatchObject({ refreshTtlMs: 43_200_000, idleTtlMs: 900_000, graceMs: 2000, signingKid: 'k1' })
     expect(resolveTokenConfig({ refreshTtl: '1d' }).idleTtlMs).toBe(86_400_000)
   })
 
@@ -63,9 +64,11 @@ describe('token config', () => {
 
   it('refuses a transaction as the database handle: a reuse revocation must commit on its own', async () => {
     const userId = await insertUser(fileDb.db)
-    await hostDb(fileDb.pool).transaction().execute(async (trx) => {
-      expect(() => createTokenService({ db: trx, schema: 'tenantry' })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }))
-    })
+    await hostDb(fileDb.pool)
+      .transaction()
+      .execute(async (trx) => {
+        expect(() => createTokenService({ db: trx, schema: 'tenantry' })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }))
+      })
     const tokens = createTokenService({ db: hostDb(fileDb.pool), schema: 'tenantry' })
     const { sessionId } = await tokens.issue({ userId })
     expect(await sessionRow(fileDb.db, sessionId)).toMatchObject({ user_id: userId })

@@ -62,4 +62,3 @@ export async function failure(promise: Promise<unknown>): Promise<any> {
   }
   throw new Error('expected the call to fail')
 }
-

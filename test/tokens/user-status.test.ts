@@ -7,7 +7,7 @@ const fileDb = await useFileDatabase()
 const { db, pool } = fileDb
 
 describe('who a token belongs to', () => {
-  it('returns the session\'s user and tenant from issue, rotate and a grace retry', async () => {
+  it("returns the session's user and tenant from issue, rotate and a grace retry", async () => {
     const { tokens } = makeTokens(pool, { keys: { k1: 'k'.repeat(32) } })
     const userId = await insertUser(db)
     const { rows } = await sql<{ id: string }>`insert into tenantry.tenants (slug, name) values ('owner-check', 'Owner') returning id`.execute(db)

@@ -119,7 +119,10 @@ describe('TenantryDatabase', () => {
     expectTypeOf(scope.db).toEqualTypeOf<Kysely<TenantryDatabase<HostDB>>>()
     expectTypeOf<TenantryDatabase<HostDB>['tenantry.memberships']>().toEqualTypeOf<BuiltinDatabase['memberships']>()
     expectTypeOf<TenantryDatabase<HostDB, 'auth'>>().toHaveProperty('auth.users')
-    const query = scope.db.selectFrom('tenantry.users').innerJoin('projects', 'projects.tenant_id', 'tenantry.users.id').select(['tenantry.users.email', 'projects.name'])
+    const query = scope.db
+      .selectFrom('tenantry.users')
+      .innerJoin('projects', 'projects.tenant_id', 'tenantry.users.id')
+      .select(['tenantry.users.email', 'projects.name'])
     expectTypeOf(query.execute).returns.resolves.toEqualTypeOf<{ email: string; name: string }[]>()
   })
 })

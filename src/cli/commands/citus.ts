@@ -40,7 +40,9 @@ function printStatus(status: CitusStatus, io: CommandIo): void {
       `${t.table.padEnd(width)}  ${placed.padEnd(12)}  ${(t.column ?? '-').padEnd(10)}  ${String(t.colocationId ?? '-').padEnd(10)}  ${t.shards ?? '-'}`,
     )
   }
-  io.stdout(`citus ${status.version}, ${status.workers} worker${status.workers === 1 ? '' : 's'}: ${status.distributed ? 'distributed' : 'not distributed (run tenantry citus distribute)'}`)
+  io.stdout(
+    `citus ${status.version}, ${status.workers} worker${status.workers === 1 ? '' : 's'}: ${status.distributed ? 'distributed' : 'not distributed (run tenantry citus distribute)'}`,
+  )
 }
 
 /**

@@ -115,7 +115,9 @@ async function run(options: MigrateOptions, args: MigrateArgs, target: DatabaseU
   const where = `schema "${options.schema}"`
   io.stdout(
     results.length === 0
-      ? args.action === 'down' ? `nothing to undo (${where})` : `already up to date (${where})`
+      ? args.action === 'down'
+        ? `nothing to undo (${where})`
+        : `already up to date (${where})`
       : `${args.action === 'down' ? 'undid' : 'applied'} ${results.length} migration(s) in ${where} (${ms} ms)`,
   )
   return EXIT.ok
@@ -130,5 +132,8 @@ function describeMigrationError(error: unknown, failed: MigrationResult, target:
   const sqlState = typeof code === 'string' ? ` (SQLSTATE ${code})` : ''
   // 2BP01 "cannot drop ... because other objects depend on it": the detail names those objects.
   const more = code === '2BP01' && typeof detail === 'string' ? `: ${detail.replaceAll('\n', '; ')}` : ''
-  return redact(`${failed.migrationName} failed, so the run was rolled back and nothing changed: ${String(message)}${more}${sqlState} [${target.label}]`, target.password)
+  return redact(
+    `${failed.migrationName} failed, so the run was rolled back and nothing changed: ${String(message)}${more}${sqlState} [${target.label}]`,
+    target.password,
+  )
 }

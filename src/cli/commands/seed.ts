@@ -57,15 +57,13 @@ export const runSeedCommand = defineCommand({
       }
       for (const tenant of result.tenants) io.stdout(`tenant  ${tenant.slug.padEnd(16)} ${tenant.id}  ${tenant.name} (${tenant.type})`)
       for (const user of result.users) io.stdout(`user    ${user.email.padEnd(40)} ${user.id}`)
-      io.stdout(
-        `seeded ${result.tenants.length} tenants, ${result.roles.length} roles, ${result.users.length} users, ${result.sessionIds.length} sessions`,
-      )
+      io.stdout(`seeded ${result.tenants.length} tenants, ${result.roles.length} roles, ${result.users.length} users, ${result.sessionIds.length} sessions`)
       return EXIT.ok
     } catch (error) {
       const reason = isTenantryError(error)
         ? error.message
         : (error as { code?: unknown }).code === '42501'
-          ? 'permission denied: seed as a role that may create schemas and write tenantry\'s tables'
+          ? "permission denied: seed as a role that may create schemas and write tenantry's tables"
           : describeDatabaseError(error, target)
       io.stderr(`tenantry seed: ${reason}`)
       return EXIT.failed

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { sql, type Kysely } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll } from 'vitest'
 import { countingPool, type RoundTripCounter } from '../../support/counting-pool.js'
 import type { FileDatabase } from '../../support/test-database.js'

@@ -28,7 +28,10 @@ function pick(model: LeakModel, index: number): string {
 }
 
 function live(model: LeakModel, tenant: number): string[] {
-  return [...model.rows.values()].filter((r) => r.tenant === tenant && !r.deleted).map((r) => r.name).sort()
+  return [...model.rows.values()]
+    .filter((r) => r.tenant === tenant && !r.deleted)
+    .map((r) => r.name)
+    .sort()
 }
 
 function owns(model: LeakModel, id: string, tenant: number, deleted: boolean): boolean {
@@ -37,7 +40,10 @@ function owns(model: LeakModel, id: string, tenant: number, deleted: boolean): b
 }
 
 async function notFound(promise: Promise<unknown>): Promise<void> {
-  const error = await promise.then(() => null, (e: unknown) => e)
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
   expect(isTenantryError(error, 'NOT_FOUND'), String(error)).toBe(true)
 }
 
@@ -117,7 +123,11 @@ export function leakHuntCommands(options: { rawSql: boolean }): fc.Arbitrary<Cmd
     ),
     fc.tuple(tenant, name).map(([t, n]) =>
       command(`db.insert(t${t}, ${n})`, async (model, real) => {
-        const row = await scope(real, t).db.insertInto('projects').values({ name: n } as never).returning(['id', 'tenant_id']).executeTakeFirstOrThrow()
+        const row = await scope(real, t)
+          .db.insertInto('projects')
+          .values({ name: n } as never)
+          .returning(['id', 'tenant_id'])
+          .executeTakeFirstOrThrow()
         expect(row.tenant_id).toBe(real.tenants[t])
         model.rows.set(row.id, { tenant: t, name: n, deleted: false })
       }),

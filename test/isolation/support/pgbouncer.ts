@@ -33,7 +33,10 @@ async function waitForPort(port: number, child: ChildProcess, output: () => stri
     if (child.exitCode !== null) throw new Error(`pgbouncer exited with code ${child.exitCode}: ${output()}`)
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1')
-      socket.once('connect', () => (socket.end(), resolve(true)))
+      socket.once('connect', () => {
+        socket.end()
+        resolve(true)
+      })
       socket.once('error', () => resolve(false))
     })
     if (open) return

