@@ -22,15 +22,11 @@ const acme = await tenantry.asSystem({ reason: 'quick start' }).tenants.create({
 
 const scope = tenantry.withContext({ tenantId: acme.id }) // per request: also actorId, ip, userAgent, requestId
 const projects = scope.repo('projects')
-const apollo = await projects.create({ name: 'Apollo' }) // tenant_id filled, audited
-await projects.update(apollo.id, { name: 'Artemis' }) // one round trip with its audit row
-const { items, nextCursor } = await projects.page({ limit: 50 }) // keyset pages: pass nextCursor as `after`
-await projects.softDelete(apollo.id) // hidden from reads from now on
+const apollo = await projects.create({ name: 'Apollo' })          // tenant_id filled, audited
+await projects.update(apollo.id, { name: 'Artemis' })              // one round trip with its audit row
+const { items, nextCursor } = await projects.page({ limit: 50 })   // keyset pages: pass nextCursor as `after`
+await projects.softDelete(apollo.id)                               // hidden from reads from now on
 await scope.transaction(async (tx) => tx.repo('projects').create({ name: 'Gemini' }))
 
-console.log(
-  items.map((p) => p.name),
-  nextCursor,
-  (await projects.findMany()).map((p) => p.name),
-) // [ 'Artemis' ] null [ 'Gemini' ]
+console.log(items.map((p) => p.name), nextCursor, (await projects.findMany()).map((p) => p.name)) // [ 'Artemis' ] null [ 'Gemini' ]
 await pool.end()
