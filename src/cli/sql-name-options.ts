@@ -1,10 +1,10 @@
 import { isTenantryError } from '../errors/tenantry-error.js'
 import { parseTableArgument, type RlsTarget } from '../rls/rls-targets.js'
+import { SCHEMA_NAME as SQL_IDENTIFIER } from '../util/identifiers.js'
 import { UsageError } from './command-args.js'
 
-// The rule createTenantry and the migrator apply to a schema name, checked here so that a bad
-// value is a usage error (exit 2) before any connection.
-const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
+// The rule createTenantry and the migrator apply to a schema name (util/identifiers.ts), checked
+// here so that a bad value is a usage error (exit 2) before any connection.
 
 /**
  * The value of an option that names a schema or column, or `fallback` when it was not given.
