@@ -91,6 +91,9 @@ export async function transactionOnNewConnection<T>(state: ScopeState, fn: (trx:
  * to `RETRYABLE`).
  */
 export async function inAutocommit<T>(root: Kysely<any>, readOnly: boolean, work: (db: Kysely<any>) => Promise<T>): Promise<T> {
+  // A read changes nothing, whenever its connection breaks: no need to know whether it was sent,
+  // nor to pay for a connection-bound Kysely instance per call.
+  if (readOnly) return work(root)
   let sent = false
   try {
     return await root.connection().execute((db) => {
