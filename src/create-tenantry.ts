@@ -9,7 +9,7 @@ import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
 import { guardPool } from './runtime/guarded-pool.js'
 import { resolveRetry, type RetryOption } from './runtime/retry-policy.js'
-import type { IsolationMode, ScopeState, TenantryRuntime } from './runtime/runtime.js'
+import type { IsolationMode, RequestState, TenantryRuntime } from './runtime/runtime.js'
 import { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from './migration/migrate.js'
 import { builtinTableModels } from './schema/builtin-tables.js'
 import { loadTableColumns } from './schema/table-introspection.js'
@@ -171,7 +171,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
       return loading
     },
     cursorKey,
-    scopeFor: (state) => new TenantScope(state),
+    tenantScopeFor: (state) => new TenantScope(state),
   }
   const tokens = createTokenService({
     db: root,
@@ -265,7 +265,7 @@ export class Tenantry<DB = any, Tables = {}> {
     return this.runtime.ready()
   }
 
-  #state(scope: Pick<ScopeState, 'context' | 'system'>): ScopeState {
+  #state(scope: Pick<RequestState, 'context' | 'system'>): RequestState {
     return { runtime: this.runtime, ...scope, trx: null, pendingEvents: null, deferredOutcomes: null }
   }
 }

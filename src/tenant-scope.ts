@@ -1,7 +1,7 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely'
 import type { TenantContext } from './validation/context.js'
 import { TenantryError } from './errors/tenantry-error.js'
-import type { ScopeState, SystemActor } from './runtime/runtime.js'
+import type { RequestState, SystemActor } from './runtime/runtime.js'
 import { scopeTransaction, type TransactionOptions } from './execution/unit-of-work.js'
 import { Repository } from './repository/repository.js'
 import type { BuiltinTableName } from './schema/builtin-tables.js'
@@ -42,9 +42,9 @@ export type { InsertInput } from './repository/table-types.js'
  */
 export class TenantScope<DB = any, Tables = {}> {
   /** @internal */
-  readonly state: ScopeState
+  readonly state: RequestState
 
-  constructor(state: ScopeState) {
+  constructor(state: RequestState) {
     this.state = state
   }
 

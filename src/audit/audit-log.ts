@@ -4,11 +4,11 @@ import { mapDatabaseError, withTypedErrors } from '../errors/map-database-error.
 import { TenantryError } from '../errors/tenantry-error.js'
 import { checkOptionKeys, parseInput } from '../validation/strict-options.js'
 import { checkJsonValue } from '../validation/text-value.js'
-import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { transactionOnNewConnection } from '../execution/context-transaction.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { Repository } from '../repository/repository.js'
-import { scopeCondition } from '../predicates/row-scope.js'
+import { rowVisibilityCondition } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { durationToMs, type Duration } from '../util/duration.js'
 import type { AuditEvent, AuditOutcome } from '../runtime/audit-event.js'
@@ -65,9 +65,9 @@ const recordSchema = z.strictObject({
  * await scope.auditLog.record({ action: 'auth.login', metadata: { method: 'password' } })
  */
 export class AuditLog {
-  readonly #state: ScopeState
+  readonly #state: RequestState
 
-  constructor(state: ScopeState) {
+  constructor(state: RequestState) {
     this.#state = state
   }
 
@@ -139,7 +139,7 @@ export class AuditLog {
       throw new TenantryError('VALIDATION', 'auditLog.prune: batchSize must be an integer from 1 to 100000')
     }
     const table = sql.id(this.#state.runtime.schema, 'audit_logs')
-    const inScope = scopeCondition(this.#model(), 'a', { tenantId: scopeTenantId(this.#state), view: 'all' })
+    const inScope = rowVisibilityCondition(this.#model(), 'a', { tenantId: requestTenantId(this.#state), view: 'all' })
     let total = 0
     for (;;) {
       // Under RLS the batch runs with the scope's context, so the policy limits it to the tenant too.

@@ -1,3 +1,4 @@
+import { BUNDLED_TABLE_NAMES, BUNDLED_TABLES, type BundledTableName } from '../schema/bundled-table-registry.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /** How a table is (or should be) placed on a Citus cluster. */
@@ -14,31 +15,32 @@ export interface CitusTarget {
   column: string | null
 }
 
+/** The distributed table every other bundled distributed table is co-located with. */
+const CO_LOCATION_ANCHOR: BundledTableName = 'audit_logs'
+
 /**
- * The bundled tables and their place on a cluster:
- * - `tenants`, `users`, `roles` are reference tables (a copy on every node): slugs and e-mail
- *   addresses stay globally unique, a lookup by slug or e-mail stays on one node, system roles
- *   (no tenant) live next to tenant roles, and every tenant table can keep its foreign keys to them;
- * - `memberships`, `user_roles`, `invitations`, `audit_logs` are distributed by `tenant_id`, co-located;
- * - `sessions` and `refresh_tokens` stay on the coordinator: a token is looked up by its selector
- *   alone and `refresh_tokens` has no tenant column.
+ * The bundled tables and their place on a cluster, as the registry records it (`citus` in
+ * `schema/bundled-table-registry.ts`). Placement order matters:
+ * - reference tables first (`tenants`, `users`, `roles`), so every distributed table can keep its
+ *   foreign keys to them;
+ * - then the distributed ones, `audit_logs` first: the co-location group of every other tenant
+ *   table is the audit trail's;
+ * - then the tables that stay on the coordinator (tokens, looked up by their selector alone).
+ * Within each group, the registry's order.
  */
 export function bundledCitusTargets(schema: string): CitusTarget[] {
-  const reference = (table: string): CitusTarget => ({ schema, table, kind: 'bundled', target: 'reference', column: null })
-  const distributed = (table: string): CitusTarget => ({ schema, table, kind: 'bundled', target: 'distributed', column: 'tenant_id' })
-  const local = (table: string): CitusTarget => ({ schema, table, kind: 'bundled', target: 'local', column: null })
+  const target = (table: BundledTableName): CitusTarget => {
+    const placement = BUNDLED_TABLES[table].citus
+    return { schema, table, kind: 'bundled', target: placement, column: placement === 'distributed' ? 'tenant_id' : null }
+  }
+  const placed = (placement: CitusDistribution) => BUNDLED_TABLE_NAMES.filter((name) => BUNDLED_TABLES[name].citus === placement)
+  const distributed = placed('distributed')
   return [
-    reference('tenants'),
-    reference('users'),
-    reference('roles'),
-    // audit_logs first: the co-location group of every other tenant table is the audit trail's
-    distributed('audit_logs'),
-    distributed('memberships'),
-    distributed('user_roles'),
-    distributed('invitations'),
-    local('sessions'),
-    local('refresh_tokens'),
-  ]
+    ...placed('reference'),
+    ...distributed.filter((name) => name === CO_LOCATION_ANCHOR),
+    ...distributed.filter((name) => name !== CO_LOCATION_ANCHOR),
+    ...placed('local'),
+  ].map(target)
 }
 
 /** Host tables (declared with `defineTable`, or named on the CLI), distributed by their tenant column. */

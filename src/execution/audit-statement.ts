@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely'
-import { scopeActorId, type ScopeState } from '../runtime/runtime.js'
+import { requestActorId, type RequestState } from '../runtime/runtime.js'
 import { transactionOnNewConnection } from './context-transaction.js'
 import { dispatchToSink } from './audit-sink.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -12,11 +12,11 @@ const AUDIT_COLUMNS = sql.raw(
 /** Columns that are bookkeeping, not a change worth listing in `changed_fields`. */
 const NOT_A_CHANGE = ['updated_at']
 
-function auditTable(state: ScopeState): RawBuilder<unknown> {
+function auditTable(state: RequestState): RawBuilder<unknown> {
   return sql`${sql.id(state.runtime.schema, 'audit_logs')}`
 }
 
-function scopeMetadata(state: ScopeState, extra: Record<string, unknown> = {}): string {
+function auditMetadata(state: RequestState, extra: Record<string, unknown> = {}): string {
   const metadata = state.system ? { system: true, reason: state.system.reason, ...extra } : extra
   return JSON.stringify(metadata)
 }
@@ -34,7 +34,7 @@ export interface AuditSources {
  * The `insert into audit_logs ... select ... from <cte>` part of a write's data-modifying CTE:
  * one audit row per affected record, in the same statement (so the same transaction) as the change.
  */
-export function auditInsertFromCte(state: ScopeState, model: TableModel, action: string, sources: AuditSources): RawBuilder<unknown> {
+export function auditInsertFromCte(state: RequestState, model: TableModel, action: string, sources: AuditSources): RawBuilder<unknown> {
   const pk = sql.id(model.primaryKey)
   const redacted = sql`${model.redacted}::text[]`
   const main = sources.after ?? sources.before!
@@ -54,9 +54,9 @@ export function auditInsertFromCte(state: ScopeState, model: TableModel, action:
   const join = sources.after && sources.before ? sql` join ${sql.id(sources.before)} as ${previous} on ${previous}.${pk} = ${row}.${pk}` : sql``
   const ctx = state.context
   return sql`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
-    select ${tenant}, ${scopeActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
+    select ${tenant}, ${requestActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
            ${oldValues}, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
-           ${ctx?.requestId ?? null}, 'success', null, ${scopeMetadata(state)}::jsonb
+           ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state)}::jsonb
       from ${sql.id(main)} as ${row}${join}
     returning *`
 }
@@ -66,7 +66,7 @@ export function auditInsertFromCte(state: ScopeState, model: TableModel, action:
  * record survives the rollback: at once when no transaction is open, else when `scope.transaction`
  * has ended. The event also goes to the sink.
  */
-export async function recordOutcome(state: ScopeState, record: OutcomeRecord): Promise<void> {
+export async function recordOutcome(state: RequestState, record: OutcomeRecord): Promise<void> {
   if (state.trx && state.deferredOutcomes) {
     state.deferredOutcomes.push(record)
     return
@@ -79,22 +79,22 @@ export async function recordOutcome(state: ScopeState, record: OutcomeRecord): P
  * `insert into audit_logs ... values (...) returning *` for one event that is not a row change
  * (a failure, a denial, a custom event), with the scope's actor, ip, user agent and request id.
  */
-export function auditEventInsert(state: ScopeState, record: OutcomeRecord): RawBuilder<Record<string, unknown>> {
+export function auditEventInsert(state: RequestState, record: OutcomeRecord): RawBuilder<Record<string, unknown>> {
   const ctx = state.context
   const tenantId = record.tenantId !== undefined ? record.tenantId : (ctx?.tenantId ?? null)
   return sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
-    values (${tenantId}::uuid, ${scopeActorId(state)}::uuid, ${record.action}, ${record.resourceType}, ${record.resourceId},
+    values (${tenantId}::uuid, ${requestActorId(state)}::uuid, ${record.action}, ${record.resourceType}, ${record.resourceId},
             null, null, null, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null}, ${ctx?.requestId ?? null},
-            ${record.outcome}, ${record.errorCode}, ${scopeMetadata(state, record.metadata)}::jsonb)
+            ${record.outcome}, ${record.errorCode}, ${auditMetadata(state, record.metadata)}::jsonb)
     returning *`
 }
 
 /** Writes one outcome row on a connection of its own (autocommit, or a context-setting transaction under RLS). */
-async function writeOutcome(state: ScopeState, record: OutcomeRecord): Promise<AuditEvent | null> {
+async function writeOutcome(state: RequestState, record: OutcomeRecord): Promise<AuditEvent | null> {
   const statement = auditEventInsert(state, record)
   try {
     const runtime = state.runtime
-    const outside: ScopeState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
+    const outside: RequestState = { ...state, trx: null, pendingEvents: null, deferredOutcomes: null }
     const { rows } =
       runtime.isolation === 'rls' ? await transactionOnNewConnection(outside, (trx) => statement.execute(trx)) : await statement.execute(runtime.root)
     return rows[0] ? auditRowToEvent(rows[0]) : null

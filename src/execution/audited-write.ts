@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 import { auditRowToEvent, recordOutcome } from './audit-statement.js'
 import { inUnitOfWork } from './unit-of-work.js'
 
@@ -61,7 +61,7 @@ export interface FailedWrite {
  * Leaves the `denied` (see `denied`) or `failure` row of a write (or a permission check) that
  * failed, outside its rolled back transaction, and returns the error for the caller to throw.
  */
-export async function recordFailedWrite(state: ScopeState, error: unknown, write: FailedWrite): Promise<unknown> {
+export async function recordFailedWrite(state: RequestState, error: unknown, write: FailedWrite): Promise<unknown> {
   await recordOutcome(state, {
     action: write.action,
     resourceType: write.resourceType,
@@ -97,9 +97,9 @@ export interface AuditedWriteOptions {
  *   async (db, inner, events) => collectAuditEvents((await statement.execute(db)).rows, events))
  */
 export async function auditedWrite<T>(
-  state: ScopeState,
+  state: RequestState,
   options: AuditedWriteOptions,
-  work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+  work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
 ): Promise<T> {
   try {
     return await inUnitOfWork(state, options.needsTransaction === true, work)

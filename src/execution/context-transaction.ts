@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import { mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 import { isLowerCaseUuid } from '../util/identifiers.js'
 
 /** A validated UUID as an SQL literal; anything else never reaches the SQL text. */
@@ -17,7 +17,7 @@ function uuidLiteral(value: string | null | undefined): string {
  * checked again here. `tenantry.system` is cleared explicitly for tenant scopes, so even a
  * session-level value left on the connection cannot widen a tenant scope.
  */
-export function beginWithContextQuery(state: ScopeState): CompiledQuery {
+export function beginWithContextQuery(state: RequestState): CompiledQuery {
   if (state.system) {
     return CompiledQuery.raw("begin; select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true)")
   }
@@ -45,7 +45,7 @@ function commitFailed(error: unknown, readOnly: boolean): unknown {
  */
 export async function transactionOnConnection<T>(
   execute: (query: CompiledQuery) => Promise<unknown>,
-  state: ScopeState,
+  state: RequestState,
   fn: () => Promise<T>,
   options: { readOnly?: boolean; begin?: CompiledQuery } = {},
 ): Promise<T> {
@@ -71,7 +71,11 @@ export async function transactionOnConnection<T>(
  * mode (BEGIN, statements, COMMIT). tenantry sends COMMIT itself, so it knows when a lost
  * connection leaves the outcome unknown. The `Kysely` handed to `fn` is bound to the connection.
  */
-export async function transactionOnNewConnection<T>(state: ScopeState, fn: (trx: Kysely<any>) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+export async function transactionOnNewConnection<T>(
+  state: RequestState,
+  fn: (trx: Kysely<any>) => Promise<T>,
+  options: { readOnly?: boolean } = {},
+): Promise<T> {
   const root = state.runtime.root
   const begin = state.runtime.isolation === 'rls' ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
   return root.connection().execute((db) =>

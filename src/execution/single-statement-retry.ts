@@ -1,5 +1,5 @@
 import { withRetry } from '../runtime/retry-policy.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 
 /**
  * Runs one single-statement operation with the instance's `retry` policy (`createTenantry({ retry })`).
@@ -9,7 +9,7 @@ import type { ScopeState } from '../runtime/runtime.js'
  * @example
  * const rows = await retrySingle(state, () => inUnitOfWork(state, false, (db) => statement.execute(db), { readOnly: true }))
  */
-export function retrySingle<T>(state: ScopeState, attempt: () => Promise<T>): Promise<T> {
+export function retrySingle<T>(state: RequestState, attempt: () => Promise<T>): Promise<T> {
   if (state.trx) return attempt()
   return withRetry(state.runtime.retry, attempt)
 }

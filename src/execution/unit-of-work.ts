@@ -6,7 +6,7 @@ import { inAutocommit, transactionOnNewConnection } from './context-transaction.
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { resolveRetry, withRetry, type RetryOption } from '../runtime/retry-policy.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 
 export interface UnitOfWorkOptions {
   /** The work only reads: a lost connection is always retryable, never `OUTCOME_UNKNOWN`. */
@@ -19,9 +19,9 @@ export interface UnitOfWorkOptions {
  * statement (one round trip). Audit events are handed to the sink only after commit.
  */
 export async function inUnitOfWork<T>(
-  state: ScopeState,
+  state: RequestState,
   needsTransaction: boolean,
-  work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+  work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
   options: UnitOfWorkOptions = {},
 ): Promise<T> {
   if (state.trx) {
@@ -53,8 +53,8 @@ export interface TransactionOptions {
  * `onAttemptFailed` runs after each failed attempt (the scope forgets cached permissions there).
  */
 export async function scopeTransaction<T>(
-  state: ScopeState,
-  fn: (inner: ScopeState) => Promise<T>,
+  state: RequestState,
+  fn: (inner: RequestState) => Promise<T>,
   options: TransactionOptions & { onAttemptFailed?: () => void } = {},
 ): Promise<T> {
   if (state.trx) return fn(state)

@@ -11,7 +11,8 @@ import type { TableModel } from '../schema/table-model.js'
 /** Which rows of a soft-deletable table a view shows. */
 export type DeletedView = 'live' | 'all' | 'deleted'
 
-export interface RowScope {
+/** The rows a statement may see: one tenant's (or, for a system scope, all) in one deleted view. */
+export interface RowVisibility {
   /** The tenant whose rows are visible; `null` only for an explicit `asSystem` scope. */
   tenantId: string | null
   view: DeletedView
@@ -77,9 +78,9 @@ export function softDeletePredicate(model: TableModel, alias: string, view: Dele
   return view === 'live' ? sql<SqlBool>`${flag} is distinct from ${deletedValue}` : sql<SqlBool>`${flag} is not distinct from ${deletedValue}`
 }
 
-/** Every predicate of `scope` for `alias`, joined with `and` (`true` when there is none). */
-export function scopeCondition(model: TableModel, alias: string, scope: RowScope): RawBuilder<SqlBool> {
-  const parts = [tenantPredicate(model, alias, scope.tenantId), softDeletePredicate(model, alias, scope.view)].filter(
+/** Every predicate of `visibility` for `alias`, joined with `and` (`true` when there is none). */
+export function rowVisibilityCondition(model: TableModel, alias: string, visibility: RowVisibility): RawBuilder<SqlBool> {
+  const parts = [tenantPredicate(model, alias, visibility.tenantId), softDeletePredicate(model, alias, visibility.view)].filter(
     (p): p is RawBuilder<SqlBool> => p !== null,
   )
   if (parts.length === 0) return TRUE
@@ -103,19 +104,19 @@ export function tenantInsertValues(model: TableModel, tenantId: string | null): 
 }
 
 /**
- * `scopeCondition` as a Kysely operation node, for the `scope.db` plugin, which adds it to the
+ * `rowVisibilityCondition` as a Kysely operation node, for the `scope.db` plugin, which adds it to the
  * WHERE or ON of every declared table a query touches.
  */
-export function scopeConditionNode(model: TableModel, alias: string, scope: RowScope): OperationNode {
-  return scopeCondition(model, alias, scope).toOperationNode()
+export function rowVisibilityConditionNode(model: TableModel, alias: string, visibility: RowVisibility): OperationNode {
+  return rowVisibilityCondition(model, alias, visibility).toOperationNode()
 }
 
 /**
- * `scopeConditionNode` for a table whose rows without a tenant are shared with every tenant
+ * `rowVisibilityConditionNode` for a table whose rows without a tenant are shared with every tenant
  * (system `roles`): a tenant scope sees its own rows and the shared ones; a system scope, all.
  */
-export function sharedRowsConditionNode(model: TableModel, alias: string, scope: RowScope): OperationNode {
-  if (scope.tenantId === null) return scopeConditionNode(model, alias, scope)
-  const live = scopeCondition(model, alias, { tenantId: null, view: scope.view })
-  return sql<SqlBool>`(${live} and ${tenantOrSystemPredicate(model, alias, scope.tenantId)})`.toOperationNode()
+export function sharedRowsConditionNode(model: TableModel, alias: string, visibility: RowVisibility): OperationNode {
+  if (visibility.tenantId === null) return rowVisibilityConditionNode(model, alias, visibility)
+  const live = rowVisibilityCondition(model, alias, { tenantId: null, view: visibility.view })
+  return sql<SqlBool>`(${live} and ${tenantOrSystemPredicate(model, alias, visibility.tenantId)})`.toOperationNode()
 }

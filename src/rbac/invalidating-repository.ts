@@ -1,4 +1,4 @@
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 import { Repository, type NoWriteOptions, type UpdateOptions } from '../repository/repository.js'
 import type { BulkFilter } from '../repository/bulk-filter.js'
 import type { DeletedView } from '../predicates/row-scope.js'
@@ -13,25 +13,25 @@ import { invalidatePermissions } from './permission-cache.js'
  */
 export class InvalidatingRepository<Row, Insert, Update> extends Repository<Row, Insert, Update> {
   /** @internal */
-  protected readonly scopeState: ScopeState
+  protected readonly requestState: RequestState
   /** @internal */
   protected readonly model: TableModel
   /** @internal */
   protected readonly view: DeletedView
 
-  constructor(state: ScopeState, model: TableModel, view: DeletedView = 'live') {
+  constructor(state: RequestState, model: TableModel, view: DeletedView = 'live') {
     super(state, model, view)
-    this.scopeState = state
+    this.requestState = state
     this.model = model
     this.view = view
   }
 
   override withDeleted(): InvalidatingRepository<Row, Insert, Update> {
-    return new InvalidatingRepository(this.scopeState, this.model, 'all')
+    return new InvalidatingRepository(this.requestState, this.model, 'all')
   }
 
   override onlyDeleted(): InvalidatingRepository<Row, Insert, Update> {
-    return new InvalidatingRepository(this.scopeState, this.model, 'deleted')
+    return new InvalidatingRepository(this.requestState, this.model, 'deleted')
   }
 
   override create(input: Insert, options?: NoWriteOptions): Promise<Row> {
@@ -71,7 +71,7 @@ export class InvalidatingRepository<Row, Insert, Update> extends Repository<Row,
     try {
       return await write()
     } finally {
-      invalidatePermissions(this.scopeState)
+      invalidatePermissions(this.requestState)
     }
   }
 }

@@ -1,10 +1,10 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeActorId, scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { requestActorId, requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { AUDIT_COLUMN, auditedWrite, collectAuditEvents, denied } from '../execution/audited-write.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { invitationColumns, invitationModel, toInvitation, type Invitation } from './invitation-model.js'
 import { invitationSecretMatches, parseInvitationToken } from './invitation-token.js'
 import { invalidatePermissions } from './permission-cache.js'
@@ -43,7 +43,7 @@ const unknownToken = () => denied(new TenantryError('TOKEN_INVALID', `${ACCEPT_A
  * (or activates) the membership, gives the invited roles that still exist, marks the invitation
  * accepted, and audits each change in the same statement.
  */
-export async function acceptInvitation(state: ScopeState, token: unknown, userId: unknown): Promise<AcceptedInvitation> {
+export async function acceptInvitation(state: RequestState, token: unknown, userId: unknown): Promise<AcceptedInvitation> {
   const parsed = parseInvitationToken(token)
   if (!parsed) throw unknownToken()
   const user = checkUuid(userId, 'userId', ACCEPT_ACTION)
@@ -58,7 +58,7 @@ export async function acceptInvitation(state: ScopeState, token: unknown, userId
   const settle = () => invalidatePermissions(state)
   return auditedWrite(state, { operation: ACCEPT_ACTION, needsTransaction: true, failure, settle }, async (db, inner, events) => {
     const locked = await lockInvitation(db, inner, parsed.selector, user)
-    const scopeTenant = scopeTenantId(inner)
+    const scopeTenant = requestTenantId(inner)
     // Another tenant's invitation is indistinguishable from an unknown one.
     if (!locked || (scopeTenant !== null && locked.tenant_id !== scopeTenant)) throw unknownToken()
     seen.invitation = { id: locked.id, tenant_id: locked.tenant_id }
@@ -82,11 +82,11 @@ export async function acceptInvitation(state: ScopeState, token: unknown, userId
   })
 }
 
-async function lockInvitation(db: Kysely<any>, state: ScopeState, selector: string, user: string): Promise<LockedInvitation | undefined> {
+async function lockInvitation(db: Kysely<any>, state: RequestState, selector: string, user: string): Promise<LockedInvitation | undefined> {
   const s = (table: string) => sql.id(state.runtime.schema, table)
   // The tenant is the invitation's, unknown until this row is read: the membership joins on it,
   // and only liveness comes from the row scope.
-  const live = (name: BuiltinTableName, alias: string) => scopeCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
+  const live = (name: BuiltinTableName, alias: string) => rowVisibilityCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
   const { rows } = await sql<LockedInvitation>`
     select i.id, i.tenant_id, i.secret_hash,
            i.accepted_at is not null as accepted, i.revoked_at is not null as revoked,
@@ -101,15 +101,15 @@ async function lockInvitation(db: Kysely<any>, state: ScopeState, selector: stri
 }
 
 /** The accepting user is the actor of the audit rows when the scope names none. */
-function withActor(state: ScopeState, userId: string): ScopeState {
-  if (scopeActorId(state) !== null) return state
+function withActor(state: RequestState, userId: string): RequestState {
+  if (requestActorId(state) !== null) return state
   if (state.system) return { ...state, system: { ...state.system, actorId: userId } }
   if (state.context) return { ...state, context: { ...state.context, actorId: userId } }
   return state
 }
 
 /** Membership, roles and the invitation itself, with their audit rows, in one statement. */
-function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: string): RawBuilder<Record<string, unknown>> {
+function acceptStatement(state: RequestState, invitation: LockedInvitation, user: string): RawBuilder<Record<string, unknown>> {
   const s = (table: string) => sql.id(state.runtime.schema, table)
   const tenant = sql`${invitation.tenant_id}::uuid`
   const memberships = builtinModel(state, 'memberships')
@@ -134,7 +134,7 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
   } else if (invitation.membership_status === 'invited') {
     steps.push(sql`member_before as (
         select * from ${s('memberships')} m
-         where ${scopeCondition(memberships, 'm', { tenantId: invitation.tenant_id, view: 'live' })} and m.user_id = ${user}::uuid for update)`)
+         where ${rowVisibilityCondition(memberships, 'm', { tenantId: invitation.tenant_id, view: 'live' })} and m.user_id = ${user}::uuid for update)`)
     steps.push(sql`member_changed as (
         update ${s('memberships')} as u set status = 'active' from member_before b where u.id = b.id returning u.*)`)
     steps.push(sql`member_audit as (${auditInsertFromCte(state, memberships, 'memberships.update', { after: 'member_changed', before: 'member_before' })})`)
@@ -145,7 +145,7 @@ function acceptStatement(state: ScopeState, invitation: LockedInvitation, user: 
       insert into ${s('user_roles')} (tenant_id, user_id, role_id)
       select ${tenant}, ${user}::uuid, r.id
         from ${s('invitations')} i join ${s('roles')} r on r.id = any(i.role_ids)
-       where i.id = ${invitation.id}::uuid and ${scopeCondition(roles, 'r', { tenantId: null, view: 'live' })}
+       where i.id = ${invitation.id}::uuid and ${rowVisibilityCondition(roles, 'r', { tenantId: null, view: 'live' })}
          and ${tenantOrSystemPredicate(roles, 'r', invitation.tenant_id)}
       on conflict (tenant_id, user_id, role_id) do nothing
       returning *)`)

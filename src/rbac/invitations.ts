@@ -4,10 +4,10 @@ import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { validationError } from '../errors/validation-error.js'
-import { scopeActorId, scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { requestActorId, requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { AUDIT_COLUMN, auditedWrite, collectAuditEvents, denied } from '../execution/audited-write.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { durationToMs, type Duration } from '../util/duration.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 import { refuseNulBytes } from '../validation/text-value.js'
@@ -69,9 +69,9 @@ const listSchema = z.strictObject({
  * await tenantry.asSystem({ reason: 'accept invitation' }).invitations.accept(token, { userId: ada.id })
  */
 export class Invitations {
-  readonly #state: ScopeState
+  readonly #state: RequestState
 
-  constructor(state: ScopeState) {
+  constructor(state: RequestState) {
     this.#state = state
   }
 
@@ -101,12 +101,12 @@ export class Invitations {
       const { rows } = await sql<Record<string, unknown>>`
         with valid_roles as (
           select r.id from ${s('roles')} r
-           where r.id = any(${roleIds}::uuid[]) and ${scopeCondition(roleModel, 'r', { tenantId: null, view: 'live' })}
+           where r.id = any(${roleIds}::uuid[]) and ${rowVisibilityCondition(roleModel, 'r', { tenantId: null, view: 'live' })}
              and ${tenantOrSystemPredicate(roleModel, 'r', tenantId)}),
         created as (
           insert into ${s('invitations')} (tenant_id, email, role_ids, selector, secret_hash, invited_by, expires_at)
           select ${tenantId}::uuid, ${email}, ${roleIds}::uuid[], ${selector}, ${secretHash}::bytea,
-                 (select u.id from ${s('users')} u where u.id = ${scopeActorId(inner)}::uuid),
+                 (select u.id from ${s('users')} u where u.id = ${requestActorId(inner)}::uuid),
                  now() + ${expiresInMs}::double precision * interval '1 millisecond'
            where (select count(*) from valid_roles) = cardinality(${roleIds}::uuid[])
           returning *),
@@ -139,9 +139,9 @@ export class Invitations {
   async revoke(id: string): Promise<Invitation> {
     const operation = 'invitations.revoke'
     const key = checkUuid(id, 'id', operation)
-    const tenantId = scopeTenantId(this.#state)
+    const tenantId = requestTenantId(this.#state)
     const s = this.#table
-    const inTenant = scopeCondition(invitationModel(this.#state.runtime), 't', { tenantId, view: 'all' })
+    const inTenant = rowVisibilityCondition(invitationModel(this.#state.runtime), 't', { tenantId, view: 'all' })
     const failure = () => ({ action: REVOKE_ACTION, resourceType: 'invitations', resourceId: key })
     const row = await auditedWrite(this.#state, { operation, failure }, async (db, inner, events) => {
       const audit = auditInsertFromCte(inner, invitationModel(inner.runtime), REVOKE_ACTION, { after: 'changed', before: 'target' })
@@ -174,8 +174,9 @@ export class Invitations {
     if (!parsed.success) throw validationError(`${operation}: invalid options`, parsed.error, { table: 'invitations', operation })
     refuseNulBytes(options, operation, { table: 'invitations' })
     const o = parsed.data
-    const tenantId = scopeTenantId(this.#state) === null && o.tenantId === undefined ? null : await resolveTenant(this.#state, o.tenantId, operation, operation)
-    const filters: RawBuilder<unknown>[] = [scopeCondition(invitationModel(this.#state.runtime), 'i', { tenantId, view: 'all' })]
+    const tenantId =
+      requestTenantId(this.#state) === null && o.tenantId === undefined ? null : await resolveTenant(this.#state, o.tenantId, operation, operation)
+    const filters: RawBuilder<unknown>[] = [rowVisibilityCondition(invitationModel(this.#state.runtime), 'i', { tenantId, view: 'all' })]
     if (o.email !== undefined) filters.push(sql`lower(i.email) = lower(${o.email})`)
     const s = this.#table
     try {

@@ -1,5 +1,5 @@
 import type { TenantContext } from '../validation/context.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 
 /**
  * The actor's granted permissions, fetched at most once per scope. Keyed by the scope's context
@@ -10,7 +10,7 @@ import type { ScopeState } from '../runtime/runtime.js'
 const cache = new WeakMap<TenantContext, Promise<readonly string[]>>()
 
 /** The cached grants of this scope, or the result of `load` (stored; a failed load is not kept). */
-export function cachedPermissions(state: ScopeState, load: () => Promise<readonly string[]>): Promise<readonly string[]> {
+export function cachedPermissions(state: RequestState, load: () => Promise<readonly string[]>): Promise<readonly string[]> {
   const context = state.context
   if (!context) return load()
   const hit = cache.get(context)
@@ -29,6 +29,6 @@ export function cachedPermissions(state: ScopeState, load: () => Promise<readonl
  * through the scope, and when a `scope.transaction` fails (grants read inside it may reflect
  * changes that were rolled back).
  */
-export function invalidatePermissions(state: ScopeState): void {
+export function invalidatePermissions(state: RequestState): void {
   if (state.context) cache.delete(state.context)
 }

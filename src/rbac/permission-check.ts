@@ -2,11 +2,11 @@ import { sql } from 'kysely'
 import { denied, recordFailedWrite } from '../execution/audited-write.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { cachedPermissions } from './permission-cache.js'
 import { anyPermissionCovers, parsePermission } from './permission-match.js'
 import { builtinModel } from './rbac-scope.js'
@@ -20,10 +20,10 @@ export const REQUIRE_ACTION = 'rbac.require'
  * their live roles that belong to that tenant or are system roles (`tenant_id is null`). A role of
  * another tenant grants nothing here even if a `user_roles` row points at it.
  */
-async function loadGrantedPermissions(state: ScopeState, tenantId: string, actorId: string): Promise<readonly string[]> {
+async function loadGrantedPermissions(state: RequestState, tenantId: string, actorId: string): Promise<readonly string[]> {
   const s = (table: string) => sql.id(state.runtime.schema, table)
   // Tenants, users and roles are joined by key; the membership's tenant is the one restriction.
-  const live = (name: BuiltinTableName, alias: string) => scopeCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
+  const live = (name: BuiltinTableName, alias: string) => rowVisibilityCondition(builtinModel(state, name), alias, { tenantId: null, view: 'live' })
   const roles = builtinModel(state, 'roles')
   try {
     return await retrySingle(state, () =>
@@ -40,7 +40,7 @@ async function loadGrantedPermissions(state: ScopeState, tenantId: string, actor
           join ${s('roles')} r on r.id = ur.role_id and ${live('roles', 'r')}
                               and ${tenantOrSystemPredicate(roles, 'r', tenantId)}
           cross join lateral unnest(r.permissions) as p(permission)
-         where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })}
+         where ${rowVisibilityCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })}
            and m.user_id = ${actorId}::uuid and m.status = 'active'`.execute(db)
           return Object.freeze([...(rows[0]?.permissions ?? [])])
         },
@@ -57,7 +57,7 @@ async function loadGrantedPermissions(state: ScopeState, tenantId: string, actor
  * Malformed permissions are `VALIDATION`; no actor, or a system scope (no tenant), is `false`
  * without SQL. The first check of a scope costs one round trip, later ones none.
  */
-export async function checkPermission(state: ScopeState, permission: string, operation = 'can'): Promise<boolean> {
+export async function checkPermission(state: RequestState, permission: string, operation = 'can'): Promise<boolean> {
   parsePermission(permission, operation)
   const tenantId = state.context?.tenantId
   const actorId = state.context?.actorId
@@ -70,7 +70,7 @@ export async function checkPermission(state: ScopeState, permission: string, ope
  * `scope.require(permission)`: like `can`, but a refusal is a `FORBIDDEN` error and a `denied`
  * audit row (written outside any transaction, so it survives the rollback the error causes).
  */
-export async function requirePermission(state: ScopeState, permission: string): Promise<void> {
+export async function requirePermission(state: RequestState, permission: string): Promise<void> {
   if (await checkPermission(state, permission, 'require')) return
   const error = denied(new TenantryError('FORBIDDEN', `require: permission "${permission}" is not granted in this tenant`, { operation: 'require' }))
   throw await recordFailedWrite(state, error, { action: REQUIRE_ACTION, resourceType: 'permission', resourceId: permission, metadata: { permission } })

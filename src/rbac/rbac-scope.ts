@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { denied, recordFailedWrite } from '../execution/audited-write.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 
@@ -17,8 +17,8 @@ export function checkUuid(value: unknown, what: string, operation: string): stri
  * The tenant an RBAC write acts in: the scope's own tenant, or in a system scope the `tenantId`
  * the caller names. A tenant scope naming another tenant is refused and audited as `denied`.
  */
-export async function resolveTenant(state: ScopeState, tenantId: unknown, operation: string, action: string): Promise<string> {
-  const own = scopeTenantId(state)
+export async function resolveTenant(state: RequestState, tenantId: unknown, operation: string, action: string): Promise<string> {
+  const own = requestTenantId(state)
   if (own === null) {
     if (tenantId === undefined || tenantId === null) {
       throw new TenantryError('VALIDATION', `${operation}: a system scope must name the tenant ({ tenantId })`, { operation })
@@ -31,7 +31,7 @@ export async function resolveTenant(state: ScopeState, tenantId: unknown, operat
 }
 
 /** A built-in table model (`roles`, `user_roles`, `memberships`, ...), for its scope predicates and audit rows. */
-export function builtinModel(state: ScopeState, name: BuiltinTableName): TableModel {
+export function builtinModel(state: RequestState, name: BuiltinTableName): TableModel {
   const model = state.runtime.builtins.get(name)
   if (!model) throw new TenantryError('CONFIGURATION', `built-in table "${name}" is not configured`)
   return model

@@ -1,10 +1,10 @@
 import { sql, type Kysely, type SqlBool } from 'kysely'
 import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 import { AUDIT_COLUMN, auditedWrite, collectAuditEvents, denied } from '../execution/audited-write.js'
 import { deleteStatement } from '../repository/write-statements.js'
-import { scopeCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, tenantOrSystemPredicate } from '../predicates/row-scope.js'
 import { invalidatePermissions } from './permission-cache.js'
 import { builtinModel, checkUuid, resolveTenant } from './rbac-scope.js'
 import type { UserRoleRow } from './role-input.js'
@@ -31,7 +31,7 @@ interface AssignResult extends Partial<UserRoleRow> {
  * user has a live membership of the tenant and the role is a live role of that tenant or a system
  * role. Assigning a role the member already holds returns the existing row and writes nothing.
  */
-export async function assignRole(state: ScopeState, userId: unknown, roleId: unknown, options: RoleAssignmentOptions = {}): Promise<UserRoleRow> {
+export async function assignRole(state: RequestState, userId: unknown, roleId: unknown, options: RoleAssignmentOptions = {}): Promise<UserRoleRow> {
   const operation = 'roles.assign'
   checkOptionKeys(options, ['tenantId'], operation)
   const user = checkUuid(userId, 'userId', operation)
@@ -48,10 +48,10 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
     const { rows } = await sql<AssignResult & Record<string, unknown>>`
       with member as (
         select 1 from ${s('memberships')} m
-         where ${scopeCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })} and m.user_id = ${user}::uuid),
+         where ${rowVisibilityCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })} and m.user_id = ${user}::uuid),
       role as (
         select 1 from ${s('roles')} r
-         where r.id = ${role}::uuid and ${scopeCondition(roles, 'r', { tenantId: null, view: 'live' })}
+         where r.id = ${role}::uuid and ${rowVisibilityCondition(roles, 'r', { tenantId: null, view: 'live' })}
            and ${tenantOrSystemPredicate(roles, 'r', tenantId)}),
       created as (
         insert into ${s('user_roles')} (tenant_id, user_id, role_id)
@@ -64,7 +64,7 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
         select c.*, true as is_new from created c
         union all
         select e.*, false from ${s('user_roles')} e
-         where ${scopeCondition(model, 'e', { tenantId, view: 'all' })} and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid)
+         where ${rowVisibilityCondition(model, 'e', { tenantId, view: 'all' })} and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid)
       select exists (select 1 from member) as is_member, exists (select 1 from role) as role_in_scope,
              a.id, a.tenant_id, a.user_id, a.role_id, a.created_at, a.updated_at, a.is_new,
              (select to_jsonb(x) from audit x) as ${sql.id(AUDIT_COLUMN)}
@@ -81,9 +81,9 @@ export async function assignRole(state: ScopeState, userId: unknown, roleId: unk
 }
 
 /** The assignment a concurrent `assign` inserted between our snapshot and our insert. */
-async function assignedRow(db: Kysely<any>, state: ScopeState, tenantId: string, user: string, role: string): Promise<Record<string, unknown>> {
+async function assignedRow(db: Kysely<any>, state: RequestState, tenantId: string, user: string, role: string): Promise<Record<string, unknown>> {
   const { rows } = await sql<Record<string, unknown>>`select * from ${sql.id(state.runtime.schema, 'user_roles')} e
-    where ${scopeCondition(builtinModel(state, 'user_roles'), 'e', { tenantId, view: 'all' })}
+    where ${rowVisibilityCondition(builtinModel(state, 'user_roles'), 'e', { tenantId, view: 'all' })}
       and e.user_id = ${user}::uuid and e.role_id = ${role}::uuid`.execute(db)
   if (!rows[0])
     throw new TenantryError('CONFLICT', 'roles.assign: the assignment changed concurrently; retry', { table: 'user_roles', operation: 'roles.assign' })
@@ -99,7 +99,7 @@ function toUserRole(row: Record<string, unknown>): UserRoleRow {
  * Takes a role from a member, in one statement with its audit row (the removed row as
  * `old_values`). Returns whether the member held the role.
  */
-export async function unassignRole(state: ScopeState, userId: unknown, roleId: unknown, options: RoleAssignmentOptions = {}): Promise<boolean> {
+export async function unassignRole(state: RequestState, userId: unknown, roleId: unknown, options: RoleAssignmentOptions = {}): Promise<boolean> {
   const operation = 'roles.unassign'
   checkOptionKeys(options, ['tenantId'], operation)
   const user = checkUuid(userId, 'userId', operation)
@@ -113,7 +113,7 @@ export async function unassignRole(state: ScopeState, userId: unknown, roleId: u
     const statement = deleteStatement(
       inner,
       model,
-      { scope: { tenantId, view: 'all' }, filters: [sql<SqlBool>`t.user_id = ${user}::uuid`, sql<SqlBool>`t.role_id = ${role}::uuid`] },
+      { visibility: { tenantId, view: 'all' }, filters: [sql<SqlBool>`t.user_id = ${user}::uuid`, sql<SqlBool>`t.role_id = ${role}::uuid`] },
       UNASSIGN_ACTION,
       { audited: true, wantEvents: true },
     )

@@ -1,12 +1,12 @@
 import { sql } from 'kysely'
 import { mapDatabaseError } from '../errors/map-database-error.js'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { auditedWrite, collectAuditEvents } from '../execution/audited-write.js'
 import type { NoWriteOptions, UpdateOptions } from '../repository/repository.js'
 import type { BulkFilter } from '../repository/bulk-filter.js'
 import { insertStatement } from '../repository/write-statements.js'
-import { scopeCondition, tenantOrSystemPredicate, type DeletedView } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, tenantOrSystemPredicate, type DeletedView } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { InvalidatingRepository } from './invalidating-repository.js'
 import { assignRole, unassignRole, type RoleAssignmentOptions } from './role-assignment.js'
@@ -35,16 +35,16 @@ import { checkOptionKeys } from '../validation/strict-options.js'
  * await roles.setPermissions(editor.id, ['projects:read'])
  */
 export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateInput, RoleUpdateInput> {
-  constructor(state: ScopeState, model: TableModel, view: DeletedView = 'live') {
+  constructor(state: RequestState, model: TableModel, view: DeletedView = 'live') {
     super(state, model, view)
   }
 
   override withDeleted(): RoleRepository {
-    return new RoleRepository(this.scopeState, this.model, 'all')
+    return new RoleRepository(this.requestState, this.model, 'all')
   }
 
   override onlyDeleted(): RoleRepository {
-    return new RoleRepository(this.scopeState, this.model, 'deleted')
+    return new RoleRepository(this.requestState, this.model, 'deleted')
   }
 
   /**
@@ -55,14 +55,14 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
   override async create(input: RoleCreateInput, options?: NoWriteOptions): Promise<RoleRow> {
     checkOptionKeys(options, [], 'roles.create', { table: 'roles' })
     const values = parseRoleCreate(input, 'roles.create')
-    if (this.scopeState.system) return (await this.#createInSystemScope([values], 'create'))[0]!
+    if (this.requestState.system) return (await this.#createInSystemScope([values], 'create'))[0]!
     return super.create(withoutUndefined(values), options)
   }
 
   override async createMany(inputs: RoleCreateInput[], options?: NoWriteOptions): Promise<RoleRow[]> {
     checkOptionKeys(options, [], 'roles.createMany', { table: 'roles' })
     const values = Array.isArray(inputs) ? inputs.map((input) => parseRoleCreate(input, 'roles.createMany')) : inputs
-    if (this.scopeState.system && Array.isArray(values) && values.length > 0) return this.#createInSystemScope(values, 'createMany')
+    if (this.requestState.system && Array.isArray(values) && values.length > 0) return this.#createInSystemScope(values, 'createMany')
     return super.createMany(Array.isArray(values) ? values.map(withoutUndefined) : values, options)
   }
 
@@ -89,12 +89,12 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
    * Idempotent: assigning a held role returns the existing `user_roles` row.
    */
   assign(userId: string, roleId: string, options?: RoleAssignmentOptions): Promise<UserRoleRow> {
-    return assignRole(this.scopeState, userId, roleId, options)
+    return assignRole(this.requestState, userId, roleId, options)
   }
 
   /** Takes a role from a member; returns whether the member held it. */
   unassign(userId: string, roleId: string, options?: RoleAssignmentOptions): Promise<boolean> {
-    return unassignRole(this.scopeState, userId, roleId, options)
+    return unassignRole(this.requestState, userId, roleId, options)
   }
 
   /**
@@ -104,19 +104,19 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
    * await scope.roles.seedDefaultRoles({ admin: ['*:*'], operator: ['jobs:*'], viewer: ['*:read'] })
    */
   seedDefaultRoles(definitions: Record<string, RoleDefinition>, options?: { tenantId?: string }): Promise<SeedRolesResult> {
-    return seedDefaultRoles(this.scopeState, definitions, options)
+    return seedDefaultRoles(this.requestState, definitions, options)
   }
 
   /** Live roles that can be assigned in this tenant: its own and the system roles, by name. */
   async assignable(): Promise<RoleRow[]> {
-    const tenantId = this.scopeState.context?.tenantId ?? null
+    const tenantId = this.requestState.context?.tenantId ?? null
     try {
       const { rows } = await inUnitOfWork(
-        this.scopeState,
+        this.requestState,
         false,
         (db) =>
-          sql<RoleRow>`select * from ${sql.id(this.scopeState.runtime.schema, 'roles')} r
-          where ${scopeCondition(this.model, 'r', { tenantId: null, view: 'live' })} and ${tenantOrSystemPredicate(this.model, 'r', tenantId)}
+          sql<RoleRow>`select * from ${sql.id(this.requestState.runtime.schema, 'roles')} r
+          where ${rowVisibilityCondition(this.model, 'r', { tenantId: null, view: 'live' })} and ${tenantOrSystemPredicate(this.model, 'r', tenantId)}
           order by r.tenant_id nulls first, lower(r.name) limit 1000`.execute(db),
         { readOnly: true },
       )
@@ -131,7 +131,7 @@ export class RoleRepository extends InvalidatingRepository<RoleRow, RoleCreateIn
    * there). A new role is held by nobody, so no cached grant changes.
    */
   async #createInSystemScope(rows: ReturnType<typeof parseRoleCreate>[], op: 'create' | 'createMany'): Promise<RoleRow[]> {
-    const state = this.scopeState
+    const state = this.requestState
     await state.runtime.ready()
     const failure = () => ({ action: 'roles.create', resourceType: 'roles', resourceId: null, tenantId: rows[0]?.tenant_id ?? null })
     return auditedWrite(state, { operation: `roles.${op}`, failure }, async (db, inner, events) => {

@@ -1,10 +1,10 @@
 import { sql } from 'kysely'
 import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
-import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { AUDIT_COLUMN, collectAuditEvents, recordFailedWrite } from '../execution/audited-write.js'
-import { ownerPredicate, scopeCondition } from '../predicates/row-scope.js'
+import { ownerPredicate, rowVisibilityCondition } from '../predicates/row-scope.js'
 import { builtinModel, resolveTenant } from './rbac-scope.js'
 import { parseRoleDefinitions, type RoleDefinition, type RoleRow } from './role-input.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
@@ -26,14 +26,15 @@ export const SEED_ACTION = 'roles.create'
  * safe to run concurrently. In a system scope without `tenantId` it seeds system roles.
  */
 export async function seedDefaultRoles(
-  state: ScopeState,
+  state: RequestState,
   definitions: Record<string, RoleDefinition>,
   options: { tenantId?: string } = {},
 ): Promise<SeedRolesResult> {
   const operation = 'roles.seedDefaultRoles'
   checkOptionKeys(options, ['tenantId'], operation)
   const parsed = parseRoleDefinitions(definitions, operation)
-  const tenantId = scopeTenantId(state) === null && options.tenantId === undefined ? null : await resolveTenant(state, options.tenantId, operation, SEED_ACTION)
+  const tenantId =
+    requestTenantId(state) === null && options.tenantId === undefined ? null : await resolveTenant(state, options.tenantId, operation, SEED_ACTION)
   await state.runtime.ready()
   const input = JSON.stringify(Object.fromEntries(parsed))
   const roles = sql.id(state.runtime.schema, 'roles')
@@ -41,7 +42,7 @@ export async function seedDefaultRoles(
   // Existing roles of exactly this owner (the tenant, or the system when seeding system roles). The
   // conflict target's `where deleted_at is null` below is not a row scope: it names the partial
   // unique index and must repeat its text.
-  const existing = sql`${scopeCondition(model, 'r', { tenantId: null, view: 'live' })} and ${ownerPredicate(model, 'r', tenantId)}`
+  const existing = sql`${rowVisibilityCondition(model, 'r', { tenantId: null, view: 'live' })} and ${ownerPredicate(model, 'r', tenantId)}`
   try {
     const rows = await inUnitOfWork(state, false, async (db, inner, events) => {
       const audit = auditInsertFromCte(inner, model, SEED_ACTION, { after: 'created', before: null, createdFields: ['name', 'permissions', 'description'] })

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeCondition } from '../predicates/row-scope.js'
+import { rowVisibilityCondition } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { SortKey } from './order-by.js'
 
@@ -141,7 +141,7 @@ function exactTimestamp(model: TableModel, key: SortKey, text: string, type: str
   const fallback = key.direction === 'asc' ? sql`${value} - ${ms}` : sql`${value} + ${ms}`
   return sql`coalesce((select ${col} from ${sql.id(model.schema, model.table)} as s
     where s.${sql.id(model.primaryKey)} = ${pk.text}::${sql.id(pk.type)} and ${col} > ${value} - ${ms} and ${col} < ${value} + ${ms}
-      and ${scopeCondition(model, 's', { tenantId, view: 'all' })}), ${fallback})`
+      and ${rowVisibilityCondition(model, 's', { tenantId, view: 'all' })}), ${fallback})`
 }
 
 function bindKeys(model: TableModel, alias: string, keys: SortKey[], values: CursorValue[], tenantId: string | null): BoundKey[] {

@@ -1,17 +1,17 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
-import { scopeCondition, type RowScope } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 import { orderByClause, type SortKey } from './order-by.js'
 
 /** Scoped `select`, `count` and `exists` statements; the scope's predicates always come first. */
 
 export interface ReadTarget {
-  scope: RowScope
+  visibility: RowVisibility
   filters: RawBuilder<SqlBool>[]
 }
 
 function whereClause(model: TableModel, target: ReadTarget): RawBuilder<unknown> {
-  return sql`where ${sql.join([scopeCondition(model, 't', target.scope), ...target.filters], sql` and `)}`
+  return sql`where ${sql.join([rowVisibilityCondition(model, 't', target.visibility), ...target.filters], sql` and `)}`
 }
 
 function from(model: TableModel): RawBuilder<unknown> {

@@ -4,10 +4,10 @@ import type { AuditEvent } from '../runtime/audit-event.js'
 import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
-import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowScope } from '../predicates/row-scope.js'
+import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowVisibility } from '../predicates/row-scope.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
 import { afterCursorPredicate, checkKeysetColumns, decodeCursor, encodeCursor } from './cursor.js'
@@ -65,11 +65,11 @@ export type NoWriteOptions = Record<string, never>
  * await projects.update(apollo.id, { name: 'Artemis' }, { expectedUpdatedAt: apollo.updated_at })
  */
 export class Repository<Row = Record<string, unknown>, Insert = Record<string, unknown>, Update = Record<string, unknown>> {
-  readonly #state: ScopeState
+  readonly #state: RequestState
   readonly #model: TableModel
   readonly #view: DeletedView
 
-  constructor(state: ScopeState, model: TableModel, view: DeletedView = 'live') {
+  constructor(state: RequestState, model: TableModel, view: DeletedView = 'live') {
     this.#state = state
     this.#model = model
     this.#view = view
@@ -130,13 +130,13 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const keys = withTiebreaker(this.#model, parseOrderBy(this.#model, opts.orderBy, operation))
     checkKeysetColumns(this.#model, keys, operation)
     const filters = compileWhere(this.#model, 't', opts.where, operation)
-    const tenantId = scopeTenantId(this.#state)
+    const tenantId = requestTenantId(this.#state)
     const cursorKey = this.#state.runtime.cursorKey
     if (opts.after !== undefined && opts.after !== null) {
       const values = decodeCursor(cursorKey, this.#model, tenantId, keys, opts.after, operation)
       filters.push(afterCursorPredicate(this.#model, 't', keys, values, tenantId))
     }
-    const target: ReadTarget = { scope: this.#scope(this.#view), filters }
+    const target: ReadTarget = { visibility: this.#visibility(this.#view), filters }
     const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db))
     if (rows.length <= limit) return { items: rows as Row[], nextCursor: null }
     rows.length = limit
@@ -335,12 +335,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     await this.#state.runtime.ready()
   }
 
-  #scope(view: DeletedView): RowScope {
-    return { tenantId: scopeTenantId(this.#state), view }
+  #visibility(view: DeletedView): RowVisibility {
+    return { tenantId: requestTenantId(this.#state), view }
   }
 
   #target(view: DeletedView, filters: RawBuilder<SqlBool>[]): ReadTarget {
-    return { scope: this.#scope(view), filters }
+    return { visibility: this.#visibility(view), filters }
   }
 
   #pkEquals(id: string | number): RawBuilder<SqlBool> {
@@ -355,8 +355,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
   }
 
-  #hookArgs(inner: ScopeState): HookArgsOf<unknown> {
-    return { context: inner.context, tx: this.#state.runtime.scopeFor(inner), table: this.#model.name }
+  #hookArgs(inner: RequestState): HookArgsOf<unknown> {
+    return { context: inner.context, tx: this.#state.runtime.tenantScopeFor(inner), table: this.#model.name }
   }
 
   #notFound(op: RepositoryOperation, refused = false): TenantryError {
@@ -437,7 +437,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     op: WriteOperation,
     resourceId: string | null,
     hookNames: (keyof TableHooksOf<unknown>)[],
-    work: (db: Kysely<any>, inner: ScopeState, events: AuditEvent[]) => Promise<T>,
+    work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
     severalStatements = false,
   ): Promise<T> {
     const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
@@ -510,7 +510,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   #withTenant(values: Record<string, unknown>): Record<string, unknown> {
-    const tenantId = scopeTenantId(this.#state)
+    const tenantId = requestTenantId(this.#state)
     if (tenantId !== null && isSystemCreated(this.#model)) {
       throw new TenantryError('FORBIDDEN', `${this.#operation('create')}: only a system scope (asSystem) creates ${this.#model.name}`, {
         table: this.#model.name,
@@ -530,7 +530,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   async #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<void> {
     const operation = this.#operation(op)
     const column = this.#model.tenantColumn
-    const tenantId = scopeTenantId(this.#state)
+    const tenantId = requestTenantId(this.#state)
     if (!column || tenantId === null || !(column in raw)) return
     const named = raw[column]
     if (typeof named === 'string' && named.toLowerCase() === tenantId) return
@@ -559,7 +559,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return values
   }
 
-  async #beforeUpdate(values: Record<string, unknown>, inner: ScopeState, ids: unknown[] | null, operation: string): Promise<Record<string, unknown>> {
+  async #beforeUpdate(values: Record<string, unknown>, inner: RequestState, ids: unknown[] | null, operation: string): Promise<Record<string, unknown>> {
     const replaced = await this.#hooks.beforeUpdate?.({ ...values }, { ...this.#hookArgs(inner), ids })
     if (!replaced) return values
     if (!isPlainObject(replaced)) throw new TenantryError('VALIDATION', `${operation}: beforeUpdate must return an object`, { operation })

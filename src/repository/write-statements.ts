@@ -1,8 +1,8 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { AUDIT_COLUMN } from '../execution/audited-write.js'
-import type { ScopeState } from '../runtime/runtime.js'
-import { scopeCondition, type RowScope } from '../predicates/row-scope.js'
+import type { RequestState } from '../runtime/runtime.js'
+import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-scope.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /**
@@ -37,7 +37,7 @@ export interface WriteOptions {
 
 /** `insert ... returning *` for one or many rows, plus their audit rows. */
 export function insertStatement(
-  state: ScopeState,
+  state: RequestState,
   model: TableModel,
   rows: Record<string, unknown>[],
   action: string,
@@ -56,13 +56,13 @@ export function insertStatement(
 }
 
 export interface TargetRows {
-  scope: RowScope
+  visibility: RowVisibility
   /** Filters beyond the scope: the primary key, a compiled `where`, ... */
   filters: RawBuilder<SqlBool>[]
 }
 
 function targetCte(model: TableModel, target: TargetRows): RawBuilder<unknown> {
-  const conditions = [scopeCondition(model, 't', target.scope), ...target.filters]
+  const conditions = [rowVisibilityCondition(model, 't', target.visibility), ...target.filters]
   return sql`select t.* from ${tableRef(model)} as t where ${sql.join(conditions, sql` and `)}
     order by t.${sql.id(model.primaryKey)} for update of t`
 }
@@ -72,7 +72,7 @@ function targetCte(model: TableModel, target: TargetRows): RawBuilder<unknown> {
  * updates do not deadlock), plus one audit row per updated record with old and new values.
  */
 export function updateStatement(
-  state: ScopeState,
+  state: RequestState,
   model: TableModel,
   target: TargetRows,
   assignments: RawBuilder<unknown>[],
@@ -90,7 +90,7 @@ export function updateStatement(
 
 /** `delete` of the scoped target rows, plus one audit row per record with its old values. */
 export function deleteStatement(
-  state: ScopeState,
+  state: RequestState,
   model: TableModel,
   target: TargetRows,
   action: string,

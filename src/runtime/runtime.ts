@@ -33,11 +33,11 @@ export interface TenantryRuntime {
   /** Resolves once the declared tables' columns are known (one round trip, first use only). */
   ready(): Promise<void>
   /**
-   * The public scope object over a state (hooks receive the transaction as a scope). Typed
+   * The public `TenantScope` over a state (hooks receive the transaction as a scope). Typed
    * `unknown` here so the layers below the front door never name `TenantScope`; `defineTable`
    * gives hooks the precise type.
    */
-  scopeFor(state: ScopeState): unknown
+  tenantScopeFor(state: RequestState): unknown
 }
 
 /** An explicit cross-tenant scope made by `asSystem`. */
@@ -46,8 +46,11 @@ export interface SystemActor {
   reason: string
 }
 
-/** One scope: a tenant context or a system actor, maybe inside a transaction. */
-export interface ScopeState {
+/**
+ * The state behind one `TenantScope`: a request's context (`withContext`) or a system actor
+ * (`asSystem`), maybe inside a transaction.
+ */
+export interface RequestState {
   runtime: TenantryRuntime
   context: TenantContext | null
   system: SystemActor | null
@@ -66,11 +69,12 @@ export interface ScopeState {
   deferredOutcomes: OutcomeRecord[] | null
 }
 
-/** The tenant whose rows the scope sees; `null` for a system scope. */
-export function scopeTenantId(state: ScopeState): string | null {
+/** The tenant whose rows the request sees; `null` for a system scope. */
+export function requestTenantId(state: RequestState): string | null {
   return state.context?.tenantId ?? null
 }
 
-export function scopeActorId(state: ScopeState): string | null {
+/** The actor of the request context, else of the system scope; `null` when neither names one. */
+export function requestActorId(state: RequestState): string | null {
   return state.context?.actorId ?? state.system?.actorId ?? null
 }

@@ -1,8 +1,8 @@
 /**
  * tenantry's own tables, listed once. The repository models (`builtin-tables.ts`), RBAC's
- * `invitations` model, the row-level security targets, the schema lint, the `scope.db` policy and
- * the `BuiltinDatabase` type (checked at compile time) all read this list, so a new bundled table
- * is declared here and nowhere else.
+ * `invitations` model, the row-level security and Citus targets, the schema lint, the `scope.db`
+ * policy and the `BuiltinDatabase` type (checked at compile time) all read this list, so a new
+ * bundled table is declared here and nowhere else.
  */
 export interface BundledTable {
   /** Column that holds the tenant of a row: `id` for `tenants`, `null` when the row has none of its own. */

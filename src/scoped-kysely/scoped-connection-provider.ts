@@ -1,5 +1,5 @@
 import type { CompiledQuery, ConnectionProvider, DatabaseConnection, QueryExecutor } from 'kysely'
-import type { ScopeState } from '../runtime/runtime.js'
+import type { RequestState } from '../runtime/runtime.js'
 import { transactionOnConnection } from '../execution/context-transaction.js'
 import { ScopedConnection } from './scoped-connection.js'
 
@@ -11,11 +11,11 @@ import { ScopedConnection } from './scoped-connection.js'
  */
 export class ScopedConnectionProvider implements ConnectionProvider {
   readonly #base: QueryExecutor
-  readonly #state: ScopeState
+  readonly #state: RequestState
   readonly #sealed: WeakSet<CompiledQuery>
   readonly #allowRawSql: boolean
 
-  constructor(base: QueryExecutor, state: ScopeState, sealed: WeakSet<CompiledQuery>, allowRawSql: boolean) {
+  constructor(base: QueryExecutor, state: RequestState, sealed: WeakSet<CompiledQuery>, allowRawSql: boolean) {
     this.#base = base
     this.#state = state
     this.#sealed = sealed

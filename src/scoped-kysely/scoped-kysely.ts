@@ -1,6 +1,6 @@
 import { Kysely, PostgresAdapter, PostgresQueryCompiler, type CompiledQuery, type DatabaseIntrospector, type Dialect } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { scopeTenantId, type ScopeState } from '../runtime/runtime.js'
+import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import type { DeletedView } from '../predicates/row-scope.js'
 import { PLAIN_FUNCTION } from './function-policy.js'
 import { forbidden } from './scope-refusal.js'
@@ -52,7 +52,7 @@ const scopedDialect: Dialect = {
  * soft-delete predicates of each declared table it touches, inserts get the tenant column, and it
  * runs on the scope's transaction when there is one (under RLS, with the context set).
  */
-export function createScopedKysely<DB>(state: ScopeState, options: ScopedDbOptions = {}): Kysely<DB> {
+export function createScopedKysely<DB>(state: RequestState, options: ScopedDbOptions = {}): Kysely<DB> {
   checkOptionKeys(options, ['view', 'allowRawSql', 'allowFunctions'] satisfies (keyof ScopedDbOptions)[], 'scopedDb')
   const view = options.view ?? 'live'
   if (!VIEWS.includes(view)) throw new TenantryError('VALIDATION', `scopedDb: view must be one of ${VIEWS.join(', ')}`)
@@ -77,15 +77,15 @@ export function createScopedKysely<DB>(state: ScopeState, options: ScopedDbOptio
   return db as Kysely<DB>
 }
 
-const cache = new WeakMap<ScopeState, Map<string, Kysely<any>>>()
+const cache = new WeakMap<RequestState, Map<string, Kysely<any>>>()
 
-function build(state: ScopeState, view: DeletedView, allowRawSql: boolean, allowFunctions: string[]): Kysely<any> {
+function build(state: RequestState, view: DeletedView, allowRawSql: boolean, allowFunctions: string[]): Kysely<any> {
   const runtime = state.runtime
   const tenantScope = new TenantScopePlugin({
     models: [...runtime.models.values()],
     builtins: [...runtime.builtins.values()],
     builtinSchema: runtime.schema,
-    scope: { tenantId: scopeTenantId(state), view },
+    visibility: { tenantId: requestTenantId(state), view },
     allowRawSql,
     allowFunctions: new Set(allowFunctions),
   })

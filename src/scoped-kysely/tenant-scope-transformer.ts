@@ -28,7 +28,7 @@ import {
 import { TenantryError } from '../errors/tenantry-error.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
-import { scopeConditionNode, sharedRowsConditionNode, type RowScope } from '../predicates/row-scope.js'
+import { rowVisibilityConditionNode, sharedRowsConditionNode, type RowVisibility } from '../predicates/row-scope.js'
 import { checkTableReference, refuseBundledWrite, sharesSystemRows, visibleColumns } from './bundled-table-policy.js'
 import { forbidden } from './scope-refusal.js'
 import { resolveScopedTable, type ScopedTable } from './scoped-table.js'
@@ -41,7 +41,7 @@ export interface TenantScopeRules {
   builtins: TableModel[]
   /** Schema of the bundled tables and functions. */
   builtinSchema: string
-  scope: RowScope
+  visibility: RowVisibility
   /** Let `sql` fragments through (their nested queries are still scoped). */
   allowRawSql: boolean
   /** Lower-case function names the host allows besides the built-in list. */
@@ -162,7 +162,7 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
     if (!table) return transformed
     const { model } = table
     refuseBundledWrite(model, this.#rules.builtins, 'insert into')
-    const tenantId = this.#rules.scope.tenantId
+    const tenantId = this.#rules.visibility.tenantId
     if (tenantId === null) return transformed
     if (isSystemCreated(model)) throw forbidden(`only a system scope (asSystem) inserts into ${model.name}`)
     const column = model.tenantColumn!
@@ -195,10 +195,10 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   }
 
   #predicate(table: ScopedTable, reference = table.reference): OperationNode {
-    const scope = this.#rules.scope
+    const visibility = this.#rules.visibility
     const condition = sharesSystemRows(table.model, this.#rules.builtins)
-      ? sharedRowsConditionNode(table.model, reference, scope)
-      : scopeConditionNode(table.model, reference, scope)
+      ? sharedRowsConditionNode(table.model, reference, visibility)
+      : rowVisibilityConditionNode(table.model, reference, visibility)
     return this.#produced(condition)
   }
 
@@ -250,7 +250,7 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
 
   #refuseTenantAssignment(table: ScopedTable, columns: readonly OperationNode[], what: string): void {
     const column = table.model.tenantColumn
-    if (this.#rules.scope.tenantId === null || !column) return
+    if (this.#rules.visibility.tenantId === null || !column) return
     if (columns.some((c) => ColumnNode.is(c) && c.column.name === column)) {
       throw forbidden(`${what} may not set "${column}" of ${table.model.name}`)
     }

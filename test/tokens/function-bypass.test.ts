@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import type pg from 'pg'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { beginWithContextQuery } from '../../src/execution/context-transaction.js'
-import type { ScopeState } from '../../src/runtime/runtime.js'
+import type { RequestState } from '../../src/runtime/runtime.js'
 import type { Tenantry } from '../../src/index.js'
 import { hashSecret } from '../../src/tokens/token-format.js'
 import { createAppRole, type AppRole } from '../isolation/support/app-role.js'
@@ -33,7 +33,7 @@ let victim: { sessionId: string; token: string }
 
 /** `begin` + the context of a tenant unit of work, as `src/execution/context-transaction.ts` sends it. */
 function beginAs(tenantId: string): string {
-  return beginWithContextQuery({ context: { tenantId, actorId: null }, system: null } as unknown as ScopeState).sql
+  return beginWithContextQuery({ context: { tenantId, actorId: null }, system: null } as unknown as RequestState).sql
 }
 
 /**
