@@ -55,7 +55,7 @@ export {
   type LintOptions,
 } from './lint/lint-types.js'
 export type { ScopedDbOptions } from './scoped-kysely/scoped-kysely.js'
-export type { DeletedView } from './predicates/row-scope.js'
+export type { DeletedView } from './predicates/row-visibility.js'
 export type { RoleRepository } from './rbac/role-repository.js'
 export type { RoleRow, UserRoleRow, RoleCreateInput, RoleUpdateInput, RoleDefinition } from './rbac/role-input.js'
 export type { RoleAssignmentOptions } from './rbac/role-assignment.js'

@@ -1,7 +1,7 @@
 import type { RequestState } from '../runtime/runtime.js'
 import { Repository, type NoWriteOptions, type UpdateOptions } from '../repository/repository.js'
 import type { BulkFilter } from '../repository/bulk-filter.js'
-import type { DeletedView } from '../predicates/row-scope.js'
+import type { DeletedView } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import { invalidatePermissions } from './permission-cache.js'
 

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
-import { rowVisibilityCondition } from '../predicates/row-scope.js'
+import { rowVisibilityCondition } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { SortKey } from './order-by.js'
 

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
-import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import { orderByClause, type SortKey } from './order-by.js'
 

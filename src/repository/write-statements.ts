@@ -2,7 +2,7 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { AUDIT_COLUMN } from '../execution/audited-write.js'
 import type { RequestState } from '../runtime/runtime.js'
-import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-scope.js'
+import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /**

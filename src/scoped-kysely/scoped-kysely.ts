@@ -1,7 +1,7 @@
 import { Kysely, PostgresAdapter, PostgresQueryCompiler, type CompiledQuery, type DatabaseIntrospector, type Dialect } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { requestTenantId, type RequestState } from '../runtime/runtime.js'
-import type { DeletedView } from '../predicates/row-scope.js'
+import type { DeletedView } from '../predicates/row-visibility.js'
 import { PLAIN_FUNCTION } from './function-policy.js'
 import { forbidden } from './scope-refusal.js'
 import { ScopedConnectionProvider } from './scoped-connection-provider.js'

@@ -28,7 +28,7 @@ import {
 import { TenantryError } from '../errors/tenantry-error.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
-import { rowVisibilityConditionNode, sharedRowsConditionNode, type RowVisibility } from '../predicates/row-scope.js'
+import { rowVisibilityConditionNode, sharedRowsConditionNode, type RowVisibility } from '../predicates/row-visibility.js'
 import { checkTableReference, refuseBundledWrite, sharesSystemRows, visibleColumns } from './bundled-table-policy.js'
 import { forbidden } from './scope-refusal.js'
 import { resolveScopedTable, type ScopedTable } from './scoped-table.js'
@@ -68,7 +68,7 @@ function and(existing: OperationNode | undefined, predicate: OperationNode): Ope
 
 /**
  * Rewrites one query so that each declared table it touches carries the scope's tenant and
- * soft-delete predicates (taken from `row-scope.ts`, the one module that builds them):
+ * soft-delete predicates (taken from `row-visibility.ts`, the one module that builds them):
  * FROM/USING/UPDATE targets and cross joins in WHERE, inner and left joins in ON, the joined side
  * of right and full joins as a filtered subquery. Subqueries, CTEs and set operations are reached
  * by the base transformer's recursion. Inserts get the tenant column filled and checked.
