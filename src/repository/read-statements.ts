@@ -5,6 +5,9 @@ import { orderByClause, type SortKey } from './order-by.js'
 
 /** Scoped `select`, `count` and `exists` statements; the scope's predicates always come first. */
 
+/** `lock` of `findById`/`findOne`/`findMany`: `for update` or `for share`, only inside a transaction. */
+export type RowLock = 'update' | 'share'
+
 export interface ReadTarget {
   visibility: RowVisibility
   filters: RawBuilder<SqlBool>[]
@@ -21,11 +24,13 @@ function from(model: TableModel): RawBuilder<unknown> {
 export function selectStatement(
   model: TableModel,
   target: ReadTarget,
-  options: { orderBy: SortKey[]; limit: number; offset?: number },
+  options: { orderBy: SortKey[]; limit: number; offset?: number; lock?: RowLock },
 ): RawBuilder<Record<string, unknown>> {
   const offset = options.offset ? sql` offset ${options.offset}` : sql``
+  // `of t` locks only the repository's row; the scope's predicates are in the WHERE, so only visible rows are locked.
+  const lock = options.lock === undefined ? sql`` : options.lock === 'update' ? sql` for update of t` : sql` for share of t`
   return sql<Record<string, unknown>>`select t.* ${from(model)} ${whereClause(model, target)}${orderByClause('t', options.orderBy)}
-    limit ${options.limit}${offset}`
+    limit ${options.limit}${offset}${lock}`
 }
 
 export function countStatement(model: TableModel, target: ReadTarget): RawBuilder<{ count: string }> {

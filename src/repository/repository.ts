@@ -19,7 +19,7 @@ import { checkBulkFilter, compileBulkFilter, type BulkFilter } from './bulk-filt
 import { noticeTruncation } from './truncation-notice.js'
 import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './operations.js'
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
-import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget } from './read-statements.js'
+import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
@@ -30,6 +30,13 @@ export interface FindManyOptions<Row> {
   /** Defaults to 100, capped at 1000. */
   limit?: number
   offset?: number
+  /** Locks the returned rows (`for update` / `for share`) until the transaction ends; only inside `scope.transaction`. */
+  lock?: RowLock
+}
+
+export interface FindByIdOptions {
+  /** Locks the row (`for update` / `for share`) until the transaction ends; only inside `scope.transaction`. */
+  lock?: RowLock
 }
 
 export interface PageOptions<Row> {
@@ -87,12 +94,20 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  /** The row with this primary key, or `null` (also when it belongs to another tenant). One round trip. */
-  async findById(id: Row[keyof Row] | string | number): Promise<Row | null> {
+  /**
+   * The row with this primary key, or `null` (also when it belongs to another tenant). One round trip.
+   *
+   * @example
+   * await scope.transaction(async (tx) => {
+   *   const project = await tx.repo('projects').findById(id, { lock: 'update' })
+   * })
+   */
+  async findById(id: Row[keyof Row] | string | number, options?: FindByIdOptions): Promise<Row | null> {
     const operation = this.#operation('findById')
+    const lock = this.#rowLock(checkReadOptions(this.#model, options, operation, ['lock']), operation)
     await this.#ready()
     const target = this.#target(this.#view, [this.#pkEquals(checkId(this.#model, id, operation))])
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: [], limit: 1 }).execute(db))
+    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: [], limit: 1, lock }).execute(db))
     return (rows[0] as Row | undefined) ?? null
   }
 
@@ -105,7 +120,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   /** The first row matching `where` in `orderBy` order, or `null`. */
   async findOne(options: Omit<FindManyOptions<Row>, 'limit' | 'offset'> = {}): Promise<Row | null> {
-    const rows = await this.#findMany({ ...checkReadOptions(this.#model, options, this.#operation('findOne'), ['where', 'orderBy']), limit: 1 }, 'findOne')
+    const rows = await this.#findMany(
+      { ...checkReadOptions(this.#model, options, this.#operation('findOne'), ['where', 'orderBy', 'lock']), limit: 1 },
+      'findOne',
+    )
     return rows[0] ?? null
   }
 
@@ -114,7 +132,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
    * a limit the caller did not choose, a one-time warning says so (use `page()` to walk them all).
    */
   async findMany(options: FindManyOptions<Row> = {}): Promise<Row[]> {
-    return this.#findMany(checkReadOptions(this.#model, options, this.#operation('findMany'), ['where', 'orderBy', 'limit', 'offset']), 'findMany')
+    return this.#findMany(checkReadOptions(this.#model, options, this.#operation('findMany'), ['where', 'orderBy', 'limit', 'offset', 'lock']), 'findMany')
   }
 
   /**
@@ -400,6 +418,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   async #findMany(opts: Record<string, unknown>, op: 'findOne' | 'findMany'): Promise<Row[]> {
     const operation = this.#operation(op)
+    const lock = this.#rowLock(opts, operation)
     await this.#ready()
     const limit = resolveLimit(opts.limit, operation)
     const offset = opts.offset === undefined ? 0 : Number(opts.offset)
@@ -408,14 +427,31 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const keys = orderBy.length > 0 ? orderBy : withTiebreaker(this.#model, [])
     const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
     // A cut the caller did not choose (the default, or a limit above the cap) fetches one row more to see it.
-    const unchosen = opts.limit === undefined || opts.limit === null || (opts.limit as number) > MAX_LIMIT
+    // A locking read never fetches that extra row: it would lock a row the caller never sees.
+    const unchosen = lock === undefined && (opts.limit === undefined || opts.limit === null || (opts.limit as number) > MAX_LIMIT)
     const fetch = unchosen ? limit + 1 : limit
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: fetch, offset }).execute(db))
+    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: fetch, offset, lock }).execute(db))
     if (rows.length > limit) {
       noticeTruncation(this.#state.runtime, this.#model.name, operation, limit)
       rows.length = limit
     }
     return rows as Row[]
+  }
+
+  /** `lock` is `'update'` or `'share'`, and only inside a transaction (outside one it would end with the statement). */
+  #rowLock(opts: Record<string, unknown>, operation: string): RowLock | undefined {
+    const lock = opts.lock
+    if (lock === undefined) return undefined
+    if (lock !== 'update' && lock !== 'share') {
+      throw new TenantryError('VALIDATION', `${operation}: option "lock" must be 'update' or 'share'`, { table: this.#model.name, operation })
+    }
+    if (!this.#state.trx) {
+      throw new TenantryError('VALIDATION', `${operation}: option "lock" needs a transaction; call it inside scope.transaction(...)`, {
+        table: this.#model.name,
+        operation,
+      })
+    }
+    return lock
   }
 
   async #existsInView(db: Kysely<any>, id: string | number): Promise<boolean> {
