@@ -76,3 +76,22 @@ describe('queries, from the installed package', () => {
     expect(seen.map((r) => r.deployed_at?.getUTCMinutes() ?? null)).toEqual([null, null, 3, 2, 1])
   })
 })
+
+describe('row locks, from the installed package', () => {
+  it('locks a row inside scope.transaction and refuses a lock outside one', async () => {
+    const [first] = await deployments().findMany({ limit: 1, orderBy: ['environment', 'asc'] })
+    const outside = await deployments()
+      .findById(first!.id, { lock: 'update' })
+      .catch((e: unknown) => e)
+    expect(outside).toMatchObject({ code: 'VALIDATION' })
+    const locked = await tenantry.withContext({ tenantId }).transaction(async (tx) => {
+      const row = await tx.repo('deployments').findById(first!.id, { lock: 'update' })
+      const { rows } = await pool.query<{ n: number }>(
+        "select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'deployments' and l.mode = 'RowShareLock'",
+      )
+      return { row, heldLocks: rows[0]!.n }
+    })
+    expect(locked.row?.id).toBe(first!.id)
+    expect(locked.heldLocks).toBeGreaterThan(0)
+  })
+})
