@@ -1,5 +1,3 @@
-import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
 import { distributeTables } from '../../citus/citus-distribute.js'
 import { readCitusStatus, type CitusStatus } from '../../citus/citus-status.js'
 import { allCitusTargets, hostCitusTargets } from '../../citus/citus-targets.js'
@@ -7,6 +5,7 @@ import { isTenantryError } from '../../errors/tenantry-error.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
 import { UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-io.js'
+import { openCommandDatabase } from '../command-database.js'
 import { describeDatabaseError, readDatabaseTarget } from '../database-url.js'
 import { defineCommand } from '../define-command.js'
 import { EXIT } from '../exit-codes.js'
@@ -73,9 +72,7 @@ export const runCitusCommand = defineCommand({
 
     const target = readDatabaseTarget('citus', io)
     if (typeof target === 'number') return target
-    const pool = new pg.Pool({ connectionString: target.url, max: 1 })
-    pool.on('error', () => {})
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+    const db = openCommandDatabase(target)
     try {
       if (action === 'distribute') {
         const { changed, status } = await distributeTables(db, schema, hosts, colocateWith ? { colocateWith } : {})

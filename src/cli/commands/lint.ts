@@ -1,10 +1,9 @@
-import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
 import { isTenantryError } from '../../errors/tenantry-error.js'
 import { lintSchema } from '../../lint/lint-schema.js'
 import type { LintResult, LintTarget } from '../../lint/lint-types.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
 import type { CommandIo } from '../command-io.js'
+import { openCommandDatabase } from '../command-database.js'
 import { describeDatabaseError, readDatabaseTarget } from '../database-url.js'
 import { defineCommand } from '../define-command.js'
 import { EXIT } from '../exit-codes.js'
@@ -91,9 +90,7 @@ export const runLintCommand = defineCommand({
 
     const target = readDatabaseTarget('lint', io)
     if (typeof target === 'number') return target
-    const pool = new pg.Pool({ connectionString: target.url, max: 1 })
-    pool.on('error', () => {})
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+    const db = openCommandDatabase(target)
     try {
       const result = await lintSchema(db, {
         schema,

@@ -1,11 +1,9 @@
-import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
 import { isTenantryError } from '../../errors/tenantry-error.js'
-import { guardPool } from '../../runtime/guarded-pool.js'
 import { DEFAULT_SCHEMA } from '../../migration/migrate.js'
 import { disableRowLevelSecurity, enableRowLevelSecurity, rowLevelSecurityStatus, type RlsStatus } from '../../rls/rls-admin.js'
 import { UsageError } from '../command-args.js'
 import type { CommandIo } from '../command-io.js'
+import { openCommandDatabase } from '../command-database.js'
 import { describeDatabaseError, readDatabaseTarget } from '../database-url.js'
 import { defineCommand } from '../define-command.js'
 import { EXIT } from '../exit-codes.js'
@@ -66,9 +64,7 @@ export const runRlsCommand = defineCommand({
 
     const target = readDatabaseTarget('rls', io)
     if (typeof target === 'number') return target
-    const pool = new pg.Pool({ connectionString: target.url, max: 1 })
-    pool.on('error', () => {})
-    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(pool) }) })
+    const db = openCommandDatabase(target)
     try {
       const status =
         action === 'enable'
