@@ -141,4 +141,40 @@ describe('table hooks', () => {
       },
     })
   })
+
+  it("type args.before of the update and delete hooks with the table's row, and give the create hooks none", () => {
+    type ProjectRow = Row<HostDB, 'projects'>
+    defineTable<HostDB, 'projects'>({
+      table: 'projects',
+      hooks: {
+        beforeUpdate: (patch, { before, ids }) => {
+          expectTypeOf(before).toEqualTypeOf<ProjectRow[]>()
+          expectTypeOf(ids).toEqualTypeOf<unknown[] | null>()
+          return { ...patch, name: before[0]?.name ?? 'unnamed' }
+        },
+        afterUpdate: (rows, { before }) => {
+          expectTypeOf(before).toEqualTypeOf<typeof rows>()
+          expectTypeOf(before[0]!.status).toEqualTypeOf<'active' | 'paused'>()
+        },
+        beforeDelete: (_ids, { before, kind }) => {
+          expectTypeOf(before).toEqualTypeOf<ProjectRow[]>()
+          expectTypeOf(kind).toEqualTypeOf<'soft' | 'purge'>()
+        },
+        afterDelete: (_rows, { before }) => {
+          expectTypeOf(before[0]!.budget).toEqualTypeOf<number | null>()
+        },
+        beforeCreate: (_input, args) => {
+          expectTypeOf(args).not.toHaveProperty('before')
+        },
+        afterCreate: (_row, args) => {
+          expectTypeOf(args).not.toHaveProperty('before')
+        },
+      },
+    })
+    defineTable<HostDB, 'projects'>({
+      table: 'projects',
+      // @ts-expect-error `before` holds rows of this table, not of another
+      hooks: { afterUpdate: (_rows, { before }: { before: { serial: number }[] }) => {} },
+    })
+  })
 })
