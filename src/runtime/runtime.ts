@@ -14,6 +14,11 @@ export interface TenantryRuntime {
   /** Postgres schema of the bundled tables. */
   schema: string
   isolation: IsolationMode
+  /**
+   * Query mode: every write runs in a transaction that first sets the context settings, for host
+   * triggers (`createTenantry({ triggerContext })`). Under RLS they are always set.
+   */
+  triggerContext: boolean
   models: Map<string, TableModel>
   /** The bundled tables (`scope.tenants`, `scope.users`, ...). */
   builtins: Map<BuiltinTableName, TableModel>
