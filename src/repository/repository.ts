@@ -323,7 +323,6 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const key = checkId(this.#model, id, operation)
     const rows = await this.#write('purge', String(key), ['beforeDelete', 'afterDelete'], async (db, inner, events) => {
       const target = this.#target('all', [this.#pkEquals(key)])
-      // An optional call evaluates its arguments only when the hook exists: no locking read otherwise.
       await this.#hooks.beforeDelete?.([key], { ...this.#hookArgs(inner), kind: 'purge', before: await this.#lockedRows(db, target) })
       const statement = deleteStatement(inner, this.#model, target, this.#auditAction('purge'), this.#writeOptions())
       const removed = await this.#runWrite(db, statement, events)
@@ -381,7 +380,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return this.#hooks[hook] ? takeBeforeRows(this.#model, rows) : []
   }
 
-  /** `args.before` of a before hook: the target rows, locked on the write's transaction. */
+  /**
+   * `args.before` of a before hook: the target rows, locked on the write's transaction. Always read
+   * inside the hook's optional call (`hook?.(..., { before: await ... })`), whose arguments are
+   * evaluated only when the hook exists: a table without it pays no read.
+   */
   #lockedRows(db: Kysely<any>, target: TargetRows): Promise<Record<string, unknown>[]> {
     return lockTargetRows(db, targetCte(this.#model, target))
   }
