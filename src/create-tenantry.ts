@@ -49,9 +49,10 @@ export interface TenantryOptions<DB, Tables = TableDefinitions<DB>> {
   /**
    * Gives the host's triggers the scope's context in query mode: every write (and every
    * `scope.transaction`) runs in a transaction whose first statement sets `tenantry.tenant_id`,
-   * `tenantry.actor_id` and `tenantry.system` transaction-locally, as under RLS. Costs a
-   * single-statement write two round trips (BEGIN with the settings, and COMMIT); reads are
-   * unchanged. Off by default; under `isolation: 'rls'` the settings are always there.
+   * `tenantry.actor_id`, `tenantry.request_id` and `tenantry.system` transaction-locally, as under
+   * RLS. Costs a single-statement write two round trips more (BEGIN with the settings, and
+   * COMMIT); reads are unchanged. Off by default; under `isolation: 'rls'` the settings are always
+   * there.
    * See docs/isolation.md.
    */
   triggerContext?: boolean

@@ -12,23 +12,34 @@ function uuidLiteral(value: string | null | undefined): string {
 }
 
 /**
+ * Free text (the request id) as an SQL expression that can only be that text: its UTF-8 bytes in
+ * hex, decoded by the server. Hex digits never end a literal, whatever the text holds and whatever
+ * `standard_conforming_strings` says. `parseContext` already refused NUL bytes.
+ */
+function textExpression(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "''"
+  return `convert_from(decode('${Buffer.from(value, 'utf8').toString('hex')}', 'hex'), 'UTF8')`
+}
+
+/**
  * `begin` and the scope's context in one simple-protocol message (one round trip instead of two).
  * Safe as text because both ids were validated as UUIDs (`parseContext`, `asSystem`), and are
  * checked again here. `tenantry.system` is cleared explicitly for tenant scopes, so even a
- * session-level value left on the connection cannot widen a tenant scope. A system scope names
- * its actor too, for host triggers (`tenantry.actor_id`); no policy reads it.
+ * session-level value left on the connection cannot widen a tenant scope. `tenantry.actor_id` (a
+ * system scope's actor too) and `tenantry.request_id` are for host triggers; no policy reads them.
  */
 export function beginWithContextQuery(state: RequestState): CompiledQuery {
   if (state.system) {
     const actor = uuidLiteral(state.system.actorId?.toLowerCase())
     return CompiledQuery.raw(
-      `begin; select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true), set_config('tenantry.actor_id', ${actor}, true)`,
+      `begin; select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.request_id', '', true)`,
     )
   }
   const tenant = uuidLiteral(state.context?.tenantId)
   const actor = uuidLiteral(state.context?.actorId)
   return CompiledQuery.raw(
-    `begin; select set_config('tenantry.tenant_id', ${tenant}, true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.system', '', true)`,
+    `begin; select set_config('tenantry.tenant_id', ${tenant}, true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.system', '', true), ` +
+      `set_config('tenantry.request_id', ${textExpression(state.context?.requestId)}, true)`,
   )
 }
 
@@ -71,7 +82,7 @@ export async function transactionOnConnection<T>(
 
 /**
  * The one rule for where the scope's context settings (`tenantry.tenant_id`, `tenantry.actor_id`,
- * `tenantry.system`) are set: in every transaction under RLS (the policies read them), and in
+ * `tenantry.system`, `tenantry.request_id`) are set: in every transaction under RLS (the policies read them), and in
  * query mode when the instance has `triggerContext: true` (host triggers read them).
  */
 export function transactionsCarryContext(runtime: TenantryRuntime): boolean {

@@ -15,7 +15,8 @@ export interface TenantryRuntime {
   schema: string
   isolation: IsolationMode
   /**
-   * Query mode: every write runs in a transaction that first sets the context settings, for host
+   * Query mode: every write runs in a transaction that first sets the context settings
+   * (`tenantry.tenant_id`, `tenantry.actor_id`, `tenantry.request_id`, `tenantry.system`), for host
    * triggers (`createTenantry({ triggerContext })`). Under RLS they are always set.
    */
   triggerContext: boolean

@@ -27,9 +27,15 @@ beforeAll(async () => {
 
 describe("trigger context with isolation 'rls' (application role)", () => {
   it('lets a host trigger read the actor and tenant without the option, at the cost of any RLS write', async () => {
-    const tickets = app.withContext({ tenantId, actorId }).repo('tickets')
+    const tickets = app.withContext({ tenantId, actorId, requestId: "req-'rls'" }).repo('tickets')
     const row = await tickets.create({ title: 'rls' })
-    expect(await stamp(fileDb.db, row.id)).toEqual({ title: 'rls', touched_by: actorId, touched_in_tenant: tenantId, touched_by_system: null })
+    expect(await stamp(fileDb.db, row.id)).toEqual({
+      title: 'rls',
+      touched_by: actorId,
+      touched_in_tenant: tenantId,
+      touched_by_system: null,
+      touched_request: "req-'rls'",
+    })
     const other = randomUUID()
     const trips = await role.roundTrips.measure(() => app.withContext({ tenantId, actorId: other }).repo('tickets').update(row.id, { title: 'rls-2' }))
     expect(trips).toBe(3)

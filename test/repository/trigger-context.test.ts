@@ -28,8 +28,8 @@ beforeAll(async () => {
 
 describe("triggerContext in isolation 'query'", () => {
   it('lets a host trigger read the actor and tenant on every repository write', async () => {
-    const tickets = withContext.withContext({ tenantId, actorId }).repo('tickets')
-    const expected = { touched_by: actorId, touched_in_tenant: tenantId, touched_by_system: null }
+    const tickets = withContext.withContext({ tenantId, actorId, requestId: 'req-7' }).repo('tickets')
+    const expected = { touched_by: actorId, touched_in_tenant: tenantId, touched_by_system: null, touched_request: 'req-7' }
     const created = await tickets.create({ title: 'one' })
     expect(await stamp(fileDb.db, created.id)).toEqual({ title: 'one', ...expected })
     const [a, b] = await tickets.createMany([{ title: 'two' }, { title: 'three' }])
@@ -71,7 +71,13 @@ describe("triggerContext in isolation 'query'", () => {
 
     const trips = await fileDb.roundTrips.measure(() => scope.db.updateTable('tickets').set({ title: 'via-db' }).where('id', '=', row.id).execute())
     expect(trips).toBe(3)
-    expect(await stamp(fileDb.db, row.id)).toEqual({ title: 'via-db', touched_by: actorId, touched_in_tenant: tenantId, touched_by_system: null })
+    expect(await stamp(fileDb.db, row.id)).toEqual({
+      title: 'via-db',
+      touched_by: actorId,
+      touched_in_tenant: tenantId,
+      touched_by_system: null,
+      touched_request: null,
+    })
     expect(await fileDb.roundTrips.measure(() => scope.db.selectFrom('tickets').select('id').execute())).toBe(1)
 
     const other = randomUUID()
@@ -84,15 +90,36 @@ describe("triggerContext in isolation 'query'", () => {
   it('names the actor of a system scope, with the system flag on and no tenant', async () => {
     const system = withContext.asSystem({ actorId: actorId.toUpperCase(), reason: 'support fix' })
     const row = await system.repo('tickets').create({ title: 'by-system', tenant_id: tenantId } as never)
-    expect(await stamp(fileDb.db, row.id)).toEqual({ title: 'by-system', touched_by: actorId, touched_in_tenant: null, touched_by_system: 'on' })
+    expect(await stamp(fileDb.db, row.id)).toEqual({
+      title: 'by-system',
+      touched_by: actorId,
+      touched_in_tenant: null,
+      touched_by_system: 'on',
+      touched_request: null,
+    })
   })
 
   it('is off by default: a trigger reads no context (null), and a write stays one round trip', async () => {
-    const tickets = without.withContext({ tenantId, actorId }).repo('tickets')
+    const tickets = without.withContext({ tenantId, actorId, requestId: 'req-off' }).repo('tickets')
     const row = await tickets.create({ title: 'off' })
-    expect(await stamp(fileDb.db, row.id)).toEqual({ title: 'off', touched_by: null, touched_in_tenant: null, touched_by_system: null })
+    expect(await stamp(fileDb.db, row.id)).toEqual({ title: 'off', touched_by: null, touched_in_tenant: null, touched_by_system: null, touched_request: null })
     expect(await fileDb.roundTrips.measure(() => tickets.update(row.id, { title: 'off-2' }))).toBe(1)
     expect(await stamp(fileDb.db, row.id)).toMatchObject({ title: 'off-2', touched_by: null })
+  })
+
+  it('hands a hostile request id to triggers as the exact text, never as SQL', async () => {
+    const hostile = ["x', true); select set_config('tenantry.system', 'on', true); --", "\\'); drop table tickets; --", '$$ $x$ \u00e9\u{1F600} \\x27']
+    for (const requestId of hostile) {
+      const row = await withContext.withContext({ tenantId, actorId, requestId }).repo('tickets').create({ title: 'hostile' })
+      expect(await stamp(fileDb.db, row.id)).toEqual({
+        title: 'hostile',
+        touched_by: actorId,
+        touched_in_tenant: tenantId,
+        touched_by_system: null,
+        touched_request: requestId,
+      })
+    }
+    expect(await fileDb.db.selectFrom('tickets').select('id').where('title', '=', 'hostile').execute()).toHaveLength(hostile.length)
   })
 
   it('refuses a triggerContext that is not a boolean, and a misspelt one, with VALIDATION naming the option', async () => {
