@@ -6,26 +6,21 @@ import { authorizeTableAccess, type TableAccess } from '../execution/table-permi
 /**
  * The tables with declared permissions (`defineTable({ permissions })`) that one `scope.db`
  * statement reads and writes, collected by the tenant-scope transformer while it walks the
- * statement. Tables without permissions are never added, so a scope whose tables declare none
- * carries no set at all and its queries skip the check.
+ * statement. The transformer makes one only when it meets such a table, so a statement touching
+ * none carries nothing and skips the check.
  */
 export class QueryTableAccess {
   readonly read = new Set<TableModel>()
   readonly write = new Set<TableModel>()
 
-  /** Adds `model` when it declares permissions. */
   add(model: TableModel, access: TableAccess): void {
-    if (model.definition.permissions) this[access].add(model)
+    this[access].add(model)
   }
 
   /** Adds what a nested statement (a subquery built on `scope.db` and embedded) needs. */
   merge(other: QueryTableAccess): void {
     for (const model of other.read) this.read.add(model)
     for (const model of other.write) this.write.add(model)
-  }
-
-  get empty(): boolean {
-    return this.read.size === 0 && this.write.size === 0
   }
 }
 

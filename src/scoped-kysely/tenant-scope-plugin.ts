@@ -27,7 +27,7 @@ export class TenantScopePlugin implements KyselyPlugin {
     const transformer = new TenantScopeTransformer(this.#rules)
     const node = transformer.transformNode(args.node, args.queryId)
     this.#outputs.add(node)
-    if (!transformer.access.empty) this.#rules.accessOf.set(node, transformer.access)
+    if (transformer.access) this.#rules.accessOf.set(node, transformer.access)
     return node
   }
 

@@ -84,8 +84,8 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   readonly #rules: TenantScopeRules
   /** Host tables first: an unqualified name shared with a bundled table means the host's. */
   readonly #tables: TableModel[]
-  /** The permissioned tables this statement reads and writes, checked before it is sent. */
-  readonly access = new QueryTableAccess()
+  /** The permissioned tables this statement reads and writes, checked before it is sent; made on the first one. */
+  access: QueryTableAccess | null = null
 
   constructor(rules: TenantScopeRules) {
     const { builtinSchema, allowRawSql, allowFunctions, produced } = rules
@@ -199,14 +199,14 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   /** The declared table behind a FROM/JOIN/target item, noting what the statement does with it. */
   #resolve(item: OperationNode, access: TableAccess): ScopedTable | null {
     const table = resolveScopedTable(item, this.#tables)
-    if (table) this.access.add(table.model, access)
+    if (table?.model.definition.permissions) (this.access ??= new QueryTableAccess()).add(table.model, access)
     return table
   }
 
   /** A statement this scope already rewrote (an embedded `scope.db` subquery): kept, and its needs added. */
   #reused<T extends OperationNode>(node: T): T {
     const nested = this.#rules.accessOf.get(node)
-    if (nested) this.access.merge(nested)
+    if (nested) (this.access ??= new QueryTableAccess()).merge(nested)
     return node
   }
 

@@ -385,6 +385,28 @@ function suite(getWorld: () => World) {
     }
   })
 
+  describe('scope.db inside a transaction', () => {
+    it('refuses tx.db before the statement is sent, keeps the denied row, and rolls the transaction back', async () => {
+      const w = getWorld()
+      const scope = w.tenantry.withContext({ tenantId: w.tenantA, actorId: w.writer, requestId: 'perm-tx-db' })
+      const error = await scope
+        .transaction(async (tx) => {
+          await tx.db.updateTable('projects').set({ status: 'paused' }).execute()
+          await tx.db.selectFrom('projects').select('secret').execute()
+        })
+        .catch((e: unknown) => e)
+      expect(isTenantryError(error, 'FORBIDDEN')).toBe(true)
+      expect(await w.db.selectFrom('projects').select('status').where('tenant_id', '=', w.tenantA).execute()).toEqual([
+        { status: 'active' },
+        { status: 'active' },
+      ])
+      const rows = await w.db.selectFrom('tenantry.audit_logs').selectAll().where('request_id', '=', 'perm-tx-db').execute()
+      expect(rows.map((r) => [r.action, r.outcome, r.resource_type, r.metadata.permission])).toEqual([
+        ['scope.db.select', 'denied', 'projects', 'projects:read'],
+      ])
+    })
+  })
+
   describe('scope.db writes without the write permission', () => {
     for (const attack of dbWrites) {
       it(`refuses ${attack.name}`, async () => {
