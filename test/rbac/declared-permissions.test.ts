@@ -241,6 +241,12 @@ const dbReads: { name: string; statement: string; permission?: string; table?: s
   },
   { name: 'compiled, then executeQuery', statement: 'select', run: (db) => db.executeQuery(db.selectFrom('projects').selectAll().compile()) },
   {
+    name: 'select on a held connection',
+    statement: 'select',
+    run: (db) => db.connection().execute((conn) => conn.selectFrom('projects').selectAll().execute()),
+  },
+  { name: 'select after withoutPlugins()', statement: 'select', run: (db) => db.withoutPlugins().selectFrom('projects').selectAll().execute() },
+  {
     name: 'select of a table needing two permissions, one missing',
     statement: 'select',
     permission: 'notes:list',
@@ -340,7 +346,7 @@ function suite(getWorld: () => World) {
             },
           }),
         },
-      } as never)
+      })
       const error = await hooked
         .withContext({ tenantId: w.tenantA, actorId: w.reader })
         .repo('projects')
@@ -348,6 +354,20 @@ function suite(getWorld: () => World) {
         .catch((e: unknown) => e)
       expect(isTenantryError(error, 'FORBIDDEN')).toBe(true)
       expect(called).toBe(0)
+    })
+
+    it('leaves the denied row also for a table whose audit is off', async () => {
+      const w = getWorld()
+      const unaudited = createTenantry<AppDB>({
+        db: w.tenantry.kysely,
+        isolation: w.tenantry.runtime.isolation,
+        tables: { notes: defineTable<AppDB, 'notes'>({ table: 'notes', audit: { enabled: false }, permissions: { write: 'notes:write' } }) },
+      })
+      await expectRefused(w, w.reader, () => unaudited.withContext({ tenantId: w.tenantA, actorId: w.reader }).repo('notes').create({ body: 'no' }), {
+        action: 'notes.create',
+        table: 'notes',
+        permission: 'notes:write',
+      })
     })
 
     it('keeps the denied row when the refusal ends a transaction, and rolls the rest back', async () => {
