@@ -199,14 +199,19 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   /** The declared table behind a FROM/JOIN/target item, noting what the statement does with it. */
   #resolve(item: OperationNode, access: TableAccess): ScopedTable | null {
     const table = resolveScopedTable(item, this.#tables)
-    if (table?.model.definition.permissions) (this.access ??= new QueryTableAccess()).add(table.model, access)
+    if (table?.model.definition.permissions) this.#access().add(table.model, access)
     return table
+  }
+
+  #access(): QueryTableAccess {
+    this.access ??= new QueryTableAccess()
+    return this.access
   }
 
   /** A statement this scope already rewrote (an embedded `scope.db` subquery): kept, and its needs added. */
   #reused<T extends OperationNode>(node: T): T {
     const nested = this.#rules.accessOf.get(node)
-    if (nested) (this.access ??= new QueryTableAccess()).merge(nested)
+    if (nested) this.#access().merge(nested)
     return node
   }
 
