@@ -20,6 +20,7 @@ import { hostTargets } from './rls/rls-targets.js'
 import { lintDeclaredTables } from './lint/lint-declared-tables.js'
 import type { LintOptions, LintResult } from './lint/lint-types.js'
 import { TenantScope } from './tenant-scope.js'
+import { checkPermission } from './rbac/permission-check.js'
 import { createTokenService, resolveTokenConfig, type TokenConfig, type TokenService } from './tokens/index.js'
 import { resolveCursorKey } from './repository/cursor-key.js'
 import { dispatchToSink } from './execution/audit-sink.js'
@@ -184,6 +185,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     },
     cursorKey,
     tenantScopeFor: (state) => new TenantScope(state),
+    hasPermission: (state, permission) => checkPermission(state, permission),
   }
   const tokens = createTokenService({
     db: root,

@@ -7,6 +7,7 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { authorizeTableAccess } from '../execution/table-permissions.js'
 import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowVisibility } from '../predicates/row-visibility.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -422,6 +423,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   async #read<T>(operation: string, run: (db: Kysely<any>) => Promise<{ rows: T[] }>): Promise<T[]> {
+    if (this.#model.definition.permissions) await authorizeTableAccess(this.#state, this.#model, 'read', { action: operation })
     const result = await retrySingle(this.#state, async () => {
       try {
         return await inUnitOfWork(this.#state, false, (db) => run(db), { readOnly: true })
@@ -496,6 +498,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
     const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
     const explain = (error: unknown) => this.#explain(error, op)
+    if (this.#model.definition.permissions) await authorizeTableAccess(this.#state, this.#model, 'write', { action: this.#auditAction(op), resourceId })
     return retrySingle(this.#state, () => auditedWrite(this.#state, { operation: this.#operation(op), needsTransaction, failure, explain }, work))
   }
 

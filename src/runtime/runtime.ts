@@ -44,6 +44,11 @@ export interface TenantryRuntime {
    * gives hooks the precise type.
    */
   tenantScopeFor(state: RequestState): unknown
+  /**
+   * `scope.can(permission)` for the scope of `state` (cached per scope). Handed down by the front
+   * door so that the layers below `rbac/` enforce tables' declared permissions with the same rule.
+   */
+  hasPermission(state: RequestState, permission: string): Promise<boolean>
 }
 
 /** An explicit cross-tenant scope made by `asSystem`. */

@@ -9,6 +9,15 @@ import type { TenantContext } from '../validation/context.js'
  */
 export type SoftDeleteOption = string | { flag: string; deletedWhen: boolean; timestamp?: string }
 
+/**
+ * Permissions (`resource:action`, as `scope.can` takes) a tenant scope's actor must hold to read
+ * or to write a table, through its repository and through `scope.db`. A list means all of them.
+ */
+export interface TablePermissions {
+  read?: string | readonly string[]
+  write?: string | readonly string[]
+}
+
 /** Arguments every hook receives: the validated context and the transaction (of type `Tx`) it runs in. */
 export interface HookArgsOf<Tx> {
   context: TenantContext | null
@@ -63,4 +72,6 @@ export interface TableDeclaration<Tx = unknown, DB = any, TName extends keyof DB
   /** Audit settings: `exclude` lists columns never written to the audit trail; `enabled: false` turns auditing off. */
   audit?: { exclude?: string[]; enabled?: boolean }
   hooks?: TableHooksOf<Tx, Selectable<DB[TName]>, Insertable<DB[TName]>, Updateable<DB[TName]>>
+  /** Permissions every read and every write of the table needs (`asSystem` bypasses them); see docs/rbac.md. */
+  permissions?: TablePermissions
 }

@@ -8,6 +8,7 @@ import {
   type HookArgs,
   type Page,
   type Row,
+  type TablePermissions,
   type TableRepository,
   type TenantryDatabase,
   type TransactionScope,
@@ -97,6 +98,15 @@ describe('a tenant column other than tenant_id', () => {
     expectTypeOf(tables.devices.tenantColumn).toEqualTypeOf<'org_id' | undefined>()
     // @ts-expect-error: the tenant column must be a column of the table
     defineTable<HostDB, 'devices', 'tenant_id'>({ table: 'devices', tenantColumn: 'tenant_id' })
+  })
+
+  it('takes declared permissions as a string or a list, per access', () => {
+    const declared = defineTable<HostDB, 'projects'>({ table: 'projects', permissions: { read: 'projects:read', write: ['projects:write', 'billing:edit'] } })
+    expectTypeOf(declared.permissions).toEqualTypeOf<TablePermissions | undefined>()
+    // @ts-expect-error: a permission is a string
+    defineTable<HostDB, 'projects'>({ table: 'projects', permissions: { read: 7 } })
+    // @ts-expect-error: only read and write
+    defineTable<HostDB, 'projects'>({ table: 'projects', permissions: { delete: 'projects:delete' } })
   })
 
   it('keeps the tenant column inside transactions', async () => {
