@@ -20,6 +20,7 @@ import { hostTargets } from './rls/rls-targets.js'
 import { lintDeclaredTables } from './lint/lint-declared-tables.js'
 import type { LintOptions, LintResult } from './lint/lint-types.js'
 import { TenantScope } from './tenant-scope.js'
+import { checkPermission } from './rbac/permission-check.js'
 import { createTokenService, resolveTokenConfig, type TokenConfig, type TokenService } from './tokens/index.js'
 import { resolveCursorKey } from './repository/cursor-key.js'
 import { dispatchToSink } from './execution/audit-sink.js'
@@ -46,6 +47,16 @@ export interface TenantryOptions<DB, Tables = TableDefinitions<DB>> {
   tables?: Tables & TableDefinitions<DB>
   /** `query` (default): predicates in every query. `rls`: row-level security as a second layer. */
   isolation?: IsolationMode
+  /**
+   * Gives the host's triggers the scope's context in query mode: every write (and every
+   * `scope.transaction`) runs in a transaction whose first statement sets `tenantry.tenant_id`,
+   * `tenantry.actor_id`, `tenantry.request_id` and `tenantry.system` transaction-locally, as under
+   * RLS. Costs a single-statement write two round trips more (BEGIN with the settings, and
+   * COMMIT); reads are unchanged. Off by default; under `isolation: 'rls'` the settings are always
+   * there.
+   * See docs/isolation.md.
+   */
+  triggerContext?: boolean
   audit?: {
     /** Columns never written to the audit trail or the sink, in any table. */
     redact?: string[]
@@ -84,6 +95,7 @@ const optionsSchema = z.strictObject({
   schema: identifier.optional(),
   tables: z.record(z.string(), z.object({ table: z.string().min(1) }).loose()).optional(),
   isolation: z.enum(['query', 'rls']).optional(),
+  triggerContext: z.boolean().optional(),
   tokens: z.unknown().optional(),
   cursorKey: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
   retry: z.unknown().optional(),
@@ -150,6 +162,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     root,
     schema,
     isolation: options.isolation ?? 'query',
+    triggerContext: options.triggerContext ?? false,
     retry,
     models,
     builtins,
@@ -172,6 +185,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     },
     cursorKey,
     tenantScopeFor: (state) => new TenantScope(state),
+    hasPermission: (state, permission) => checkPermission(state, permission),
   }
   const tokens = createTokenService({
     db: root,

@@ -3,7 +3,7 @@ import type { HookArgsOf, TableDeclaration, TableHooksOf } from './schema/table-
 import type { TransactionScope } from './tenant-scope.js'
 import { checkTableDefinition } from './schema/table-definition.js'
 
-export type { SoftDeleteOption } from './schema/table-declaration.js'
+export type { SoftDeleteOption, TablePermissions } from './schema/table-declaration.js'
 
 /** Arguments every hook receives: the validated context and the transaction it runs in. */
 export interface HookArgs extends HookArgsOf<TransactionScope<any>> {}

@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import { mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
-import type { RequestState } from '../runtime/runtime.js'
+import type { RequestState, TenantryRuntime } from '../runtime/runtime.js'
 import { isLowerCaseUuid } from '../util/identifiers.js'
 
 /** A validated UUID as an SQL literal; anything else never reaches the SQL text. */
@@ -12,19 +12,34 @@ function uuidLiteral(value: string | null | undefined): string {
 }
 
 /**
+ * Free text (the request id) as an SQL expression that can only be that text: its UTF-8 bytes in
+ * hex, decoded by the server. Hex digits never end a literal, whatever the text holds and whatever
+ * `standard_conforming_strings` says. `parseContext` already refused NUL bytes.
+ */
+function textExpression(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "''"
+  return `convert_from(decode('${Buffer.from(value, 'utf8').toString('hex')}', 'hex'), 'UTF8')`
+}
+
+/**
  * `begin` and the scope's context in one simple-protocol message (one round trip instead of two).
- * Safe as text because both ids were validated as lower-case UUIDs by `parseContext`, and are
+ * Safe as text because both ids were validated as UUIDs (`parseContext`, `asSystem`), and are
  * checked again here. `tenantry.system` is cleared explicitly for tenant scopes, so even a
- * session-level value left on the connection cannot widen a tenant scope.
+ * session-level value left on the connection cannot widen a tenant scope. `tenantry.actor_id` (a
+ * system scope's actor too) and `tenantry.request_id` are for host triggers; no policy reads them.
  */
 export function beginWithContextQuery(state: RequestState): CompiledQuery {
   if (state.system) {
-    return CompiledQuery.raw("begin; select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true)")
+    const actor = uuidLiteral(state.system.actorId?.toLowerCase())
+    return CompiledQuery.raw(
+      `begin; select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.request_id', '', true)`,
+    )
   }
   const tenant = uuidLiteral(state.context?.tenantId)
   const actor = uuidLiteral(state.context?.actorId)
   return CompiledQuery.raw(
-    `begin; select set_config('tenantry.tenant_id', ${tenant}, true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.system', '', true)`,
+    `begin; select set_config('tenantry.tenant_id', ${tenant}, true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.system', '', true), ` +
+      `set_config('tenantry.request_id', ${textExpression(state.context?.requestId)}, true)`,
   )
 }
 
@@ -66,10 +81,29 @@ export async function transactionOnConnection<T>(
 }
 
 /**
- * One transaction for `state` on one connection of the root instance. Query mode: a plain BEGIN;
- * RLS mode: BEGIN and the context in one round trip, so a transaction costs what it costs in query
- * mode (BEGIN, statements, COMMIT). tenantry sends COMMIT itself, so it knows when a lost
- * connection leaves the outcome unknown. The `Kysely` handed to `fn` is bound to the connection.
+ * The one rule for where the scope's context settings (`tenantry.tenant_id`, `tenantry.actor_id`,
+ * `tenantry.system`, `tenantry.request_id`) are set: in every transaction under RLS (the policies read them), and in
+ * query mode when the instance has `triggerContext: true` (host triggers read them).
+ */
+export function transactionsCarryContext(runtime: TenantryRuntime): boolean {
+  return runtime.isolation === 'rls' || runtime.triggerContext
+}
+
+/**
+ * Whether a unit of work outside `scope.transaction` must be a transaction even for one statement:
+ * always under RLS (the context is transaction-local); in query mode with `triggerContext`, every
+ * write (its triggers see the context), never a read (no trigger runs, one round trip stays one).
+ */
+export function needsContextTransaction(runtime: TenantryRuntime, readOnly: boolean): boolean {
+  return runtime.isolation === 'rls' || (runtime.triggerContext && !readOnly)
+}
+
+/**
+ * One transaction for `state` on one connection of the root instance. Without context settings
+ * (query mode): a plain BEGIN; with them (see `transactionsCarryContext`): BEGIN and the context in
+ * one round trip, so a transaction costs the same either way (BEGIN, statements, COMMIT). tenantry
+ * sends COMMIT itself, so it knows when a lost connection leaves the outcome unknown. The `Kysely`
+ * handed to `fn` is bound to the connection.
  */
 export async function transactionOnNewConnection<T>(
   state: RequestState,
@@ -77,7 +111,7 @@ export async function transactionOnNewConnection<T>(
   options: { readOnly?: boolean } = {},
 ): Promise<T> {
   const root = state.runtime.root
-  const begin = state.runtime.isolation === 'rls' ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
+  const begin = transactionsCarryContext(state.runtime) ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
   return root.connection().execute((db) =>
     transactionOnConnection(
       (query) => db.executeQuery(query),

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
 import { dispatchToSink } from './audit-sink.js'
 import { recordOutcome } from './audit-statement.js'
-import { inAutocommit, transactionOnNewConnection } from './context-transaction.js'
+import { inAutocommit, needsContextTransaction, transactionOnNewConnection } from './context-transaction.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { resolveRetry, withRetry, type RetryOption } from '../runtime/retry-policy.js'
@@ -15,7 +15,8 @@ export interface UnitOfWorkOptions {
 
 /**
  * Runs `work` as one unit: on the open transaction when there is one, else in a new transaction
- * when `needsTransaction` (hooks) or row-level security requires it, else as a single autocommit
+ * when `needsTransaction` (hooks) or the context settings require it (row-level security, or
+ * `triggerContext` for a write), else as a single autocommit
  * statement (one round trip). Audit events are handed to the sink only after commit.
  */
 export async function inUnitOfWork<T>(
@@ -32,7 +33,7 @@ export async function inUnitOfWork<T>(
   }
   const events: AuditEvent[] = []
   let result: T
-  if (needsTransaction || state.runtime.isolation === 'rls') {
+  if (needsTransaction || needsContextTransaction(state.runtime, options.readOnly === true)) {
     result = await transactionOnNewConnection(state, (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events), options)
   } else {
     result = await inAutocommit(state.runtime.root, options.readOnly === true, (db) => work(db, state, events))

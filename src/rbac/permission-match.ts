@@ -1,22 +1,10 @@
 import { TenantryError } from '../errors/tenantry-error.js'
-
-/**
- * `resource:action`, each side a lower-case name or `*`. The same rule as the database check
- * `{{schema}}.permissions_are_valid`, so a string accepted here is never refused by the table.
- */
-const PERMISSION_PATTERN = /^(\*|[a-z0-9][a-z0-9_.-]*):(\*|[a-z0-9][a-z0-9_.-]*)$/
-/** Long enough for any sensible name; refuses megabyte strings before the regex runs. */
-const MAX_PERMISSION_LENGTH = 200
+import { isPermission } from '../validation/permission-name.js'
 
 /** A permission split into its two sides. */
 export interface Permission {
   resource: string
   action: string
-}
-
-/** Whether `value` is a well-formed permission string. */
-export function isPermission(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= MAX_PERMISSION_LENGTH && PERMISSION_PATTERN.test(value)
 }
 
 /**

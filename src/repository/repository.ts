@@ -7,6 +7,7 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
+import { authorizeTableAccess } from '../execution/table-permissions.js'
 import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowVisibility } from '../predicates/row-visibility.js'
 import { isSystemCreated } from '../schema/builtin-tables.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -21,7 +22,9 @@ import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './o
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
+import { bindValue, deleteStatement, insertStatement, targetCte, updateStatement, type TargetRows } from './write-statements.js'
+import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
+import { tenantSafeReplacement } from './hook-replacement.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
@@ -231,19 +234,14 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     if (options.expectedUpdatedAt !== undefined) guard = this.#updatedAtGuard(options.expectedUpdatedAt, operation)
     const values = await this.#preparePatch(patch, 'update', String(key))
     const rows = await this.#write('update', String(key), ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
-      const finalValues = await this.#beforeUpdate(values, inner, [key], operation)
-      const statement = updateStatement(
-        inner,
-        this.#model,
-        this.#target(this.#view, [this.#pkEquals(key)]),
-        this.#assignments(finalValues),
-        this.#auditAction('update'),
-        {
-          ...this.#writeOptions(),
-          ...(guard ? { guard } : {}),
-        },
-      )
+      const target = this.#target(this.#view, [this.#pkEquals(key)])
+      const finalValues = await this.#beforeUpdate(values, inner, [key], operation, db, target)
+      const statement = updateStatement(inner, this.#model, target, this.#assignments(finalValues), this.#auditAction('update'), {
+        ...this.#writeOptions('afterUpdate'),
+        ...(guard ? { guard } : {}),
+      })
       const changed = await this.#runWrite(db, statement, events)
+      const before = this.#takeBefore('afterUpdate', changed)
       if (changed.length === 0) {
         if (guard && (await this.#existsInView(db, key))) {
           throw new TenantryError('CONFLICT', `${operation}: the row was changed since it was read (updated_at differs)`, {
@@ -253,7 +251,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         }
         throw this.#notFound('update', true)
       }
-      await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
+      await this.#hooks.afterUpdate?.(changed as never, { ...this.#hookArgs(inner), before })
       return changed
     })
     return rows[0] as Row
@@ -271,17 +269,19 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const filters = compileBulkFilter(this.#model, where, operation)
     const values = await this.#preparePatch(patch, 'updateMany', null)
     const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
-      const finalValues = await this.#beforeUpdate(values, inner, null, operation)
+      const target = this.#target(this.#view, filters)
+      const finalValues = await this.#beforeUpdate(values, inner, null, operation, db, target)
       const statement = updateStatement(
         inner,
         this.#model,
-        this.#target(this.#view, filters),
+        target,
         this.#assignments(finalValues),
         this.#auditAction('updateMany'),
-        this.#writeOptions(),
+        this.#writeOptions('afterUpdate'),
       )
       const changed = await this.#runWrite(db, statement, events)
-      if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
+      const before = this.#takeBefore('afterUpdate', changed)
+      if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, { ...this.#hookArgs(inner), before })
       return changed
     })
     return { count: rows.length }
@@ -323,11 +323,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     await this.#ready()
     const key = checkId(this.#model, id, operation)
     const rows = await this.#write('purge', String(key), ['beforeDelete', 'afterDelete'], async (db, inner, events) => {
-      await this.#hooks.beforeDelete?.([key], { ...this.#hookArgs(inner), kind: 'purge' })
-      const statement = deleteStatement(inner, this.#model, this.#target('all', [this.#pkEquals(key)]), this.#auditAction('purge'), this.#writeOptions())
+      const target = this.#target('all', [this.#pkEquals(key)])
+      await this.#hooks.beforeDelete?.([key], { ...this.#hookArgs(inner), kind: 'purge', before: await this.#lockedRows(db, target) })
+      const statement = deleteStatement(inner, this.#model, target, this.#auditAction('purge'), this.#writeOptions())
       const removed = await this.#runWrite(db, statement, events)
       if (removed.length === 0) throw this.#notFound('purge', true)
-      await this.#hooks.afterDelete?.(removed as never, { ...this.#hookArgs(inner), kind: 'purge' })
+      await this.#hooks.afterDelete?.(removed as never, { ...this.#hookArgs(inner), kind: 'purge', before: removedRowsBefore(removed) })
       return removed
     })
     return rows[0] as Row
@@ -369,8 +370,24 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return checkId(this.#model, id, this.#operation(op))
   }
 
-  #writeOptions(): { audited: boolean; wantEvents: boolean } {
-    return { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
+  /** `withBeforeFor`: the after hook that receives `args.before`; the statement returns old rows only when it is declared. */
+  #writeOptions(withBeforeFor?: 'afterUpdate' | 'afterDelete'): { audited: boolean; wantEvents: boolean; before?: boolean } {
+    const options = { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
+    return withBeforeFor && this.#hooks[withBeforeFor] ? { ...options, before: true } : options
+  }
+
+  /** Strips the old rows an update statement returned for `hook` (see `#writeOptions`), aligned with `rows`. */
+  #takeBefore(hook: 'afterUpdate' | 'afterDelete', rows: Record<string, unknown>[]): Record<string, unknown>[] {
+    return this.#hooks[hook] ? takeBeforeRows(this.#model, rows) : []
+  }
+
+  /**
+   * `args.before` of a before hook: the target rows, locked on the write's transaction. Always read
+   * inside the hook's optional call (`hook?.(..., { before: await ... })`), whose arguments are
+   * evaluated only when the hook exists: a table without it pays no read.
+   */
+  #lockedRows(db: Kysely<any>, target: TargetRows): Promise<Record<string, unknown>[]> {
+    return lockTargetRows(db, targetCte(this.#model, target))
   }
 
   #hookArgs(inner: RequestState): HookArgsOf<unknown> {
@@ -406,6 +423,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   async #read<T>(operation: string, run: (db: Kysely<any>) => Promise<{ rows: T[] }>): Promise<T[]> {
+    if (this.#model.definition.permissions) await authorizeTableAccess(this.#state, this.#model, 'read', { action: operation })
     const result = await retrySingle(this.#state, async () => {
       try {
         return await inUnitOfWork(this.#state, false, (db) => run(db), { readOnly: true })
@@ -480,6 +498,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
     const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
     const explain = (error: unknown) => this.#explain(error, op)
+    if (this.#model.definition.permissions) await authorizeTableAccess(this.#state, this.#model, 'write', { action: this.#auditAction(op), resourceId })
     return retrySingle(this.#state, () => auditedWrite(this.#state, { operation: this.#operation(op), needsTransaction, failure, explain }, work))
   }
 
@@ -595,12 +614,20 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return values
   }
 
-  async #beforeUpdate(values: Record<string, unknown>, inner: RequestState, ids: unknown[] | null, operation: string): Promise<Record<string, unknown>> {
-    const replaced = await this.#hooks.beforeUpdate?.({ ...values }, { ...this.#hookArgs(inner), ids })
+  async #beforeUpdate(
+    values: Record<string, unknown>,
+    inner: RequestState,
+    ids: unknown[] | null,
+    operation: string,
+    db: Kysely<any>,
+    target: TargetRows,
+  ): Promise<Record<string, unknown>> {
+    const replaced = await this.#hooks.beforeUpdate?.({ ...values }, { ...this.#hookArgs(inner), ids, before: await this.#lockedRows(db, target) })
     if (!replaced) return values
     if (!isPlainObject(replaced)) throw new TenantryError('VALIDATION', `${operation}: beforeUpdate must return an object`, { operation })
-    checkWritableColumns(this.#model, replaced, operation, 'update')
-    return replaced
+    const patch = tenantSafeReplacement(this.#model, requestTenantId(this.#state), replaced, operation)
+    checkWritableColumns(this.#model, patch, operation, 'update')
+    return patch
   }
 
   async #changeDeletedState(
@@ -621,11 +648,26 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const assignments = this.#stampUpdatedAt(softDeleteAssignments(this.#model, to))
     const hookNames: (keyof TableHooksOf<unknown>)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
-      if (to === 'deleted') await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], { ...this.#hookArgs(inner), kind: 'soft' })
-      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#auditAction(op), this.#writeOptions())
+      const target = this.#target(fromView, filters)
+      const deleting = to === 'deleted'
+      if (deleting)
+        await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], {
+          ...this.#hookArgs(inner),
+          kind: 'soft',
+          before: await this.#lockedRows(db, target),
+        })
+      const statement = updateStatement(
+        inner,
+        this.#model,
+        target,
+        assignments,
+        this.#auditAction(op),
+        this.#writeOptions(deleting ? 'afterDelete' : undefined),
+      )
       const rows = await this.#runWrite(db, statement, events)
+      const before = deleting ? this.#takeBefore('afterDelete', rows) : []
       if (resourceId !== null && rows.length === 0) throw this.#notFound(op, true)
-      if (to === 'deleted' && rows.length > 0) await this.#hooks.afterDelete?.(rows as never, { ...this.#hookArgs(inner), kind: 'soft' })
+      if (deleting && rows.length > 0) await this.#hooks.afterDelete?.(rows as never, { ...this.#hookArgs(inner), kind: 'soft', before })
       return rows
     }) as Promise<Record<string, unknown>[]>
   }

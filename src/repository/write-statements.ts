@@ -4,6 +4,7 @@ import { AUDIT_COLUMN } from '../execution/audited-write.js'
 import type { RequestState } from '../runtime/runtime.js'
 import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
+import { selectWithBefore } from './hook-rows.js'
 
 /**
  * Data-modifying CTEs: the change and its audit rows in one statement, so an audited single-row
@@ -33,6 +34,8 @@ export interface WriteOptions {
   audited: boolean
   /** Return each row's audit record too (for the sink). */
   wantEvents: boolean
+  /** Return each changed row's old values too (for hooks' `args.before`; see `hook-rows.ts`). */
+  before?: boolean
 }
 
 /** `insert ... returning *` for one or many rows, plus their audit rows. */
@@ -61,7 +64,7 @@ export interface TargetRows {
   filters: RawBuilder<SqlBool>[]
 }
 
-function targetCte(model: TableModel, target: TargetRows): RawBuilder<unknown> {
+export function targetCte(model: TableModel, target: TargetRows): RawBuilder<unknown> {
   const conditions = [rowVisibilityCondition(model, 't', target.visibility), ...target.filters]
   return sql`select t.* from ${tableRef(model)} as t where ${sql.join(conditions, sql` and `)}
     order by t.${sql.id(model.primaryKey)} for update of t`
@@ -84,8 +87,9 @@ export function updateStatement(
   const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
     from target where u.${pk} = target.${pk}${guard} returning u.*`
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'changed', before: 'target' })})` : sql``
+  const select = finalSelect(model, 'changed', options.audited, options.wantEvents)
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}
-    ${finalSelect(model, 'changed', options.audited, options.wantEvents)}`
+    ${options.before ? selectWithBefore(model, select) : select}`
 }
 
 /** `delete` of the scoped target rows, plus one audit row per record with its old values. */

@@ -14,6 +14,12 @@ export interface TenantryRuntime {
   /** Postgres schema of the bundled tables. */
   schema: string
   isolation: IsolationMode
+  /**
+   * Query mode: every write runs in a transaction that first sets the context settings
+   * (`tenantry.tenant_id`, `tenantry.actor_id`, `tenantry.request_id`, `tenantry.system`), for host
+   * triggers (`createTenantry({ triggerContext })`). Under RLS they are always set.
+   */
+  triggerContext: boolean
   models: Map<string, TableModel>
   /** The bundled tables (`scope.tenants`, `scope.users`, ...). */
   builtins: Map<BuiltinTableName, TableModel>
@@ -38,6 +44,11 @@ export interface TenantryRuntime {
    * gives hooks the precise type.
    */
   tenantScopeFor(state: RequestState): unknown
+  /**
+   * `scope.can(permission)` for the scope of `state` (cached per scope). Handed down by the front
+   * door so that the layers below `rbac/` enforce tables' declared permissions with the same rule.
+   */
+  hasPermission(state: RequestState, permission: string): Promise<boolean>
 }
 
 /** An explicit cross-tenant scope made by `asSystem`. */

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { TableDeclaration } from './table-declaration.js'
 import { parseInput } from '../validation/strict-options.js'
+import { isPermission } from '../validation/permission-name.js'
 
 const name = z.string().min(1).max(63)
 const hook = z.function().optional()
@@ -9,6 +10,9 @@ const schemaLike = z.custom<z.ZodType>(
   (value) => typeof value === 'object' && value !== null && typeof (value as { safeParse?: unknown }).safeParse === 'function',
   'a zod schema (an object with safeParse)',
 )
+const permission = z.string().refine(isPermission, 'a permission ("resource:action", lower-case names or *)')
+// One permission, or several that are all required.
+const permissions = z.union([permission, z.array(permission).min(1).max(100)]).optional()
 
 /**
  * The keys `defineTable` knows, strictly: a misspelt `softdelete` or `audit.exlude` would
@@ -33,6 +37,7 @@ const definitionSchema = z.strictObject({
       afterDelete: hook,
     })
     .optional(),
+  permissions: z.strictObject({ read: permissions, write: permissions }).optional(),
 })
 
 /**

@@ -12,22 +12,37 @@ export class ScopedConnection implements DatabaseConnection {
   readonly #sealed: WeakSet<CompiledQuery>
   readonly #allowRawSql: boolean
   readonly #autocommit: boolean
+  readonly #inContextTransaction: (<T>(run: () => Promise<T>) => Promise<T>) | undefined
 
-  /** @param autocommit each query commits on its own (query mode, outside `scope.transaction`) */
-  constructor(connection: DatabaseConnection, sealed: WeakSet<CompiledQuery>, allowRawSql: boolean, autocommit: boolean) {
+  /**
+   * @param autocommit each query commits on its own (query mode, outside `scope.transaction`)
+   * @param inContextTransaction runs a write in its own transaction carrying the context settings
+   *   (query mode with `triggerContext`, outside `scope.transaction`)
+   */
+  constructor(
+    connection: DatabaseConnection,
+    sealed: WeakSet<CompiledQuery>,
+    allowRawSql: boolean,
+    autocommit: boolean,
+    inContextTransaction?: <T>(run: () => Promise<T>) => Promise<T>,
+  ) {
     this.#connection = connection
     this.#sealed = sealed
     this.#allowRawSql = allowRawSql
     this.#autocommit = autocommit
+    this.#inContextTransaction = inContextTransaction
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     this.#check(compiledQuery)
+    const write = !isReadOnly(compiledQuery.query)
+    const wrapped = write && this.#inContextTransaction !== undefined
     try {
-      return await this.#connection.executeQuery<R>(compiledQuery)
+      const run = () => this.#connection.executeQuery<R>(compiledQuery)
+      return await (wrapped ? this.#inContextTransaction!(run) : run())
     } catch (error) {
       // A write that commits on its own may have committed before its connection broke.
-      if (this.#autocommit && !isReadOnly(compiledQuery.query) && mayHaveCommitted(error)) throw outcomeUnknownError(error, 'scope.db')
+      if (this.#autocommit && write && !wrapped && mayHaveCommitted(error)) throw outcomeUnknownError(error, 'scope.db')
       throw mapDatabaseError(error, 'scope.db')
     }
   }

@@ -8,6 +8,7 @@ import { ScopedConnectionProvider } from './scoped-connection-provider.js'
 import { ScopedDriver } from './scoped-driver.js'
 import { ScopedQueryExecutor } from './scoped-query-executor.js'
 import { TenantScopePlugin } from './tenant-scope-plugin.js'
+import { authorizeQuery } from './query-table-access.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface ScopedDbOptions {
@@ -100,6 +101,8 @@ function build(state: RequestState, view: DeletedView, allowRawSql: boolean, all
     tenantScope,
     sealed,
     allowRawSql,
+    access: new WeakMap(),
+    authorize: (query, access) => authorizeQuery(state, query, access),
   })
   return new Kysely<any>({ config: { dialect: scopedDialect }, executor, driver: new ScopedDriver(), dialect: scopedDialect })
 }

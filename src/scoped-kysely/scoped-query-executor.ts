@@ -1,5 +1,8 @@
 import {
   DefaultQueryExecutor,
+  type AbortableOperationOptions,
+  type AbortableQueryOptions,
+  type QueryResult,
   type CompiledQuery,
   type ConnectionProvider,
   type KyselyPlugin,
@@ -9,6 +12,7 @@ import {
 } from 'kysely'
 import { forbidden } from './scope-refusal.js'
 import type { TenantScopePlugin } from './tenant-scope-plugin.js'
+import type { QueryTableAccess } from './query-table-access.js'
 
 /** What a scoped executor is made of; every executor derived from it keeps the same plugin and seal. */
 export interface ScopedExecutorParts {
@@ -22,6 +26,10 @@ export interface ScopedExecutorParts {
   /** The compiled queries this scope produced; `ScopedConnection` runs only these. */
   sealed: WeakSet<CompiledQuery>
   allowRawSql: boolean
+  /** Sealed queries that touch tables with declared permissions, and those tables. */
+  access: WeakMap<CompiledQuery, QueryTableAccess>
+  /** Checks the declared permissions a query needs; throws `FORBIDDEN` (audited) when one is missing. */
+  authorize: (query: CompiledQuery, access: QueryTableAccess) => Promise<void>
 }
 
 /**
@@ -46,7 +54,32 @@ export class ScopedQueryExecutor extends DefaultQueryExecutor {
     }
     const compiled = this.#parts.compiler.compileQuery(node, queryId) as CompiledQuery<R>
     sealed.add(compiled)
+    const access = tenantScope.accessOf(node)
+    if (access) this.#parts.access.set(compiled, access)
     return compiled
+  }
+
+  // The permission check runs before a connection is taken: it may need a query of its own.
+  override executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortableQueryOptions): Promise<QueryResult<R>> {
+    const access = this.#parts.access.get(compiledQuery)
+    if (!access) return super.executeQuery<R>(compiledQuery, options)
+    return this.#parts.authorize(compiledQuery, access).then(() => super.executeQuery<R>(compiledQuery, options))
+  }
+
+  override stream<R>(compiledQuery: CompiledQuery, chunkSize: number, options?: AbortableOperationOptions): AsyncIterableIterator<QueryResult<R>> {
+    const access = this.#parts.access.get(compiledQuery)
+    if (!access) return super.stream<R>(compiledQuery, chunkSize, options)
+    return this.#authorizedStream<R>(compiledQuery, access, chunkSize, options)
+  }
+
+  async *#authorizedStream<R>(
+    compiledQuery: CompiledQuery,
+    access: QueryTableAccess,
+    chunkSize: number,
+    options?: AbortableOperationOptions,
+  ): AsyncIterableIterator<QueryResult<R>> {
+    await this.#parts.authorize(compiledQuery, access)
+    yield* super.stream<R>(compiledQuery, chunkSize, options)
   }
 
   override withPlugins(plugins: readonly KyselyPlugin[]): ScopedQueryExecutor {

@@ -1,6 +1,7 @@
 import type { KyselyPlugin, OperationNode, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
 import { forbidden } from './scope-refusal.js'
 import { TenantScopeTransformer, type TenantScopeRules } from './tenant-scope-transformer.js'
+import type { QueryTableAccess } from './query-table-access.js'
 
 /** Statements `scope.db` runs: queries it can scope. DDL (`scope.db.schema`) is never tenant data. */
 const SCOPED_ROOTS = new Set(['SelectQueryNode', 'InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode', 'RawNode', 'MergeQueryNode'])
@@ -14,8 +15,8 @@ export class TenantScopePlugin implements KyselyPlugin {
   readonly #rules: TenantScopeRules
   readonly #outputs = new WeakSet<OperationNode>()
 
-  constructor(rules: Omit<TenantScopeRules, 'produced'>) {
-    this.#rules = { ...rules, produced: new WeakSet<OperationNode>() }
+  constructor(rules: Omit<TenantScopeRules, 'produced' | 'accessOf'>) {
+    this.#rules = { ...rules, produced: new WeakSet<OperationNode>(), accessOf: new WeakMap() }
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
@@ -23,13 +24,20 @@ export class TenantScopePlugin implements KyselyPlugin {
       throw forbidden(`${args.node.kind.replace(/Node$/, '')} statements (scope.db.schema) are refused; run DDL with the host's own Kysely`)
     }
     // A transformer per query: it is cheap, and no state can leak between queries.
-    const node = new TenantScopeTransformer(this.#rules).transformNode(args.node, args.queryId)
+    const transformer = new TenantScopeTransformer(this.#rules)
+    const node = transformer.transformNode(args.node, args.queryId)
     this.#outputs.add(node)
+    if (transformer.access) this.#rules.accessOf.set(node, transformer.access)
     return node
   }
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
     return args.result
+  }
+
+  /** The tables with declared permissions that a statement this plugin produced touches; `undefined` when none. */
+  accessOf(node: OperationNode): QueryTableAccess | undefined {
+    return this.#rules.accessOf.get(node)
   }
 
   /** Whether this plugin produced `node` as the result of `transformQuery`. */

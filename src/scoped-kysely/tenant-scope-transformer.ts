@@ -33,6 +33,8 @@ import { checkTableReference, refuseBundledWrite, sharesSystemRows, visibleColum
 import { forbidden } from './scope-refusal.js'
 import { resolveScopedTable, type ScopedTable } from './scoped-table.js'
 import { VerbatimGuardTransformer } from './verbatim-guard-transformer.js'
+import { QueryTableAccess } from './query-table-access.js'
+import type { TableAccess } from '../execution/table-permissions.js'
 
 export interface TenantScopeRules {
   /** Declared host tables. */
@@ -53,6 +55,8 @@ export interface TenantScopeRules {
    * predicates (raw SQL to this scope) are refused, so scopes cannot be mixed by accident.
    */
   produced: WeakSet<OperationNode>
+  /** What each statement this scope produced reads and writes of tables with declared permissions. */
+  accessOf: WeakMap<OperationNode, QueryTableAccess>
 }
 
 /** Joins whose joined table may show rows without a match: its predicate cannot go into ON. */
@@ -80,6 +84,8 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   readonly #rules: TenantScopeRules
   /** Host tables first: an unqualified name shared with a bundled table means the host's. */
   readonly #tables: TableModel[]
+  /** The permissioned tables this statement reads and writes, checked before it is sent; made on the first one. */
+  access: QueryTableAccess | null = null
 
   constructor(rules: TenantScopeRules) {
     const { builtinSchema, allowRawSql, allowFunctions, produced } = rules
@@ -89,7 +95,7 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   }
 
   protected override transformSelectQuery(node: SelectQueryNode, queryId?: QueryId): SelectQueryNode {
-    if (this.#rules.produced.has(node)) return node
+    if (this.#rules.produced.has(node)) return this.#reused(node)
     return this.#produced(this.#scopeSelectQuery(super.transformSelectQuery(node, queryId)))
   }
 
@@ -108,7 +114,7 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   }
 
   protected override transformUpdateQuery(node: UpdateQueryNode, queryId?: QueryId): UpdateQueryNode {
-    if (this.#rules.produced.has(node)) return node
+    if (this.#rules.produced.has(node)) return this.#reused(node)
     return this.#produced(this.#scopeUpdateQuery(super.transformUpdateQuery(node, queryId)))
   }
 
@@ -116,7 +122,7 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
     const predicates: OperationNode[] = []
     const targets = transformed.table && ListNode.is(transformed.table) ? transformed.table.items : transformed.table ? [transformed.table] : []
     for (const item of targets) {
-      const table = this.#resolve(item)
+      const table = this.#resolve(item, 'write')
       if (!table) continue
       refuseBundledWrite(table.model, this.#rules.builtins, 'update')
       this.#refuseTenantAssignment(table, transformed.updates?.map((u) => u.column) ?? [], 'update')
@@ -128,14 +134,14 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   }
 
   protected override transformDeleteQuery(node: DeleteQueryNode, queryId?: QueryId): DeleteQueryNode {
-    if (this.#rules.produced.has(node)) return node
+    if (this.#rules.produced.has(node)) return this.#reused(node)
     return this.#produced(this.#scopeDeleteQuery(super.transformDeleteQuery(node, queryId)))
   }
 
   #scopeDeleteQuery(transformed: DeleteQueryNode): DeleteQueryNode {
     const predicates: OperationNode[] = []
     for (const item of transformed.from.froms) {
-      const table = this.#resolve(item)
+      const table = this.#resolve(item, 'write')
       if (!table) continue
       refuseBundledWrite(table.model, this.#rules.builtins, 'delete from')
       predicates.push(this.#predicate(table))
@@ -153,12 +159,12 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   }
 
   protected override transformInsertQuery(node: InsertQueryNode, queryId?: QueryId): InsertQueryNode {
-    if (this.#rules.produced.has(node)) return node
+    if (this.#rules.produced.has(node)) return this.#reused(node)
     return this.#produced(this.#scopeInsertQuery(super.transformInsertQuery(node, queryId)))
   }
 
   #scopeInsertQuery(transformed: InsertQueryNode): InsertQueryNode {
-    const table = transformed.into ? this.#resolve(transformed.into) : null
+    const table = transformed.into ? this.#resolve(transformed.into, 'write') : null
     if (!table) return transformed
     const { model } = table
     refuseBundledWrite(model, this.#rules.builtins, 'insert into')
@@ -190,8 +196,23 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
 
   // ---- helpers -------------------------------------------------------------------------------
 
-  #resolve(item: OperationNode): ScopedTable | null {
-    return resolveScopedTable(item, this.#tables)
+  /** The declared table behind a FROM/JOIN/target item, noting what the statement does with it. */
+  #resolve(item: OperationNode, access: TableAccess): ScopedTable | null {
+    const table = resolveScopedTable(item, this.#tables)
+    if (table?.model.definition.permissions) this.#access().add(table.model, access)
+    return table
+  }
+
+  #access(): QueryTableAccess {
+    this.access ??= new QueryTableAccess()
+    return this.access
+  }
+
+  /** A statement this scope already rewrote (an embedded `scope.db` subquery): kept, and its needs added. */
+  #reused<T extends OperationNode>(node: T): T {
+    const nested = this.#rules.accessOf.get(node)
+    if (nested) this.#access().merge(nested)
+    return node
   }
 
   #predicate(table: ScopedTable, reference = table.reference): OperationNode {
@@ -215,7 +236,7 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
 
   /** A FROM/USING item: its predicate goes into WHERE, or it becomes a filtered subquery. */
   #scopeSource(item: OperationNode, wherePredicates: OperationNode[], wrap = false): OperationNode {
-    const table = this.#resolve(item)
+    const table = this.#resolve(item, 'read')
     if (!table) return item
     if (wrap || visibleColumns(table.model, this.#rules.builtins)) return this.#filtered(item, table)
     wherePredicates.push(this.#predicate(table))
@@ -223,7 +244,7 @@ export class TenantScopeTransformer extends VerbatimGuardTransformer {
   }
 
   #scopeJoin(join: JoinNode, wherePredicates: OperationNode[]): JoinNode {
-    const table = this.#resolve(join.table)
+    const table = this.#resolve(join.table, 'read')
     if (!table) return join
     if (OUTER_FOR_JOINED.has(join.joinType) || visibleColumns(table.model, this.#rules.builtins)) {
       return Object.freeze({ ...join, table: this.#filtered(join.table, table) })

@@ -8,6 +8,7 @@ import {
   type HookArgs,
   type Page,
   type Row,
+  type TablePermissions,
   type TableRepository,
   type TenantryDatabase,
   type TransactionScope,
@@ -99,6 +100,15 @@ describe('a tenant column other than tenant_id', () => {
     defineTable<HostDB, 'devices', 'tenant_id'>({ table: 'devices', tenantColumn: 'tenant_id' })
   })
 
+  it('takes declared permissions as a string or a list, per access', () => {
+    const declared = defineTable<HostDB, 'projects'>({ table: 'projects', permissions: { read: 'projects:read', write: ['projects:write', 'billing:edit'] } })
+    expectTypeOf(declared.permissions).toEqualTypeOf<TablePermissions | undefined>()
+    // @ts-expect-error: a permission is a string
+    defineTable<HostDB, 'projects'>({ table: 'projects', permissions: { read: 7 } })
+    // @ts-expect-error: only read and write
+    defineTable<HostDB, 'projects'>({ table: 'projects', permissions: { delete: 'projects:delete' } })
+  })
+
   it('keeps the tenant column inside transactions', async () => {
     await scope.transaction(async (tx) => {
       expectTypeOf(tx.repo('devices').create).parameter(0).toEqualTypeOf<CreateInput<HostDB, 'devices', 'org_id'>>()
@@ -139,6 +149,42 @@ describe('table hooks', () => {
           await tx.repo('anything').findMany()
         },
       },
+    })
+  })
+
+  it("type args.before of the update and delete hooks with the table's row, and give the create hooks none", () => {
+    type ProjectRow = Row<HostDB, 'projects'>
+    defineTable<HostDB, 'projects'>({
+      table: 'projects',
+      hooks: {
+        beforeUpdate: (patch, { before, ids }) => {
+          expectTypeOf(before).toEqualTypeOf<ProjectRow[]>()
+          expectTypeOf(ids).toEqualTypeOf<unknown[] | null>()
+          return { ...patch, name: before[0]?.name ?? 'unnamed' }
+        },
+        afterUpdate: (rows, { before }) => {
+          expectTypeOf(before).toEqualTypeOf<typeof rows>()
+          expectTypeOf(before[0]!.status).toEqualTypeOf<'active' | 'paused'>()
+        },
+        beforeDelete: (_ids, { before, kind }) => {
+          expectTypeOf(before).toEqualTypeOf<ProjectRow[]>()
+          expectTypeOf(kind).toEqualTypeOf<'soft' | 'purge'>()
+        },
+        afterDelete: (_rows, { before }) => {
+          expectTypeOf(before[0]!.budget).toEqualTypeOf<number | null>()
+        },
+        beforeCreate: (_input, args) => {
+          expectTypeOf(args).not.toHaveProperty('before')
+        },
+        afterCreate: (_row, args) => {
+          expectTypeOf(args).not.toHaveProperty('before')
+        },
+      },
+    })
+    defineTable<HostDB, 'projects'>({
+      table: 'projects',
+      // @ts-expect-error `before` holds rows of this table, not of another
+      hooks: { afterUpdate: (_rows, { before }: { before: { serial: number }[] }) => {} },
     })
   })
 })
