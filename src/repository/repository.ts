@@ -22,6 +22,8 @@ import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
+import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
+import { cascadeDeletedState, cascadesFrom, deletedAtOf, hasCascade } from './soft-delete-cascade.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
@@ -241,6 +243,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         {
           ...this.#writeOptions(),
           ...(guard ? { guard } : {}),
+          ...withCheck(referenceCheck(inner, this.#model, 'changed', { columns: Object.keys(finalValues) })),
         },
       )
       const changed = await this.#runWrite(db, statement, events)
@@ -278,7 +281,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         this.#target(this.#view, filters),
         this.#assignments(finalValues),
         this.#auditAction('updateMany'),
-        this.#writeOptions(),
+        { ...this.#writeOptions(), ...withCheck(referenceCheck(inner, this.#model, 'changed', { columns: Object.keys(finalValues) })) },
       )
       const changed = await this.#runWrite(db, statement, events)
       if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, this.#hookArgs(inner))
@@ -476,7 +479,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
     severalStatements = false,
   ): Promise<T> {
-    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
+    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined) || cascadesFrom(this.#state, this.#model, op)
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
     const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
     const explain = (error: unknown) => this.#explain(error, op)
@@ -488,7 +491,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return this.#operation(AUDIT_ACTION[op])
   }
 
-  #explain(error: unknown, op: WriteOperation): unknown {
+  #explain(mapped: unknown, op: WriteOperation): unknown {
+    const error = explainReferenceError(mapped, this.#state, this.#operation(op))
     if (op === 'restore' && error instanceof TenantryError && error.code === 'UNIQUE_VIOLATION') {
       return new TenantryError(
         'UNIQUE_VIOLATION',
@@ -519,7 +523,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         }
         const created: Record<string, unknown>[] = []
         for (const chunk of insertChunks(rows)) {
-          const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), this.#writeOptions())
+          const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), {
+            ...this.#writeOptions(),
+            ...withCheck(referenceCheck(inner, this.#model, 'created')),
+          })
           for (const row of await this.#runWrite(db, statement, events)) created.push(row)
         }
         if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
@@ -620,11 +627,19 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const fromView: DeletedView = to === 'deleted' ? 'live' : 'deleted'
     const assignments = this.#stampUpdatedAt(softDeleteAssignments(this.#model, to))
     const hookNames: (keyof TableHooksOf<unknown>)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
+    const cascades = hasCascade(this.#state, this.#model)
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
       if (to === 'deleted') await this.#hooks.beforeDelete?.(resourceId === null ? null : [resourceId], { ...this.#hookArgs(inner), kind: 'soft' })
-      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#auditAction(op), this.#writeOptions())
+      const deletedAt = cascades && to === 'live' ? await deletedAtOf(db, this.#model, this.#target(fromView, filters)) : null
+      const check = withCheck(deletedStateCheck(inner, this.#model, to))
+      const statement = updateStatement(inner, this.#model, this.#target(fromView, filters), assignments, this.#auditAction(op), {
+        ...this.#writeOptions(),
+        ...check,
+      })
       const rows = await this.#runWrite(db, statement, events)
       if (resourceId !== null && rows.length === 0) throw this.#notFound(op, true)
+      const step = { db, state: inner, events, wantEvents: this.#state.runtime.audit.sink !== undefined }
+      if (cascades) await cascadeDeletedState(step, this.#model, rows, to, deletedAt)
       if (to === 'deleted' && rows.length > 0) await this.#hooks.afterDelete?.(rows as never, { ...this.#hookArgs(inner), kind: 'soft' })
       return rows
     }) as Promise<Record<string, unknown>[]>

@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely'
 import type { z } from 'zod'
 import type { TenantContext } from '../validation/context.js'
+import type { ReferenceOption } from './references.js'
 
 /**
  * How a table marks deleted rows: a timestamp column (`'deleted_at'`), or a boolean flag as older
@@ -57,4 +58,10 @@ export interface TableDeclaration<Tx = unknown, DB = any, TName extends keyof DB
   /** Audit settings: `exclude` lists columns never written to the audit trail; `enabled: false` turns auditing off. */
   audit?: { exclude?: string[]; enabled?: boolean }
   hooks?: TableHooksOf<Tx, Selectable<DB[TName]>, Insertable<DB[TName]>, Updateable<DB[TName]>>
+  /**
+   * Columns holding another declared table's primary key: `{ project_id: 'projects' }`, or
+   * `{ project_id: { table: 'projects', onSoftDelete: 'cascade' } }`. Writes check that the id names
+   * a live row of the same tenant; see docs/schema.md.
+   */
+  references?: { [Column in keyof DB[TName] & string]?: ReferenceOption }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { TableDeclaration } from './table-declaration.js'
 import { parseInput } from '../validation/strict-options.js'
+import { referencesSchema } from './references.js'
 
 const name = z.string().min(1).max(63)
 const hook = z.function().optional()
@@ -33,6 +34,7 @@ const definitionSchema = z.strictObject({
       afterDelete: hook,
     })
     .optional(),
+  references: referencesSchema.optional(),
 })
 
 /**
