@@ -48,7 +48,8 @@ export function referencesOf(model: TableModel): Reference[] {
 export function referencesTo(models: Map<string, TableModel>, parent: TableModel): { child: TableModel; reference: Reference }[] {
   const found: { child: TableModel; reference: Reference }[] = []
   for (const child of models.values()) {
-    for (const reference of referencesOf(child)) if (reference.table === parent.name) found.push({ child, reference })
+    // By identity: a bundled table (`scope.users`) is never the target of a host table's reference.
+    for (const reference of referencesOf(child)) if (models.get(reference.table) === parent) found.push({ child, reference })
   }
   return found
 }

@@ -167,6 +167,16 @@ function suite(mode: 'query' | 'rls', setup: () => { app: App; trips: RoundTripC
     expect(await deploymentCount({ name: `${mode}-hooked` })).toBe(0)
   })
 
+  it('checks the patch a beforeUpdate hook puts in place of the caller’s', async () => {
+    const own = await asB().create({ name: `${mode}-hooked-update`, project_id: projectB })
+    const tables = referenceTables({ deployments: { hooks: { beforeUpdate: (patch) => ({ ...patch, project_id: projectA }) } } })
+    const hooked = referenceTenantry(pool, mode, tables).withContext({ tenantId: tenantB }).repo('deployments')
+    const error = await failure(hooked.update(own.id, { name: `${mode}-hooked-update-2` }))
+    expect(error).toMatchObject({ code: 'FOREIGN_KEY_VIOLATION', column: 'project_id' })
+    const stored = await fileDb.db.selectFrom('deployments').select(['name', 'project_id']).where('id', '=', own.id).executeTakeFirstOrThrow()
+    expect(stored).toEqual({ name: `${mode}-hooked-update`, project_id: projectB })
+  })
+
   it('checks a system scope’s row against the row’s own tenant', async () => {
     const system = app.asSystem({ reason: 'reference test' }).repo('deployments')
     const ok = await system.create({ tenant_id: tenantA, name: `${mode}-sys-ok`, project_id: projectA })
