@@ -253,6 +253,71 @@ function suite(mode: 'query' | 'rls', setup: () => { pool: pg.Pool; trips: Round
   })
 }
 
+/** A promise and its resolver, to order two concurrent transactions. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+describe('a child created while its parent is soft-deleted (READ COMMITTED, with the documented row locks)', () => {
+  it('the soft delete that waited for the lock sees the new child: CONFLICT', async () => {
+    const app = referenceTenantry(fileDb.pool, 'query')
+    const scope = app.withContext({ tenantId: tenantA })
+    const project = await scope.repo('projects').create({ name: 'lock-race-1' })
+    const locked = signal()
+    const proceed = signal()
+    const creator = scope.transaction(async (tx) => {
+      await tx.repo('projects').findById(project.id, { lock: 'share' })
+      locked.resolve()
+      await proceed.promise
+      await tx.repo('deployments').create({ name: 'lock-race-child', project_id: project.id })
+    })
+    await locked.promise
+    const deleter = scope
+      .transaction(async (tx) => {
+        await tx.repo('projects').findById(project.id, { lock: 'update' })
+        await tx.repo('projects').softDelete(project.id)
+      })
+      .catch((e: unknown) => e)
+    await new Promise((r) => setTimeout(r, 100))
+    proceed.resolve()
+    await creator
+    expect(await deleter).toMatchObject({ code: 'CONFLICT', table: 'deployments' })
+    expect(await deletedAt('projects', project.id)).toBeNull()
+  })
+
+  it('the create that waited for the lock finds the parent gone: FOREIGN_KEY_VIOLATION', async () => {
+    const app = referenceTenantry(fileDb.pool, 'query')
+    const scope = app.withContext({ tenantId: tenantA })
+    const project = await scope.repo('projects').create({ name: 'lock-race-2' })
+    const locked = signal()
+    const proceed = signal()
+    const deleter = scope.transaction(async (tx) => {
+      await tx.repo('projects').findById(project.id, { lock: 'update' })
+      locked.resolve()
+      await proceed.promise
+      await tx.repo('projects').softDelete(project.id)
+    })
+    await locked.promise
+    const creator = scope
+      .transaction(async (tx) => {
+        const parent = await tx.repo('projects').findById(project.id, { lock: 'share' })
+        expect(parent).toBeNull()
+        await tx.repo('deployments').create({ name: 'lock-race-orphan', project_id: project.id })
+      })
+      .catch((e: unknown) => e)
+    await new Promise((r) => setTimeout(r, 100))
+    proceed.resolve()
+    await deleter
+    expect(await creator).toMatchObject({ code: 'FOREIGN_KEY_VIOLATION', column: 'project_id' })
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from deployments where name = 'lock-race-orphan'`.execute(fileDb.db)
+    expect(rows[0]!.n).toBe(0)
+  })
+})
+
 describe("soft delete following references with isolation 'query'", () => {
   suite('query', () => ({ pool: fileDb.pool, trips: fileDb.roundTrips }))
 })
