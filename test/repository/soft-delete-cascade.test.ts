@@ -1,11 +1,11 @@
 import { sql } from 'kysely'
 import type pg from 'pg'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { TenantryError } from '../../src/index.js'
+import { createTenantry, TenantryError } from '../../src/index.js'
 import { createAppRole } from '../isolation/support/app-role.js'
 import { useFileDatabase, type RoundTripCounter } from '../support/test-database.js'
 import { createHostTables, insertTenant } from '../support/host-schema.js'
-import { createReferenceTables, referenceTables, referenceTenantry } from './support/reference-tables.js'
+import { createReferenceTables, referenceTables, referenceTenantry, type RefDB } from './support/reference-tables.js'
 
 /**
  * Soft deletes that follow declared references (`onSoftDelete`): `'restrict'` (the default) refuses
@@ -120,6 +120,19 @@ function suite(mode: 'query' | 'rls', setup: () => { pool: pg.Pool; trips: Round
       expect(await deletedAt('projects', project.id)).not.toBeNull()
     })
 
+    it('counts a self-reference soft-deleted in the same statement as gone', async () => {
+      const tables = referenceTables({ deployments: { references: { project_id: 'projects', previous_id: 'deployments' } } })
+      const app = referenceTenantry(pool, mode, tables)
+      const scope = app.withContext({ tenantId: tenantA })
+      const project = await scope.repo('projects').create({ name: `${mode}-self` })
+      const first = await scope.repo('deployments').create({ name: `${mode}-self-1`, project_id: project.id })
+      const second = await scope.repo('deployments').create({ name: `${mode}-self-2`, project_id: project.id, previous_id: first.id })
+      const error = await failure(scope.repo('deployments').softDelete(first.id))
+      expect(error).toMatchObject({ code: 'CONFLICT', table: 'deployments', column: 'previous_id' })
+      expect(await scope.repo('deployments').softDeleteMany({ id: [first.id, second.id] })).toEqual({ count: 2 })
+      expect(await deletedAt('deployments', first.id)).not.toBeNull()
+    })
+
     it('refuses to restore a deployment whose project is soft-deleted (FOREIGN_KEY_VIOLATION)', async () => {
       const { scope, project, deployments, builds } = await tree(restrict, 'restrict-restore', 1)
       await scope.repo('builds').softDelete(builds[0]!.id)
@@ -225,6 +238,23 @@ function suite(mode: 'query' | 'rls', setup: () => { pool: pg.Pool; trips: Round
         values (${tenantB}, ${project.id}, 'planted') returning id`.execute(fileDb.db)
       await scope.repo('projects').softDelete(project.id)
       expect(await deletedAt('deployments', rows[0]!.id)).toBeNull()
+    })
+
+    it('hands the cascaded rows’ audit events to the sink after commit', async () => {
+      const events: { action: string; metadata: Record<string, unknown> }[] = []
+      const app = createTenantry<RefDB, ReturnType<typeof cascadeTables>>({
+        pool,
+        tables: cascadeTables(),
+        isolation: mode,
+        audit: { sink: (batch) => void events.push(...batch) },
+      })
+      const { project, deployments, builds } = await tree(app, 'cascade-sink', 1)
+      events.length = 0
+      await app.withContext({ tenantId: tenantA }).repo('projects').softDelete(project.id)
+      expect(events.map((e) => e.action)).toEqual(['projects.softDelete', 'deployments.softDelete', 'builds.softDelete'])
+      expect(events[2]!.metadata).toMatchObject({ cascade: { from: 'deployments', column: 'deployment_id' } })
+      expect(await deletedAt('builds', builds[0]!.id)).not.toBeNull()
+      expect(await deletedAt('deployments', deployments[0]!.id)).not.toBeNull()
     })
 
     if (mode === 'query') {
