@@ -73,7 +73,8 @@ export async function cascadeDeletedState(
       sql<SqlBool>`exists (select 1 from ${sql.id(parent.schema, parent.table)} as p where p.${sql.id(parent.primaryKey)} = t.${sql.id(reference.column)}
         and ${sameTenantPredicate(parent, 'p', childTenant)} and p.${sql.id(parent.primaryKey)} = any(${ids}))`,
     ]
-    if (to === 'live') filters.push(sql<SqlBool>`t.${sql.id(deletedAtColumn(child)!)} = ${deletedAt}::timestamptz`)
+    // Untyped, so PostgreSQL reads the text as the column's own type (timestamptz or timestamp).
+    if (to === 'live') filters.push(sql<SqlBool>`t.${sql.id(deletedAtColumn(child)!)} = ${deletedAt}`)
     const target: TargetRows = { visibility: { tenantId: requestTenantId(step.state), view: to === 'deleted' ? 'live' : 'deleted' }, filters }
     const assignments = softDeleteAssignments(child, to)
     if (child.columns.has('updated_at')) assignments.push(sql`updated_at = now()`)
