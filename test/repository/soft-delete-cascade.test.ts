@@ -257,6 +257,28 @@ function suite(mode: 'query' | 'rls', setup: () => { pool: pg.Pool; trips: Round
       expect(await deletedAt('deployments', deployments[0]!.id)).not.toBeNull()
     })
 
+    it('cascades and restores between tables that soft-delete with a flag and a timestamp', async () => {
+      const scope = cascade.withContext({ tenantId: tenantA })
+      const device = await scope.repo('devices').create({ serial: `${mode}-flag` })
+      const [live, gone] = await scope.repo('readings').createMany([
+        { device_id: device.id, value: 1 },
+        { device_id: device.id, value: 2 },
+      ])
+      await scope.repo('readings').softDelete(gone!.id)
+      await scope.repo('devices').softDelete(device.id)
+      const state = async (id: string) =>
+        (
+          await sql<{ is_active: boolean; deleted_at: string | null }>`select is_active, deleted_at::text as deleted_at from readings where id = ${id}`.execute(
+            fileDb.db,
+          )
+        ).rows[0]!
+      const { rows } = await sql<{ deleted_at: string }>`select deleted_at::text as deleted_at from devices where id = ${device.id}`.execute(fileDb.db)
+      expect(await state(live!.id)).toEqual({ is_active: false, deleted_at: rows[0]!.deleted_at })
+      await scope.repo('devices').restore(device.id)
+      expect(await state(live!.id)).toEqual({ is_active: true, deleted_at: null })
+      expect((await state(gone!.id)).is_active).toBe(false)
+    })
+
     if (mode === 'query') {
       it('costs one statement per table of the cascade, in one transaction', async () => {
         const { scope, project } = await tree(cascade, 'cascade-trips', 2)

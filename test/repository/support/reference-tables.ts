@@ -22,6 +22,14 @@ export interface RefDB extends AppDB {
     updated_at: Generated<Date>
     deleted_at: Date | null
   }
+  readings: {
+    id: Generated<string>
+    tenant_id: string
+    device_id: string
+    value: number
+    is_active: Generated<boolean>
+    deleted_at: Date | null
+  }
 }
 
 /** `deployments.project_id` and `builds.deployment_id` reference with a plain, tenant-blind foreign key. */
@@ -43,6 +51,14 @@ export async function createReferenceTables(db: Kysely<any>): Promise<void> {
       deployment_id uuid not null references deployments (id),
       label text not null,
       updated_at timestamptz not null default now(),
+      deleted_at timestamptz
+    );
+    create table readings (
+      id uuid primary key default gen_random_uuid(),
+      tenant_id uuid not null references tenantry.tenants (id),
+      device_id uuid not null references devices (id),
+      value integer not null,
+      is_active boolean not null default true,
       deleted_at timestamptz
     );`.execute(db)
 }
@@ -66,6 +82,12 @@ export function referenceTables(
       softDelete: 'deleted_at',
       references: { deployment_id: 'deployments' },
       ...overrides.builds,
+    }),
+    // Both tables soft-delete with a flag and a timestamp (`devices` as the host schema declares it).
+    readings: defineTable<RefDB, 'readings'>({
+      table: 'readings',
+      softDelete: { flag: 'is_active', deletedWhen: false, timestamp: 'deleted_at' },
+      references: { device_id: { table: 'devices', onSoftDelete: 'cascade' } },
     }),
   }
 }
