@@ -232,6 +232,20 @@ function suite(mode: 'query' | 'rls', setup: () => { pool: pg.Pool; trips: Round
       expect(await deletedAt('builds', second.builds[0]!.id)).not.toBeNull()
     })
 
+    it('cascades from a system scope to the rows of the project’s own tenant only, and restores them', async () => {
+      const { project, deployments } = await tree(cascade, 'cascade-system', 1)
+      const { rows } = await sql<{ id: string }>`insert into deployments (tenant_id, project_id, name)
+        values (${tenantB}, ${project.id}, 'planted-system') returning id`.execute(fileDb.db)
+      const system = cascade.asSystem({ reason: 'cascade test' }).repo('projects')
+      await system.softDelete(project.id)
+      expect(await deletedAt('deployments', deployments[0]!.id)).toBe(await deletedAt('projects', project.id))
+      expect(await deletedAt('deployments', rows[0]!.id)).toBeNull()
+      await system.restore(project.id)
+      expect(await deletedAt('deployments', deployments[0]!.id)).toBeNull()
+      const audit = await audits('deployments.softDelete', [deployments[0]!.id])
+      expect(audit[0]!.metadata).toMatchObject({ system: true, reason: 'cascade test', cascade: { from: 'projects' } })
+    })
+
     it('leaves another tenant’s rows that point at the project alone', async () => {
       const { scope, project } = await tree(cascade, 'cascade-foreign', 1)
       const { rows } = await sql<{ id: string }>`insert into deployments (tenant_id, project_id, name)
