@@ -1,21 +1,15 @@
 import { z } from 'zod'
 import { TenantryError } from '../errors/tenantry-error.js'
+import type { OnSoftDelete, ReferenceOption } from './reference-option.js'
 import type { TableModel } from './table-model.js'
+
+export type { OnSoftDelete, ReferenceOption } from './reference-option.js'
 
 /**
  * Declared references between tenant tables (`defineTable({ references })`): a column of one
  * declared table holding the primary key of another, checked by the repositories to name a live
  * row of the same tenant, and followed by soft deletes (`onSoftDelete`).
  */
-
-/** What soft-deleting a referenced row does to the live rows that reference it. */
-export type OnSoftDelete = 'restrict' | 'cascade' | 'ignore'
-
-/**
- * One declared reference: the referenced table's key in `createTenantry({ tables })`, or that key
- * with `onSoftDelete` (`'restrict'` when omitted).
- */
-export type ReferenceOption = string | { table: string; onSoftDelete?: OnSoftDelete }
 
 /** A reference with its defaults applied. */
 export interface Reference {

@@ -1,7 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely'
 import type { z } from 'zod'
 import type { TenantContext } from '../validation/context.js'
-import type { ReferenceOption } from './references.js'
+import type { ReferenceOption } from './reference-option.js'
 
 /**
  * How a table marks deleted rows: a timestamp column (`'deleted_at'`), or a boolean flag as older
