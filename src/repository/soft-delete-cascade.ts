@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
 import { collectAuditEvents } from '../execution/audited-write.js'
+import { authorizeTableAccess } from '../execution/table-permissions.js'
 import { rowVisibilityCondition, sameTenantPredicate, softDeleteAssignments } from '../predicates/row-visibility.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import { requestTenantId, type RequestState } from '../runtime/runtime.js'
@@ -85,6 +86,11 @@ export async function cascadeDeletedState(
       ...withCheck(deletedStateCheck(step.state, child, to)),
     })
     const changed = collectAuditEvents((await statement.execute(step.db)).rows, step.events)
+    // A cascade writes the child table: it needs the child's declared write permission, but only when it changes a row
+    // (refusing throws, and the transaction rolls the parent back too).
+    if (changed.length > 0 && child.definition.permissions) {
+      await authorizeTableAccess(step.state, child, 'write', { action: `${child.name}.${to === 'deleted' ? 'softDelete' : 'restore'}` })
+    }
     await cascadeDeletedState(step, child, changed, to, deletedAt)
   }
 }
