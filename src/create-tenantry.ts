@@ -26,6 +26,7 @@ import { resolveCursorKey } from './repository/cursor-key.js'
 import { dispatchToSink } from './execution/audit-sink.js'
 import { checkOptionKeys } from './validation/strict-options.js'
 import { checkTableDefinition } from './schema/table-definition.js'
+import { checkDeclaredReferences, checkReferenceColumns } from './schema/references.js'
 import { refuseNulBytes } from './validation/text-value.js'
 import { Citus } from './citus/citus-admin.js'
 import { SCHEMA_NAME } from './util/identifiers.js'
@@ -148,6 +149,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
       columns: new Map(),
     })
   }
+  checkDeclaredReferences(models)
   const builtins = builtinTableModels(schema, redact)
   const tokenConfig = options.tokens ? resolveTokenConfig(options.tokens) : null
   const signingKey = tokenConfig?.signingKid ? (tokenConfig.keys.get(tokenConfig.signingKid) ?? null) : null
@@ -177,6 +179,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
       loading ??= loadTableColumns(root, [...models.values()], [...builtins.values()])
         // The database must match the isolation mode before the first query (same round trip).
         .then((security) => checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce))
+        .then(() => checkReferenceColumns(models.values()))
         .catch((error) => {
           loading = undefined
           throw mapDatabaseError(error, 'ready')

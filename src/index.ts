@@ -5,6 +5,7 @@
  */
 export { createTenantry, type Tenantry, type TenantryOptions, type TableDefinitions } from './create-tenantry.js'
 export { defineTable, type TableDefinition, type TableHooks, type HookArgs, type SoftDeleteOption, type TablePermissions } from './define-table.js'
+export type { OnSoftDelete, ReferenceOption } from './schema/reference-option.js'
 export type { TenantContext, TenantContextInput } from './validation/context.js'
 export type { TenantScope, TransactionScope, TableRepository, InsertInput } from './tenant-scope.js'
 export type { BuiltinDatabase, TenantryDatabase } from './schema/builtin-database.js'

@@ -28,6 +28,8 @@ export interface AuditSources {
   before: string | null
   /** `changed_fields` for creates: the columns the input set. */
   createdFields?: string[]
+  /** Added to each row's `metadata` (a soft delete that cascaded from a parent says so). */
+  metadata?: Record<string, unknown>
 }
 
 /**
@@ -56,7 +58,7 @@ export function auditInsertFromCte(state: RequestState, model: TableModel, actio
   return sql`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
     select ${tenant}, ${requestActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
            ${oldValues}, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
-           ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state)}::jsonb
+           ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state, sources.metadata)}::jsonb
       from ${sql.id(main)} as ${row}${join}
     returning *`
 }

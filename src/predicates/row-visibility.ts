@@ -40,6 +40,15 @@ export function tenantPredicate(model: TableModel, alias: string, tenantId: stri
 }
 
 /**
+ * `alias.tenant_id = <tenant>` where the tenant is another row's tenant column (a declared
+ * reference: the referenced row belongs to the referencing row's tenant, also in system scopes).
+ */
+export function sameTenantPredicate(model: TableModel, alias: string, tenant: RawBuilder<unknown>): RawBuilder<SqlBool> {
+  if (!model.tenantColumn) throw new TenantryError('CONFIGURATION', `table "${model.name}" has no tenant column`)
+  return sql<SqlBool>`${column(alias, model.tenantColumn)} = ${tenant}`
+}
+
+/**
  * Rows a tenant shares with the system (`roles`): `alias.tenant_id = $tenant or alias.tenant_id is
  * null`. Unlike `tenantPredicate`, `null` is not "no filter": with no tenant only system rows match.
  */

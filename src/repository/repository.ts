@@ -25,6 +25,8 @@ import { compileWhere, type WhereFilter } from './where-filter.js'
 import { bindValue, deleteStatement, insertStatement, targetCte, updateStatement, type TargetRows } from './write-statements.js'
 import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
 import { tenantSafeReplacement } from './hook-replacement.js'
+import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
+import { cascadeDeletedState, cascadesFrom, deletedAtOf, hasCascade } from './soft-delete-cascade.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
@@ -239,6 +241,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       const statement = updateStatement(inner, this.#model, target, this.#assignments(finalValues), this.#auditAction('update'), {
         ...this.#writeOptions('afterUpdate'),
         ...(guard ? { guard } : {}),
+        ...withCheck(referenceCheck(inner, this.#model, 'changed', { columns: Object.keys(finalValues) })),
       })
       const changed = await this.#runWrite(db, statement, events)
       const before = this.#takeBefore('afterUpdate', changed)
@@ -271,14 +274,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const target = this.#target(this.#view, filters)
       const finalValues = await this.#beforeUpdate(values, inner, null, operation, db, target)
-      const statement = updateStatement(
-        inner,
-        this.#model,
-        target,
-        this.#assignments(finalValues),
-        this.#auditAction('updateMany'),
-        this.#writeOptions('afterUpdate'),
-      )
+      const statement = updateStatement(inner, this.#model, target, this.#assignments(finalValues), this.#auditAction('updateMany'), {
+        ...this.#writeOptions('afterUpdate'),
+        ...withCheck(referenceCheck(inner, this.#model, 'changed', { columns: Object.keys(finalValues) })),
+      })
       const changed = await this.#runWrite(db, statement, events)
       const before = this.#takeBefore('afterUpdate', changed)
       if (changed.length > 0) await this.#hooks.afterUpdate?.(changed as never, { ...this.#hookArgs(inner), before })
@@ -494,7 +493,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
     severalStatements = false,
   ): Promise<T> {
-    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
+    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined) || cascadesFrom(this.#state, this.#model, op)
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
     const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
     const explain = (error: unknown) => this.#explain(error, op)
@@ -507,7 +506,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return this.#operation(AUDIT_ACTION[op])
   }
 
-  #explain(error: unknown, op: WriteOperation): unknown {
+  #explain(mapped: unknown, op: WriteOperation): unknown {
+    const error = explainReferenceError(mapped, this.#state, this.#operation(op))
     if (op === 'restore' && error instanceof TenantryError && error.code === 'UNIQUE_VIOLATION') {
       return new TenantryError(
         'UNIQUE_VIOLATION',
@@ -538,7 +538,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         }
         const created: Record<string, unknown>[] = []
         for (const chunk of insertChunks(rows)) {
-          const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), this.#writeOptions())
+          const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), {
+            ...this.#writeOptions(),
+            ...withCheck(referenceCheck(inner, this.#model, 'created')),
+          })
           for (const row of await this.#runWrite(db, statement, events)) created.push(row)
         }
         if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
@@ -647,6 +650,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const fromView: DeletedView = to === 'deleted' ? 'live' : 'deleted'
     const assignments = this.#stampUpdatedAt(softDeleteAssignments(this.#model, to))
     const hookNames: (keyof TableHooksOf<unknown>)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
+    const cascades = hasCascade(this.#state, this.#model)
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
       const target = this.#target(fromView, filters)
       const deleting = to === 'deleted'
@@ -656,17 +660,16 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
           kind: 'soft',
           before: await this.#lockedRows(db, target),
         })
-      const statement = updateStatement(
-        inner,
-        this.#model,
-        target,
-        assignments,
-        this.#auditAction(op),
-        this.#writeOptions(deleting ? 'afterDelete' : undefined),
-      )
+      const deletedAt = cascades && !deleting ? await deletedAtOf(db, this.#model, target) : null
+      const statement = updateStatement(inner, this.#model, target, assignments, this.#auditAction(op), {
+        ...this.#writeOptions(deleting ? 'afterDelete' : undefined),
+        ...withCheck(deletedStateCheck(inner, this.#model, to)),
+      })
       const rows = await this.#runWrite(db, statement, events)
       const before = deleting ? this.#takeBefore('afterDelete', rows) : []
       if (resourceId !== null && rows.length === 0) throw this.#notFound(op, true)
+      const step = { db, state: inner, events, wantEvents: this.#state.runtime.audit.sink !== undefined }
+      if (cascades) await cascadeDeletedState(step, this.#model, rows, to, deletedAt)
       if (deleting && rows.length > 0) await this.#hooks.afterDelete?.(rows as never, { ...this.#hookArgs(inner), kind: 'soft', before })
       return rows
     }) as Promise<Record<string, unknown>[]>

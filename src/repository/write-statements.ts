@@ -24,10 +24,16 @@ export function bindValue(model: TableModel, column: string, value: unknown): Ra
   return sql`${value}`
 }
 
-function finalSelect(model: TableModel, source: string, audited: boolean, wantEvents: boolean): RawBuilder<unknown> {
-  if (!audited || !wantEvents) return sql`select ${sql.id(source)}.* from ${sql.id(source)}`
+function finalSelect(model: TableModel, source: string, audited: boolean, wantEvents: boolean, check?: RawBuilder<SqlBool>): RawBuilder<unknown> {
+  // The check CTE is read here, so it runs (and raises) before any row is returned.
+  const checked = check ? sql` where (select ok from checked)` : sql``
+  if (!audited || !wantEvents) return sql`select ${sql.id(source)}.* from ${sql.id(source)}${checked}`
   return sql`select ${sql.id(source)}.*, to_jsonb(a) as ${sql.id(AUDIT_COLUMN)}
-    from ${sql.id(source)} left join audit a on a.resource_id = ${sql.id(source)}.${sql.id(model.primaryKey)}::text`
+    from ${sql.id(source)} left join audit a on a.resource_id = ${sql.id(source)}.${sql.id(model.primaryKey)}::text${checked}`
+}
+
+function checkCte(check: RawBuilder<SqlBool> | undefined): RawBuilder<unknown> {
+  return check ? sql`, checked as (select ${check} as ok)` : sql``
 }
 
 export interface WriteOptions {
@@ -36,6 +42,11 @@ export interface WriteOptions {
   wantEvents: boolean
   /** Return each changed row's old values too (for hooks' `args.before`; see `hook-rows.ts`). */
   before?: boolean
+  /**
+   * A condition over the statement's rows (`created`, `changed`) evaluated once, in the same
+   * statement: the reference guard (see `reference-check.ts`), which raises rather than being false.
+   */
+  check?: RawBuilder<SqlBool>
 }
 
 /** `insert ... returning *` for one or many rows, plus their audit rows. */
@@ -52,10 +63,12 @@ export function insertStatement(
     columns.length === 0
       ? sql`insert into ${tableRef(model)} default values returning *`
       : sql`insert into ${tableRef(model)} (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)} returning *`
-  if (!options.audited) return sql<Record<string, unknown>>`${insert}`
-  const audit = auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns })
-  return sql<Record<string, unknown>>`with created as (${insert}), audit as (${audit})
-    ${finalSelect(model, 'created', true, options.wantEvents)}`
+  if (!options.audited && !options.check) return sql<Record<string, unknown>>`${insert}`
+  const audit = options.audited
+    ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns })})`
+    : sql``
+  return sql<Record<string, unknown>>`with created as (${insert})${audit}${checkCte(options.check)}
+    ${finalSelect(model, 'created', options.audited, options.wantEvents, options.check)}`
 }
 
 export interface TargetRows {
@@ -80,15 +93,16 @@ export function updateStatement(
   target: TargetRows,
   assignments: RawBuilder<unknown>[],
   action: string,
-  options: WriteOptions & { guard?: RawBuilder<SqlBool> },
+  options: WriteOptions & { guard?: RawBuilder<SqlBool>; auditMetadata?: Record<string, unknown> },
 ): RawBuilder<Record<string, unknown>> {
   const pk = sql.id(model.primaryKey)
   const guard = options.guard ? sql` and ${options.guard}` : sql``
   const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
     from target where u.${pk} = target.${pk}${guard} returning u.*`
-  const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'changed', before: 'target' })})` : sql``
-  const select = finalSelect(model, 'changed', options.audited, options.wantEvents)
-  return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}
+  const sources = { after: 'changed', before: 'target', ...(options.auditMetadata ? { metadata: options.auditMetadata } : {}) }
+  const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, sources)})` : sql``
+  const select = finalSelect(model, 'changed', options.audited, options.wantEvents, options.check)
+  return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}${checkCte(options.check)}
     ${options.before ? selectWithBefore(model, select) : select}`
 }
 

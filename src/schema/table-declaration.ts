@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely'
 import type { z } from 'zod'
 import type { TenantContext } from '../validation/context.js'
+import type { ReferenceOption } from './reference-option.js'
 
 /**
  * How a table marks deleted rows: a timestamp column (`'deleted_at'`), or a boolean flag as older
@@ -74,4 +75,10 @@ export interface TableDeclaration<Tx = unknown, DB = any, TName extends keyof DB
   hooks?: TableHooksOf<Tx, Selectable<DB[TName]>, Insertable<DB[TName]>, Updateable<DB[TName]>>
   /** Permissions every read and every write of the table needs (`asSystem` bypasses them); see docs/rbac.md. */
   permissions?: TablePermissions
+  /**
+   * Columns holding another declared table's primary key: `{ project_id: 'projects' }`, or
+   * `{ project_id: { table: 'projects', onSoftDelete: 'cascade' } }`. Writes check that the id names
+   * a live row of the same tenant; see docs/schema.md.
+   */
+  references?: { [Column in keyof DB[TName] & string]?: ReferenceOption }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { TableDeclaration } from './table-declaration.js'
 import { parseInput } from '../validation/strict-options.js'
 import { isPermission } from '../validation/permission-name.js'
+import { referencesSchema } from './references.js'
 
 const name = z.string().min(1).max(63)
 const hook = z.function().optional()
@@ -38,6 +39,7 @@ const definitionSchema = z.strictObject({
     })
     .optional(),
   permissions: z.strictObject({ read: permissions, write: permissions }).optional(),
+  references: referencesSchema.optional(),
 })
 
 /**

@@ -188,3 +188,14 @@ describe('table hooks', () => {
     })
   })
 })
+
+describe('declared references', () => {
+  it('takes a column of the table, with a table name or { table, onSoftDelete }', () => {
+    defineTable<HostDB, 'devices', 'org_id'>({ table: 'devices', references: { serial: 'projects' } })
+    defineTable<HostDB, 'projects'>({ table: 'projects', references: { name: { table: 'devices', onSoftDelete: 'cascade' } } })
+    // @ts-expect-error: not a column of devices
+    defineTable<HostDB, 'devices', 'org_id'>({ table: 'devices', references: { project_id: 'projects' } })
+    // @ts-expect-error: not an onSoftDelete action
+    defineTable<HostDB, 'projects'>({ table: 'projects', references: { name: { table: 'devices', onSoftDelete: 'delete' } } })
+  })
+})

@@ -1,0 +1,1 @@
+drop function if exists {{schema}}.reference_guard(boolean, text, text, text);

@@ -1,0 +1,118 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely'
+import { denied } from '../execution/audited-write.js'
+import { TenantryError } from '../errors/tenantry-error.js'
+import { rowVisibilityCondition, sameTenantPredicate } from '../predicates/row-visibility.js'
+import { requestTenantId, type RequestState } from '../runtime/runtime.js'
+import { referencesOf, referencesTo, type Reference } from '../schema/references.js'
+import type { TableModel } from '../schema/table-model.js'
+
+/**
+ * The checks of declared references, made in the same statement as the write they guard (no
+ * extra round trip, no window between check and write): a condition over the statement's
+ * written rows that calls `reference_guard` (migration 0006), which fails the whole statement when
+ * the condition does not hold. A reference to a missing, soft-deleted or other tenant's row fails
+ * alike, with the same message, so the error tells nothing about rows the scope cannot see.
+ */
+
+const REFERENCE_RULE = 'reference'
+const RESTRICT_RULE = 'restrict'
+
+function guard(state: RequestState, ok: RawBuilder<SqlBool>, rule: string, table: string, column: string): RawBuilder<SqlBool> {
+  return sql<SqlBool>`${sql.id(state.runtime.schema, 'reference_guard')}(${ok}, ${rule}, ${table}, ${column})`
+}
+
+function joinChecks(checks: RawBuilder<SqlBool>[]): RawBuilder<SqlBool> | undefined {
+  return checks.length === 0 ? undefined : sql<SqlBool>`(${sql.join(checks, sql` and `)})`
+}
+
+/**
+ * Each reference of the rows in CTE `source` (`created`, `changed`) is null or names a live row of
+ * the referenced table in the row's own tenant (and the scope's, when it has one). `columns`
+ * limits the check to the references an update sets; `rules` to references that follow soft
+ * deletes (a restore). `undefined` when nothing is to be checked: the statement stays as it was.
+ *
+ * @example
+ * insertStatement(state, model, rows, action, { ...options, check: referenceCheck(state, model, 'created') })
+ */
+export function referenceCheck(
+  state: RequestState,
+  model: TableModel,
+  source: 'created' | 'changed',
+  filter: { columns?: string[]; followsSoftDelete?: boolean } = {},
+): RawBuilder<SqlBool> | undefined {
+  const checks: RawBuilder<SqlBool>[] = []
+  for (const reference of referencesOf(model)) {
+    if (filter.columns && !filter.columns.includes(reference.column)) continue
+    if (filter.followsSoftDelete && reference.onSoftDelete === 'ignore') continue
+    const parent = state.runtime.models.get(reference.table)!
+    const value = sql`x.${sql.id(reference.column)}`
+    const live = rowVisibilityCondition(parent, 'p', { tenantId: requestTenantId(state), view: 'live' })
+    const sameTenant = sameTenantPredicate(parent, 'p', sql`x.${sql.id(model.tenantColumn!)}`)
+    const ok = sql<SqlBool>`not exists (select 1 from ${sql.id(source)} as x where ${value} is not null and not exists (
+        select 1 from ${sql.id(parent.schema, parent.table)} as p where p.${sql.id(parent.primaryKey)} = ${value} and ${live} and ${sameTenant}))`
+    checks.push(guard(state, ok, REFERENCE_RULE, model.name, reference.column))
+  }
+  return joinChecks(checks)
+}
+
+/**
+ * No live row references the rows in `changed` (just soft-deleted) through a reference declared
+ * `onSoftDelete: 'restrict'`. Rows of the same statement do not count (a self-referencing table
+ * soft-deleting a parent and its children together).
+ */
+export function restrictCheck(state: RequestState, parent: TableModel): RawBuilder<SqlBool> | undefined {
+  const checks: RawBuilder<SqlBool>[] = []
+  for (const { child, reference } of referencesTo(state.runtime.models, parent)) {
+    if (reference.onSoftDelete !== 'restrict') continue
+    const live = rowVisibilityCondition(child, 'c', { tenantId: requestTenantId(state), view: 'live' })
+    const sameTenant = sameTenantPredicate(child, 'c', sql`x.${sql.id(parent.tenantColumn!)}`)
+    const pk = sql.id(child.primaryKey)
+    const notInStatement = child === parent ? sql` and not exists (select 1 from changed as y where y.${pk} = c.${pk})` : sql``
+    const ok = sql<SqlBool>`not exists (select 1 from changed as x join ${sql.id(child.schema, child.table)} as c
+        on c.${sql.id(reference.column)} = x.${sql.id(parent.primaryKey)} where ${live} and ${sameTenant}${notInStatement})`
+    checks.push(guard(state, ok, RESTRICT_RULE, child.name, reference.column))
+  }
+  return joinChecks(checks)
+}
+
+/** The check of a soft delete (`restrict`) or a restore (the references it brings back to life). */
+export function deletedStateCheck(state: RequestState, model: TableModel, to: 'deleted' | 'live'): RawBuilder<SqlBool> | undefined {
+  return to === 'deleted' ? restrictCheck(state, model) : referenceCheck(state, model, 'changed', { followsSoftDelete: true })
+}
+
+/** `{ check }` for a write's options, or nothing, so statements without references are unchanged. */
+export function withCheck(check: RawBuilder<SqlBool> | undefined): { check?: RawBuilder<SqlBool> } {
+  return check ? { check } : {}
+}
+
+/**
+ * The error of a failed guard, in the repository's words: `FOREIGN_KEY_VIOLATION` (audited as
+ * `denied`) naming the column and the referenced table, or `CONFLICT` naming the referencing table
+ * and column of a `restrict`. Any other error is returned as it is.
+ */
+export function explainReferenceError(error: unknown, state: RequestState, operation: string): unknown {
+  if (!(error instanceof TenantryError) || error.code !== 'FOREIGN_KEY_VIOLATION' || !error.table || !error.column) return error
+  const child = state.runtime.models.get(error.table)
+  const reference: Reference | undefined = child ? referencesOf(child).find((r) => r.column === error.column) : undefined
+  if (!child || !reference) return error
+  const details = { table: child.name, column: reference.column, operation, ...(error.sqlState ? { sqlState: error.sqlState } : {}) }
+  if (error.constraint === `tenantry_${REFERENCE_RULE}`) {
+    return denied(
+      new TenantryError(
+        'FOREIGN_KEY_VIOLATION',
+        `${operation}: "${reference.column}" must reference a live row of "${reference.table}" in the same tenant`,
+        details,
+        { cause: error.cause },
+      ),
+    )
+  }
+  if (error.constraint === `tenantry_${RESTRICT_RULE}`) {
+    return new TenantryError(
+      'CONFLICT',
+      `${operation}: live rows of "${child.name}" still reference it ("${reference.column}", onSoftDelete: 'restrict'); soft-delete them first`,
+      details,
+      { cause: error.cause },
+    )
+  }
+  return error
+}
