@@ -90,7 +90,9 @@ export function techopsTables(): TechopsTables {
         // The status history is one hook: `before` holds each row as it was, read by the same statement.
         async afterUpdate(rows, { before, tx, context }) {
           const changes = rows.flatMap((row, i) =>
-            row.status === before[i]!.status ? [] : [{ request_id: row.id, from_status: before[i]!.status, to_status: row.status, changed_by: context?.actorId ?? null }],
+            row.status === before[i]!.status
+              ? []
+              : [{ request_id: row.id, from_status: before[i]!.status, to_status: row.status, changed_by: context?.actorId ?? null }],
           )
           if (changes.length > 0) await tx.repo('request_status_history').createMany(changes)
         },

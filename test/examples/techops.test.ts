@@ -97,7 +97,9 @@ describe('the operations dashboard example', () => {
     expect(denied.length).toBeGreaterThanOrEqual(3)
     // Support still sees projects and works on requests.
     expect(await support.repo('projects').findById(north.project.id)).not.toBeNull()
-    expect(await support.repo('maintenance_requests').create({ project_id: north.project.id, title: 'Rotate TLS certificates' })).toMatchObject({ status: 'open' })
+    expect(await support.repo('maintenance_requests').create({ project_id: north.project.id, title: 'Rotate TLS certificates' })).toMatchObject({
+      status: 'open',
+    })
   })
 
   it('records each status change in the history from one afterUpdate hook, with who made it', async () => {
@@ -154,5 +156,19 @@ describe('the operations dashboard example', () => {
     expect(await deletedAt('deployments', retired.id)).not.toBeNull()
     const page = await projectDeployments(as('northwind_operator'), north.project.id)
     expect(page.items.map((d) => d.id)).toEqual([north.deployments[1]!.id])
+  })
+
+  it('refuses a group delete whose cascade would reach deployments the actor may not write, and changes nothing', async () => {
+    const north = await catalogue('northwind', 'telemetry')
+    const error = await caught(as('northwind_support').repo('project_groups').softDelete(north.group.id))
+    expect(error.code).toBe('FORBIDDEN')
+    expect(error.message).toContain('deployments:write')
+    for (const [table, id] of [
+      ['project_groups', north.group.id],
+      ['projects', north.project.id],
+      ['deployments', north.deployments[0]!.id],
+    ] as const) {
+      expect((await file.db.selectFrom(table).select('deleted_at').where('id', '=', id).executeTakeFirstOrThrow()).deleted_at).toBeNull()
+    }
   })
 })
