@@ -27,6 +27,7 @@ import { checkOptionKeys } from './validation/strict-options.js'
 import { checkTableDefinition } from './schema/table-definition.js'
 import { refuseNulBytes } from './validation/text-value.js'
 import { Citus } from './citus/citus-admin.js'
+import { applyCitusPlacement } from './citus/citus-placement.js'
 import { SCHEMA_NAME } from './util/identifiers.js'
 
 /** The `tables` map of `createTenantry`: repository name → `defineTable` result. */
@@ -151,6 +152,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     schema,
     isolation: options.isolation ?? 'query',
     retry,
+    distributedAudit: false,
     models,
     builtins,
     audit: {
@@ -163,7 +165,10 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     ready() {
       loading ??= loadTableColumns(root, [...models.values()], [...builtins.values()])
         // The database must match the isolation mode before the first query (same round trip).
-        .then((security) => checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce))
+        .then((security) => {
+          applyCitusPlacement(runtime, security)
+          checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce)
+        })
         .catch((error) => {
           loading = undefined
           throw mapDatabaseError(error, 'ready')

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
-import { auditedWrite, collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
+import { auditedWrite, denied, recordFailedWrite } from '../execution/audited-write.js'
+import { runWriteStatement, splitsAudit } from '../execution/split-audit-statement.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
@@ -369,8 +370,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return checkId(this.#model, id, this.#operation(op))
   }
 
-  #writeOptions(): { audited: boolean; wantEvents: boolean } {
-    return { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
+  #writeOptions(): { audited: boolean; wantEvents: boolean; split: boolean } {
+    return {
+      audited: this.#model.auditEnabled,
+      wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined,
+      split: this.#model.auditEnabled && splitsAudit(this.#state),
+    }
   }
 
   #hookArgs(inner: RequestState): HookArgsOf<unknown> {
@@ -461,8 +466,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   /** Runs a write statement and collects the audit events it returned for the sink. */
   async #runWrite(db: Kysely<any>, statement: RawBuilder<Record<string, unknown>>, events: AuditEvent[]): Promise<Record<string, unknown>[]> {
-    const { rows } = await statement.execute(db)
-    return collectAuditEvents(rows, events)
+    return runWriteStatement(db, statement, events)
   }
 
   /**
@@ -476,7 +480,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
     severalStatements = false,
   ): Promise<T> {
-    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined)
+    // On Citus the change and its audit insert are two statements (split-audit-statement.ts): one transaction.
+    const needsTransaction = severalStatements || this.#writeOptions().split || hookNames.some((name) => this.#hooks[name] !== undefined)
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
     const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
     const explain = (error: unknown) => this.#explain(error, op)

@@ -4,6 +4,7 @@ import { AUDIT_COLUMN } from '../execution/audited-write.js'
 import type { RequestState } from '../runtime/runtime.js'
 import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
+import { splitAuditInsert, splitAuditStatement, tenantShardFilter } from '../execution/split-audit-statement.js'
 
 /**
  * Data-modifying CTEs: the change and its audit rows in one statement, so an audited single-row
@@ -33,6 +34,8 @@ export interface WriteOptions {
   audited: boolean
   /** Return each row's audit record too (for the sink). */
   wantEvents: boolean
+  /** The change and its audit insert as two statements (Citus; see `split-audit-statement.ts`). */
+  split?: boolean
 }
 
 /** `insert ... returning *` for one or many rows, plus their audit rows. */
@@ -50,6 +53,7 @@ export function insertStatement(
       ? sql`insert into ${tableRef(model)} default values returning *`
       : sql`insert into ${tableRef(model)} (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)} returning *`
   if (!options.audited) return sql<Record<string, unknown>>`${insert}`
+  if (options.split) return splitAuditInsert(state, model, action, insert, columns, options.wantEvents)
   const audit = auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns })
   return sql<Record<string, unknown>>`with created as (${insert}), audit as (${audit})
     ${finalSelect(model, 'created', true, options.wantEvents)}`
@@ -82,7 +86,10 @@ export function updateStatement(
   const pk = sql.id(model.primaryKey)
   const guard = options.guard ? sql` and ${options.guard}` : sql``
   const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
-    from target where u.${pk} = target.${pk}${guard} returning u.*`
+    from target where u.${pk} = target.${pk}${guard}${tenantShardFilter(model, 'u', target.visibility, options.split)} returning u.*`
+  if (options.audited && options.split) {
+    return splitAuditStatement(state, model, action, sql`target as (${targetCte(model, target)}), changed as (${update})`, { after: 'changed', before: 'target' }, options.wantEvents)
+  }
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'changed', before: 'target' })})` : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}
     ${finalSelect(model, 'changed', options.audited, options.wantEvents)}`
@@ -97,7 +104,10 @@ export function deleteStatement(
   options: WriteOptions,
 ): RawBuilder<Record<string, unknown>> {
   const pk = sql.id(model.primaryKey)
-  const remove = sql`delete from ${tableRef(model)} as d using target where d.${pk} = target.${pk} returning d.*`
+  const remove = sql`delete from ${tableRef(model)} as d using target where d.${pk} = target.${pk}${tenantShardFilter(model, 'd', target.visibility, options.split)} returning d.*`
+  if (options.audited && options.split) {
+    return splitAuditStatement(state, model, action, sql`target as (${targetCte(model, target)}), removed as (${remove})`, { after: null, before: 'removed' }, options.wantEvents)
+  }
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: null, before: 'removed' })})` : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), removed as (${remove})${audit}
     ${finalSelect(model, 'removed', options.audited, options.wantEvents)}`

@@ -1,0 +1,184 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely'
+import { TenantryError } from '../errors/tenantry-error.js'
+import type { AuditEvent } from '../runtime/audit-event.js'
+import { requestActorId, type RequestState } from '../runtime/runtime.js'
+import type { TableModel } from '../schema/table-model.js'
+import { tenantPredicate, type RowVisibility } from '../predicates/row-visibility.js'
+import { AUDIT_COLUMNS, auditMetadata, auditRowValues, auditRowToEvent, auditTable, type AuditSources } from './audit-statement.js'
+import { collectAuditEvents } from './audited-write.js'
+
+/**
+ * Audited writes on Citus: two router statements in one transaction instead of one
+ * data-modifying CTE. Citus plans `with changed as (update ...) insert into audit_logs select ...
+ * from changed` as distributed subplans (the changed rows pulled to the coordinator, then inserted
+ * back); split in two, each statement is one task on the tenant's node:
+ * 1. the change, returning its rows and, per row, the audit values (`auditRowValues`, the very
+ *    expressions of the one-statement path: old and new values, changed fields, redaction);
+ * 2. `insert into audit_logs ... values (...)` of those values, bound as parameters with the
+ *    tenant as a value, so Citus routes it to the shard that holds the tenant.
+ * Used when `audit_logs` is a distributed table (`TenantryRuntime.distributedAudit`); single-node
+ * installs keep the one statement and its one round trip.
+ */
+
+/** Per-row audit values the change statement returns; stripped before rows reach the caller. */
+const VALUE_COLUMNS = {
+  tenant: '__tenantry_audit_tenant',
+  resource: '__tenantry_audit_resource',
+  old: '__tenantry_audit_old',
+  new: '__tenantry_audit_new',
+  changed: '__tenantry_audit_changed',
+} as const
+
+/** Audit rows per insert: 14 parameters each, far below PostgreSQL's 65,535. */
+const AUDIT_ROWS_PER_INSERT = 1000
+
+interface SplitAudit {
+  state: RequestState
+  model: TableModel
+  action: string
+  wantEvents: boolean
+  /** Set for inserts: the audit insert reads the new rows back on their shard (`createdAuditInsert`). */
+  createdFields?: string[]
+}
+
+/** The second statement each split change statement needs, keyed by the statement (as Kysely keys per-query state). */
+const pendingAudits = new WeakMap<object, SplitAudit>()
+
+/** Whether `state`'s audited writes go as the statement pair: `audit_logs` is distributed (Citus). */
+export function splitsAudit(state: RequestState): boolean {
+  return state.runtime.distributedAudit
+}
+
+/**
+ * `with <ctes> select <rows>.*, <audit values> from <cte> as audit_row [join <before> as
+ * audit_previous]`: a split change statement, marked for `runWriteStatement` to send its audit
+ * insert. The JSON values go as text, so numbers keep every digit on their way back as parameters.
+ */
+export function splitAuditStatement(
+  state: RequestState,
+  model: TableModel,
+  action: string,
+  ctes: RawBuilder<unknown>,
+  sources: AuditSources,
+  wantEvents: boolean,
+): RawBuilder<Record<string, unknown>> {
+  const { pk, main, row, tenant, oldValues, newValues, changed, join } = auditRowValues(state, model, sources)
+  const statement = sql<Record<string, unknown>>`with ${ctes}
+    select ${row}.*, ${tenant}::text as ${sql.id(VALUE_COLUMNS.tenant)}, ${row}.${pk}::text as ${sql.id(VALUE_COLUMNS.resource)},
+      (${oldValues})::text as ${sql.id(VALUE_COLUMNS.old)}, (${newValues})::text as ${sql.id(VALUE_COLUMNS.new)},
+      ${changed} as ${sql.id(VALUE_COLUMNS.changed)}
+    from ${sql.id(main)} as ${row}${join}`
+  pendingAudits.set(statement, { state, model, action, wantEvents })
+  return statement
+}
+
+/**
+ * ` and <alias>.tenant_id = $tenant` on the row an UPDATE or DELETE changes, for split statements:
+ * joined to the target CTE on the primary key alone, Citus cannot tell the change's shard and
+ * sends it to every shard. Nothing on the one-statement path, nor for a system scope.
+ */
+export function tenantShardFilter(model: TableModel, alias: string, visibility: RowVisibility, split: boolean | undefined): RawBuilder<unknown> {
+  const predicate = split ? tenantPredicate(model, alias, visibility.tenantId) : null
+  return predicate ? sql` and ${predicate}` : sql``
+}
+
+/**
+ * Marks a plain `insert ... returning *` (Citus plans an INSERT inside a CTE as distributed
+ * subplans, unlike an UPDATE or DELETE) for `createdAuditInsert`.
+ */
+export function splitAuditInsert(
+  state: RequestState,
+  model: TableModel,
+  action: string,
+  insert: RawBuilder<unknown>,
+  createdFields: string[],
+  wantEvents: boolean,
+): RawBuilder<Record<string, unknown>> {
+  const statement = sql<Record<string, unknown>>`${insert}`
+  pendingAudits.set(statement, { state, model, action, wantEvents, createdFields })
+  return statement
+}
+
+/**
+ * `insert into audit_logs ... select ... from <table> as audit_row where <tenant> and <key> = any($keys)`:
+ * the new rows read back by key, in the transaction that inserted them. Co-located with
+ * `audit_logs` and filtered by the tenant, Citus pushes it down to the tenant's shard as one task
+ * (the audit row's tenant is the row's distribution column).
+ */
+function createdAuditInsert(split: SplitAudit, keys: unknown[]): RawBuilder<Record<string, unknown>> {
+  const { state, model, action } = split
+  const { pk, row, tenant, newValues, changed } = auditRowValues(state, model, { after: 'created', before: null, createdFields: split.createdFields ?? [] })
+  const keyType = model.columns.get(model.primaryKey)?.type ?? 'text'
+  const conditions = [tenantPredicate(model, 'audit_row', state.context?.tenantId ?? null), sql`${row}.${pk} = any(${keys}::${sql.id(keyType)}[])`]
+  const ctx = state.context
+  return sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
+    select ${tenant}, ${requestActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
+           null::jsonb, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
+           ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state)}::jsonb
+      from ${sql.id(model.schema, model.table)} as ${row}
+     where ${sql.join(conditions.filter((c) => c !== null), sql` and `)}
+    returning *`
+}
+
+function auditValuesInsert(split: SplitAudit, rows: Record<string, unknown>[]): RawBuilder<Record<string, unknown>> {
+  const { state, model, action } = split
+  const ctx = state.context
+  const actor = requestActorId(state)
+  const metadata = auditMetadata(state)
+  const values = rows.map(
+    (r) => sql`(${r[VALUE_COLUMNS.tenant]}::uuid, ${actor}::uuid, ${action}, ${model.name}, ${r[VALUE_COLUMNS.resource]},
+      ${r[VALUE_COLUMNS.old]}::jsonb, ${r[VALUE_COLUMNS.new]}::jsonb, ${r[VALUE_COLUMNS.changed]}::text[], ${ctx?.ip ?? null}::inet,
+      ${ctx?.userAgent ?? null}, ${ctx?.requestId ?? null}, 'success', null, ${metadata}::jsonb)`,
+  )
+  return sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS}) values ${sql.join(values)} returning *`
+}
+
+/**
+ * Sends the audit insert of a split change statement's `rows`, and strips the audit values from
+ * them. Refuses a record without a tenant: a distributed `audit_logs` cannot hold it (Citus refuses
+ * NULL in its distribution column), and the open transaction rolls the change back.
+ */
+async function insertSplitAudit(db: Kysely<any>, split: SplitAudit, rows: Record<string, unknown>[], events: AuditEvent[]): Promise<void> {
+  if (split.createdFields) {
+    const column = split.model.tenantColumn
+    const tenantless = column ? rows.some((r) => r[column] === null) : split.state.context?.tenantId == null
+    if (tenantless) throw tenantlessAuditError(split.action)
+    for (let from = 0; from < rows.length; from += AUDIT_ROWS_PER_INSERT) {
+      const keys = rows.slice(from, from + AUDIT_ROWS_PER_INSERT).map((r) => r[split.model.primaryKey])
+      const { rows: audit } = await createdAuditInsert(split, keys).execute(db)
+      if (split.wantEvents) for (const record of audit) events.push(auditRowToEvent(record))
+    }
+    return
+  }
+  if (rows.some((r) => r[VALUE_COLUMNS.tenant] === null)) throw tenantlessAuditError(split.action)
+  for (let from = 0; from < rows.length; from += AUDIT_ROWS_PER_INSERT) {
+    const { rows: audit } = await auditValuesInsert(split, rows.slice(from, from + AUDIT_ROWS_PER_INSERT)).execute(db)
+    if (split.wantEvents) for (const record of audit) events.push(auditRowToEvent(record))
+  }
+  for (const row of rows) for (const column of Object.values(VALUE_COLUMNS)) delete row[column]
+}
+
+/** Why an audit event without a tenant is refused once `audit_logs` is distributed. */
+export function tenantlessAuditError(action: string): TenantryError {
+  return new TenantryError(
+    'CONFIGURATION',
+    `${action}: audit_logs is distributed by tenant_id (Citus), so an audit event without a tenant cannot be stored; run this write in a tenant scope, or on a single-node database`,
+    { operation: action },
+  )
+}
+
+/**
+ * Runs a write statement and hands its audit events to `events`: the one-statement path collects
+ * the audit rows its CTE returned; a split statement (Citus) gets its audit insert here, on the
+ * same connection and transaction.
+ *
+ * @example
+ * const rows = await runWriteStatement(trx, updateStatement(state, model, target, assignments, action, options), events)
+ */
+export async function runWriteStatement(db: Kysely<any>, statement: RawBuilder<Record<string, unknown>>, events: AuditEvent[]): Promise<Record<string, unknown>[]> {
+  const { rows } = await statement.execute(db)
+  const split = pendingAudits.get(statement)
+  if (!split) return collectAuditEvents(rows, events)
+  if (rows.length > 0) await insertSplitAudit(db, split, rows, events)
+  return rows
+}
