@@ -4,6 +4,7 @@ import { transactionOnNewConnection } from './context-transaction.js'
 import { dispatchToSink } from './audit-sink.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
+import { storableOutcome, unstoredOutcomeEvent } from './tenantless-audit.js'
 
 export const AUDIT_COLUMNS = sql.raw(
   'tenant_id, actor_user_id, action, resource_type, resource_id, old_values, new_values, changed_fields, ip, user_agent, request_id, outcome, error_code, metadata',
@@ -101,6 +102,7 @@ export function auditEventInsert(state: RequestState, record: OutcomeRecord): Ra
 
 /** Writes one outcome row on a connection of its own (autocommit, or a context-setting transaction under RLS). */
 async function writeOutcome(state: RequestState, record: OutcomeRecord): Promise<AuditEvent | null> {
+  if (!storableOutcome(state, record)) return unstoredOutcomeEvent(state, record)
   const statement = auditEventInsert(state, record)
   try {
     const runtime = state.runtime

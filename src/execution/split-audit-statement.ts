@@ -1,11 +1,11 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
-import { TenantryError } from '../errors/tenantry-error.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import { requestActorId, type RequestState } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
 import { tenantPredicate, type RowVisibility } from '../predicates/row-visibility.js'
 import { AUDIT_COLUMNS, auditMetadata, auditRowValues, auditRowToEvent, auditTable, type AuditSources } from './audit-statement.js'
 import { collectAuditEvents } from './audited-write.js'
+import { tenantlessAuditError } from './tenantless-audit.js'
 
 /**
  * Audited writes on Citus: two router statements in one transaction instead of one
@@ -116,7 +116,10 @@ function createdAuditInsert(split: SplitAudit, keys: unknown[]): RawBuilder<Reco
            null::jsonb, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
            ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state)}::jsonb
       from ${sql.id(model.schema, model.table)} as ${row}
-     where ${sql.join(conditions.filter((c) => c !== null), sql` and `)}
+     where ${sql.join(
+       conditions.filter((c) => c !== null),
+       sql` and `,
+     )}
     returning *`
 }
 
@@ -158,15 +161,6 @@ async function insertSplitAudit(db: Kysely<any>, split: SplitAudit, rows: Record
   for (const row of rows) for (const column of Object.values(VALUE_COLUMNS)) delete row[column]
 }
 
-/** Why an audit event without a tenant is refused once `audit_logs` is distributed. */
-export function tenantlessAuditError(action: string): TenantryError {
-  return new TenantryError(
-    'CONFIGURATION',
-    `${action}: audit_logs is distributed by tenant_id (Citus), so an audit event without a tenant cannot be stored; run this write in a tenant scope, or on a single-node database`,
-    { operation: action },
-  )
-}
-
 /**
  * Runs a write statement and hands its audit events to `events`: the one-statement path collects
  * the audit rows its CTE returned; a split statement (Citus) gets its audit insert here, on the
@@ -175,7 +169,11 @@ export function tenantlessAuditError(action: string): TenantryError {
  * @example
  * const rows = await runWriteStatement(trx, updateStatement(state, model, target, assignments, action, options), events)
  */
-export async function runWriteStatement(db: Kysely<any>, statement: RawBuilder<Record<string, unknown>>, events: AuditEvent[]): Promise<Record<string, unknown>[]> {
+export async function runWriteStatement(
+  db: Kysely<any>,
+  statement: RawBuilder<Record<string, unknown>>,
+  events: AuditEvent[],
+): Promise<Record<string, unknown>[]> {
   const { rows } = await statement.execute(db)
   const split = pendingAudits.get(statement)
   if (!split) return collectAuditEvents(rows, events)

@@ -397,6 +397,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     }
     // JavaScript dates carry milliseconds, timestamptz microseconds: compare at millisecond precision.
     const asText = typeof expected === 'string' ? expected : value.toISOString()
+    // In UTC, date_trunc is IMMUTABLE: Citus refuses STABLE functions over columns in an UPDATE.
+    if (this.#model.columns.get('updated_at')?.type === 'timestamptz') {
+      return sql<SqlBool>`date_trunc('milliseconds', u.updated_at at time zone 'UTC') = date_trunc('milliseconds', ${asText}::timestamptz at time zone 'UTC')`
+    }
     return sql<SqlBool>`date_trunc('milliseconds', u.updated_at) = date_trunc('milliseconds', ${asText}::timestamptz)`
   }
 

@@ -88,7 +88,14 @@ export function updateStatement(
   const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
     from target where u.${pk} = target.${pk}${guard}${tenantShardFilter(model, 'u', target.visibility, options.split)} returning u.*`
   if (options.audited && options.split) {
-    return splitAuditStatement(state, model, action, sql`target as (${targetCte(model, target)}), changed as (${update})`, { after: 'changed', before: 'target' }, options.wantEvents)
+    return splitAuditStatement(
+      state,
+      model,
+      action,
+      sql`target as (${targetCte(model, target)}), changed as (${update})`,
+      { after: 'changed', before: 'target' },
+      options.wantEvents,
+    )
   }
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'changed', before: 'target' })})` : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}
@@ -106,7 +113,14 @@ export function deleteStatement(
   const pk = sql.id(model.primaryKey)
   const remove = sql`delete from ${tableRef(model)} as d using target where d.${pk} = target.${pk}${tenantShardFilter(model, 'd', target.visibility, options.split)} returning d.*`
   if (options.audited && options.split) {
-    return splitAuditStatement(state, model, action, sql`target as (${targetCte(model, target)}), removed as (${remove})`, { after: null, before: 'removed' }, options.wantEvents)
+    return splitAuditStatement(
+      state,
+      model,
+      action,
+      sql`target as (${targetCte(model, target)}), removed as (${remove})`,
+      { after: null, before: 'removed' },
+      options.wantEvents,
+    )
   }
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: null, before: 'removed' })})` : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), removed as (${remove})${audit}

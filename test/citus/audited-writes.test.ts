@@ -176,7 +176,10 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
     // begin, the change (an update or delete returns its audit values too), the audit insert, commit
     for (const [op] of writes) {
       const change = op.startsWith('create') ? 'insert' : 'with'
-      expect(sentByOp[op]!.map((q) => q.text.trim().split(/\s+/)[0]!.toLowerCase()), op).toEqual(['begin', change, 'insert', 'commit'])
+      expect(
+        sentByOp[op]!.map((q) => q.text.trim().split(/\s+/)[0]!.toLowerCase()),
+        op,
+      ).toEqual(['begin', change, 'insert', 'commit'])
     }
     const { rows } = await sql<{ name: string; status: string; deleted: boolean }>`
       select name, status, deleted_at is not null as deleted from public.projects where tenant_id = ${tenantA} order by name`.execute(db)
@@ -207,7 +210,12 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
     expect(a.find((r) => r.action === 'projects.create' && r.resource_id === idsA.apollo)!.budget_text).toBe('12345678901234567890.123456789')
     // and the sink got each row once, as written
     const written = new Set(a.map((r) => r.id))
-    expect(sunk.filter((e) => e.resourceType === 'projects').map((e) => e.id).sort()).toEqual([...written].sort())
+    expect(
+      sunk
+        .filter((e) => e.resourceType === 'projects')
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual([...written].sort())
   })
 
   it('plans every statement of every write as one task on one node (EXPLAIN)', async () => {
@@ -282,7 +290,133 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
     const auditAfter = (await sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs where tenant_id = ${tenantB}`.execute(db)).rows[0]!.n
     expect(auditAfter).toBe(auditBefore)
     // the refused attempts are audited as denied, on tenant A
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs where tenant_id = ${tenantA} and outcome = 'denied'`.execute(db)
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs where tenant_id = ${tenantA} and outcome = 'denied'`.execute(
+      db,
+    )
     expect(rows[0]!.n).toBe(2)
+  })
+
+  describe('the repository conformance cases on the cluster (strict connections: one shard or an error)', () => {
+    let tenantC: string
+    const repo = () => strict.withContext(context(tenantC)).repo('projects')
+
+    beforeAll(async () => {
+      tenantC = (await oneStatement.asSystem({ reason: 'citus conformance' }).tenants.create({ slug: 'initech', name: 'Initech' })).id
+      await repo().createMany([
+        { name: 'p1', budget: '10' },
+        { name: 'p2', budget: '20', status: 'paused' },
+        { name: 'p3', budget: '30' },
+      ])
+    })
+
+    it('create, find, page, count, aggregate', async () => {
+      const created = await repo().create({ name: 'p4', budget: '40' })
+      expect((await repo().findById(created.id))?.name).toBe('p4')
+      expect((await repo().findMany({ where: { status: 'active' }, orderBy: ['name', 'asc'] })).map((p) => p.name)).toEqual(['p1', 'p3', 'p4'])
+      const first = await repo().page({ limit: 3, orderBy: ['name', 'asc'] })
+      const second = await repo().page({ limit: 3, orderBy: ['name', 'asc'], after: first.nextCursor })
+      expect([...first.items, ...second.items].map((p) => p.name)).toEqual(['p1', 'p2', 'p3', 'p4'])
+      expect(second.nextCursor).toBeNull()
+      expect(await repo().count({ where: { status: 'paused' } })).toBe(1)
+      const byStatus = await repo().aggregate({ groupBy: 'status', count: true, sum: ['budget'] })
+      expect(byStatus.map((r) => [r.status, r.count, Number(r.sum.budget)]).sort()).toEqual([
+        ['active', 3, 80],
+        ['paused', 1, 20],
+      ])
+    })
+
+    it('update, soft delete, restore and purge, with the views that follow them', async () => {
+      const [p1] = await repo().findMany({ where: { name: 'p1' } })
+      await repo().update(p1!.id, { name: 'p1 renamed' }, { expectedUpdatedAt: p1!.updated_at })
+      const stale = await repo()
+        .update(p1!.id, { name: 'again' }, { expectedUpdatedAt: p1!.updated_at })
+        .catch((e: unknown) => e)
+      expect(isTenantryError(stale) && stale.code).toBe('CONFLICT')
+      await repo().softDelete(p1!.id)
+      expect(await repo().findById(p1!.id)).toBeNull()
+      expect(await repo().onlyDeleted().count()).toBe(1)
+      expect((await repo().withDeleted().findById(p1!.id))?.name).toBe('p1 renamed')
+      await repo().restore(p1!.id)
+      expect(await repo().onlyDeleted().count()).toBe(0)
+      await repo().purge(p1!.id)
+      expect((await sql<{ n: number }>`select count(*)::int as n from public.projects where id = ${p1!.id}`.execute(db)).rows[0]!.n).toBe(0)
+      const actions = (
+        await sql<{ action: string }>`select action from tenantry.audit_logs where resource_id = ${p1!.id} and outcome = 'success' order by created_at`.execute(
+          db,
+        )
+      ).rows.map((r) => r.action)
+      expect(actions).toEqual(['projects.create', 'projects.update', 'projects.softDelete', 'projects.restore', 'projects.purge'])
+    })
+  })
+
+  describe('what Citus cannot store or run, refused clearly', () => {
+    it('refuses a write whose audit event has no tenant (a global user), writes nothing, and hands the failure to the sink', async () => {
+      const from = sunk.length
+      const error = await strict
+        .asSystem({ reason: 'citus global user' })
+        .users.create({ email: 'global@example.com' })
+        .catch((e: unknown) => e)
+      expect(isTenantryError(error) && error.code).toBe('CONFIGURATION')
+      expect((error as Error).message).toBe(
+        'users.create: audit_logs is distributed by tenant_id (Citus), so an audit event without a tenant cannot be stored; run it in a tenant scope (see docs/scale-out.md)',
+      )
+      expect((await sql<{ n: number }>`select count(*)::int as n from tenantry.users where email = 'global@example.com'`.execute(db)).rows[0]!.n).toBe(0)
+      expect(sunk.slice(from)).toEqual([
+        expect.objectContaining({
+          action: 'users.create',
+          outcome: 'failure',
+          errorCode: 'CONFIGURATION',
+          tenantId: null,
+          metadata: expect.objectContaining({ system: true }),
+        }),
+      ])
+    })
+
+    it('refuses auditLog.record without a tenant, and stores it on the tenant shard in a tenant scope', async () => {
+      const error = await strict
+        .asSystem({ reason: 'citus custom event' })
+        .auditLog.record({ action: 'maintenance.start' })
+        .catch((e: unknown) => e)
+      expect(isTenantryError(error) && error.code).toBe('CONFIGURATION')
+      const event = await strict.withContext(context(tenantA)).auditLog.record({ action: 'auth.login' })
+      expect(event).toMatchObject({ tenantId: tenantA, action: 'auth.login' })
+      const { rows } = await sql<{ action: string }>`select action from tenantry.audit_logs where action in ('maintenance.start', 'auth.login')`.execute(db)
+      expect(rows).toEqual([{ action: 'auth.login' }])
+    })
+
+    it("prunes old audit rows: a tenant's own on its shard, and every tenant's from a system scope", async () => {
+      await sql`insert into tenantry.audit_logs (tenant_id, action, created_at)
+                select t, 'old.event', now() - interval '400 days' from unnest(array[${tenantA}, ${tenantA}, ${tenantA}, ${tenantB}]::uuid[]) as t`.execute(db)
+      const count = async (tenantId: string) =>
+        (await sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs where tenant_id = ${tenantId} and action = 'old.event'`.execute(db))
+          .rows[0]!.n
+      const recentA = (await sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs where tenant_id = ${tenantA}`.execute(db)).rows[0]!.n - 3
+      expect(await strict.withContext(context(tenantA)).auditLog.prune({ olderThan: '365d', batchSize: 2 })).toBe(3)
+      expect([await count(tenantA), await count(tenantB)]).toEqual([0, 1])
+      expect((await sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs where tenant_id = ${tenantA}`.execute(db)).rows[0]!.n).toBe(recentA)
+      // across every shard: not single-shard by nature, so on ordinary connections
+      const plain = createTenantry<HostDB>({ pool: plainPool, tables })
+      expect(await plain.asSystem({ reason: 'retention' }).auditLog.prune({ olderThan: '365d' })).toBe(1)
+      expect(await count(tenantB)).toBe(0)
+      // the append-only guard still holds outside retention, on the workers
+      const refused = await sql`delete from tenantry.audit_logs where tenant_id = ${tenantA}`.execute(db).catch((e: Error) => e)
+      expect((refused as Error).message).toContain('audit_logs is append-only (DELETE refused)')
+    })
+
+    it("refuses isolation: 'rls' on distributed tables with a CONFIGURATION error that says why", async () => {
+      const rls = createTenantry<HostDB>({ pool: plainPool, tables, isolation: 'rls' })
+      const error = await rls.ready().catch((e: unknown) => e)
+      expect(isTenantryError(error) && error.code).toBe('CONFIGURATION')
+      expect((error as Error).message).toMatch(
+        /^isolation 'rls' is not supported on Citus: .*tenantry\.audit_logs.* are distributed tables, and tenantry's row-level security policies use subqueries, which Citus refuses in policies of distributed tables; pass isolation: 'query' to createTenantry$/,
+      )
+      const write = await rls
+        .withContext({ tenantId: tenantA })
+        .repo('projects')
+        .create({ name: 'never' })
+        .catch((e: unknown) => e)
+      expect(isTenantryError(write) && write.code).toBe('CONFIGURATION')
+      expect((await sql<{ n: number }>`select count(*)::int as n from public.projects where name = 'never'`.execute(db)).rows[0]!.n).toBe(0)
+    })
   })
 })
