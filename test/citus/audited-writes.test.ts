@@ -419,4 +419,42 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
       expect((await sql<{ n: number }>`select count(*)::int as n from public.projects where name = 'never'`.execute(db)).rows[0]!.n).toBe(0)
     })
   })
+
+  it("keeps a tenant's reads and writes working while its shards move to the other worker, and after (citus_move_shard_placement)", async () => {
+    const placement = async (table: string) =>
+      (
+        await sql<{ shardid: string; nodeport: number }>`
+          select s.shardid::text, s.nodeport from citus_shards s
+           where s.shardid = get_shard_id_for_distribution_column(${table}::regclass, ${tenantA}::uuid)`.execute(db)
+      ).rows[0]!
+    const source = await placement('tenantry.audit_logs')
+    const target = cluster.workers.find((w) => w.port !== source.nodeport)!
+    const repo = strict.withContext(context(tenantA)).repo('projects')
+    let moving = true
+    // block_writes: the cluster runs with wal_level replica; writes wait for the move instead of failing
+    const move = sql`select citus_move_shard_placement(${source.shardid}::bigint, '127.0.0.1', ${source.nodeport}, '127.0.0.1', ${target.port},
+                      shard_transfer_mode => 'block_writes')`
+      .execute(db)
+      .finally(() => {
+        moving = false
+      })
+    const during: string[] = []
+    do {
+      const row = await repo.create({ name: `during move ${during.length}` })
+      expect((await repo.findById(row.id))?.name).toBe(row.name)
+      during.push(row.id)
+    } while (moving)
+    await move
+    const after = await repo.create({ name: 'after move' })
+    await repo.update(after.id, { name: 'after move, updated' })
+    expect((await repo.findById(after.id))?.name).toBe('after move, updated')
+    // the tenant's co-located shards moved together
+    expect((await placement('tenantry.audit_logs')).nodeport).toBe(target.port)
+    expect((await placement('public.projects')).nodeport).toBe(target.port)
+    const ids = [...during, after.id]
+    const { rows } = await sql<{ rows: number; audit: number }>`
+      select (select count(*)::int from public.projects where tenant_id = ${tenantA} and id = any(${ids}::uuid[])) as rows,
+             (select count(*)::int from tenantry.audit_logs where tenant_id = ${tenantA} and resource_id = any(${ids}::text[])) as audit`.execute(db)
+    expect(rows[0]).toEqual({ rows: ids.length, audit: ids.length + 1 })
+  })
 })
