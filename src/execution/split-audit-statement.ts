@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { AuditEvent } from '../runtime/audit-event.js'
-import { requestActorId, type RequestState } from '../runtime/runtime.js'
+import { requestActorId, requestTenantId, type RequestState } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
 import { tenantPredicate, type RowVisibility } from '../predicates/row-visibility.js'
 import { AUDIT_COLUMNS, auditMetadata, auditRowValues, auditRowToEvent, auditTable, type AuditSources } from './audit-statement.js'
@@ -8,14 +8,16 @@ import { collectAuditEvents } from './audited-write.js'
 import { tenantlessAuditError } from './tenantless-audit.js'
 
 /**
- * Audited writes on Citus: two router statements in one transaction instead of one
+ * Audited writes on Citus: two single-shard statements in one transaction instead of one
  * data-modifying CTE. Citus plans `with changed as (update ...) insert into audit_logs select ...
  * from changed` as distributed subplans (the changed rows pulled to the coordinator, then inserted
  * back); split in two, each statement is one task on the tenant's node:
- * 1. the change, returning its rows and, per row, the audit values (`auditRowValues`, the very
- *    expressions of the one-statement path: old and new values, changed fields, redaction);
- * 2. `insert into audit_logs ... values (...)` of those values, bound as parameters with the
- *    tenant as a value, so Citus routes it to the shard that holds the tenant.
+ * 1. the change. An UPDATE or DELETE returns its rows and, per row, the audit values
+ *    (`auditRowValues`, the very expressions of the one-statement path: old and new values,
+ *    changed fields, redaction); an INSERT (which Citus would not route inside a CTE) its rows;
+ * 2. the audit insert: `insert into audit_logs ... values (...)` of those values, bound as
+ *    parameters with the tenant as a value, so Citus routes it to the tenant's shard; for an
+ *    INSERT, `insert into audit_logs ... select` of the new rows read back by key on their shard.
  * Used when `audit_logs` is a distributed table (`TenantryRuntime.distributedAudit`); single-node
  * installs keep the one statement and its one round trip.
  */
@@ -44,9 +46,15 @@ interface SplitAudit {
 /** The second statement each split change statement needs, keyed by the statement (as Kysely keys per-query state). */
 const pendingAudits = new WeakMap<object, SplitAudit>()
 
-/** Whether `state`'s audited writes go as the statement pair: `audit_logs` is distributed (Citus). */
-export function splitsAudit(state: RequestState): boolean {
-  return state.runtime.distributedAudit
+/**
+ * Whether a write to `model` goes as the statement pair: `audit_logs` is distributed (Citus), and
+ * the table has a tenant column. A table seen through the tenant's memberships (`users`, a
+ * reference table) keeps the one-statement CTE in a tenant scope: Citus cannot route its change
+ * joined to the memberships, and plans the CTE with intermediate results instead. In a system
+ * scope it goes as the pair too, so that its audit event without a tenant is refused clearly.
+ */
+export function splitsAudit(state: RequestState, model: TableModel): boolean {
+  return state.runtime.distributedAudit && (model.tenantColumn !== null || requestTenantId(state) === null)
 }
 
 /**
@@ -78,7 +86,8 @@ export function splitAuditStatement(
  * sends it to every shard. Nothing on the one-statement path, nor for a system scope.
  */
 export function tenantShardFilter(model: TableModel, alias: string, visibility: RowVisibility, split: boolean | undefined): RawBuilder<unknown> {
-  const predicate = split ? tenantPredicate(model, alias, visibility.tenantId) : null
+  // Only a tenant column routes; a table scoped through memberships (users) is a reference table.
+  const predicate = split && model.tenantColumn ? tenantPredicate(model, alias, visibility.tenantId) : null
   return predicate ? sql` and ${predicate}` : sql``
 }
 
@@ -101,25 +110,24 @@ export function splitAuditInsert(
 
 /**
  * `insert into audit_logs ... select ... from <table> as audit_row where <tenant> and <key> = any($keys)`:
- * the new rows read back by key, in the transaction that inserted them. Co-located with
- * `audit_logs` and filtered by the tenant, Citus pushes it down to the tenant's shard as one task
- * (the audit row's tenant is the row's distribution column).
+ * the new rows read back by key, in the transaction that inserted them, so their audit values are
+ * computed on the shard as on one node. Citus runs the select as one task on the tenant's node and
+ * copies its rows through the coordinator into the audit shard (co-located: the same node); no
+ * multi-shard task, no intermediate result.
  */
 function createdAuditInsert(split: SplitAudit, keys: unknown[]): RawBuilder<Record<string, unknown>> {
   const { state, model, action } = split
   const { pk, row, tenant, newValues, changed } = auditRowValues(state, model, { after: 'created', before: null, createdFields: split.createdFields ?? [] })
   const keyType = model.columns.get(model.primaryKey)?.type ?? 'text'
-  const conditions = [tenantPredicate(model, 'audit_row', state.context?.tenantId ?? null), sql`${row}.${pk} = any(${keys}::${sql.id(keyType)}[])`]
+  const tenantFilter = tenantPredicate(model, 'audit_row', requestTenantId(state))
+  const where = sql`${row}.${pk} = any(${keys}::${sql.id(keyType)}[])${tenantFilter ? sql` and ${tenantFilter}` : sql``}`
   const ctx = state.context
   return sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
     select ${tenant}, ${requestActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
            null::jsonb, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
            ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state)}::jsonb
       from ${sql.id(model.schema, model.table)} as ${row}
-     where ${sql.join(
-       conditions.filter((c) => c !== null),
-       sql` and `,
-     )}
+     where ${where}
     returning *`
 }
 

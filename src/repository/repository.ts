@@ -374,7 +374,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return {
       audited: this.#model.auditEnabled,
       wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined,
-      split: this.#model.auditEnabled && splitsAudit(this.#state),
+      split: this.#model.auditEnabled && splitsAudit(this.#state, this.#model),
     }
   }
 

@@ -349,6 +349,24 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
     })
   })
 
+  it('audits writes to the bundled tables of a tenant scope on the tenant shard: memberships (single-shard), users (not)', async () => {
+    const scope = strict.withContext(context(tenantA))
+    await sql`insert into tenantry.memberships (tenant_id, user_id) values (${tenantA}, ${actor})`.execute(db)
+    expect(await scope.memberships.updateMany('all', { status: 'suspended' })).toEqual({ count: 1 })
+    const seen = new Date('2026-01-02T03:04:05.678Z')
+    // users is a reference table seen through the tenant's memberships (distributed): its write keeps
+    // the one-statement CTE, which Citus plans with an intermediate result (not single-shard)
+    const refused = await scope.users.update(actor, { last_login_at: seen }).catch((e: unknown) => e)
+    expect(isTenantryError(refused) && refused.code).toBe('DATABASE')
+    await createTenantry<HostDB>({ pool: plainPool, tables }).withContext(context(tenantA)).users.update(actor, { last_login_at: seen })
+    const { rows } = await sql<{ action: string; tenant_id: string; changed_fields: string[] }>`
+      select action, tenant_id, changed_fields from tenantry.audit_logs where action in ('memberships.update', 'users.update') and outcome = 'success' order by action`.execute(db)
+    expect(rows).toEqual([
+      { action: 'memberships.update', tenant_id: tenantA, changed_fields: ['status'] },
+      { action: 'users.update', tenant_id: tenantA, changed_fields: ['last_login_at'] },
+    ])
+  })
+
   describe('what Citus cannot store or run, refused clearly', () => {
     it('refuses a write whose audit event has no tenant (a global user), writes nothing, and hands the failure to the sink', async () => {
       const from = sunk.length
