@@ -184,6 +184,8 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     ...(options.tokens ? { config: options.tokens } : {}),
     onCommitted: (events) => dispatchToSink(runtime, events),
     retry,
+    // Citus: a session without a tenant would fail on its audit row (citus-placement.ts)
+    refusesTenantlessAudit: () => runtime.ready().then(() => runtime.distributedAudit),
   })
   return new Tenantry<DB, Tables>(runtime, tokens)
 }
