@@ -3,6 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, isTenantryError, type AuditEvent, type TableRepository, type Tenantry } from '../../src/index.js'
 import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
+import { repositoryConformance } from '../support/repository-conformance.js'
 
 const skip = citusSkipReason('test/citus/audited-writes.test.ts')
 
@@ -298,55 +299,11 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
 
   describe('the repository conformance cases on the cluster (strict connections: one shard or an error)', () => {
     let tenantC: string
-    const repo = () => strict.withContext(context(tenantC)).repo('projects')
-
     beforeAll(async () => {
       tenantC = (await oneStatement.asSystem({ reason: 'citus conformance' }).tenants.create({ slug: 'initech', name: 'Initech' })).id
-      await repo().createMany([
-        { name: 'p1', budget: '10' },
-        { name: 'p2', budget: '20', status: 'paused' },
-        { name: 'p3', budget: '30' },
-      ])
     })
-
-    it('create, find, page, count, aggregate', async () => {
-      const created = await repo().create({ name: 'p4', budget: '40' })
-      expect((await repo().findById(created.id))?.name).toBe('p4')
-      expect((await repo().findMany({ where: { status: 'active' }, orderBy: ['name', 'asc'] })).map((p) => p.name)).toEqual(['p1', 'p3', 'p4'])
-      const first = await repo().page({ limit: 3, orderBy: ['name', 'asc'] })
-      const second = await repo().page({ limit: 3, orderBy: ['name', 'asc'], after: first.nextCursor })
-      expect([...first.items, ...second.items].map((p) => p.name)).toEqual(['p1', 'p2', 'p3', 'p4'])
-      expect(second.nextCursor).toBeNull()
-      expect(await repo().count({ where: { status: 'paused' } })).toBe(1)
-      const byStatus = await repo().aggregate({ groupBy: 'status', count: true, sum: ['budget'] })
-      expect(byStatus.map((r) => [r.status, r.count, Number(r.sum.budget)]).sort()).toEqual([
-        ['active', 3, 80],
-        ['paused', 1, 20],
-      ])
-    })
-
-    it('update, soft delete, restore and purge, with the views that follow them', async () => {
-      const [p1] = await repo().findMany({ where: { name: 'p1' } })
-      await repo().update(p1!.id, { name: 'p1 renamed' }, { expectedUpdatedAt: p1!.updated_at })
-      const stale = await repo()
-        .update(p1!.id, { name: 'again' }, { expectedUpdatedAt: p1!.updated_at })
-        .catch((e: unknown) => e)
-      expect(isTenantryError(stale) && stale.code).toBe('CONFLICT')
-      await repo().softDelete(p1!.id)
-      expect(await repo().findById(p1!.id)).toBeNull()
-      expect(await repo().onlyDeleted().count()).toBe(1)
-      expect((await repo().withDeleted().findById(p1!.id))?.name).toBe('p1 renamed')
-      await repo().restore(p1!.id)
-      expect(await repo().onlyDeleted().count()).toBe(0)
-      await repo().purge(p1!.id)
-      expect((await sql<{ n: number }>`select count(*)::int as n from public.projects where id = ${p1!.id}`.execute(db)).rows[0]!.n).toBe(0)
-      const actions = (
-        await sql<{ action: string }>`select action from tenantry.audit_logs where resource_id = ${p1!.id} and outcome = 'success' order by created_at`.execute(
-          db,
-        )
-      ).rows.map((r) => r.action)
-      expect(actions).toEqual(['projects.create', 'projects.update', 'projects.softDelete', 'projects.restore', 'projects.purge'])
-    })
+    // the same cases as on one node (test/repository/conformance.test.ts)
+    repositoryConformance(() => ({ repo: () => strict.withContext(context(tenantC)).repo('projects'), db }))
   })
 
   it('audits writes to the bundled tables of a tenant scope on the tenant shard: memberships (single-shard), users (not)', async () => {
@@ -360,7 +317,9 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
     expect(isTenantryError(refused) && refused.code).toBe('DATABASE')
     await createTenantry<HostDB>({ pool: plainPool, tables }).withContext(context(tenantA)).users.update(actor, { last_login_at: seen })
     const { rows } = await sql<{ action: string; tenant_id: string; changed_fields: string[] }>`
-      select action, tenant_id, changed_fields from tenantry.audit_logs where action in ('memberships.update', 'users.update') and outcome = 'success' order by action`.execute(db)
+      select action, tenant_id, changed_fields from tenantry.audit_logs where action in ('memberships.update', 'users.update') and outcome = 'success' order by action`.execute(
+      db,
+    )
     expect(rows).toEqual([
       { action: 'memberships.update', tenant_id: tenantA, changed_fields: ['status'] },
       { action: 'users.update', tenant_id: tenantA, changed_fields: ['last_login_at'] },
