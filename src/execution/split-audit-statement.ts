@@ -127,8 +127,12 @@ function createdAuditInsert(split: SplitAudit, keys: unknown[]): RawBuilder<Reco
            null::jsonb, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
            ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state)}::jsonb
       from ${sql.id(model.schema, model.table)} as ${row}
-     where ${where}
-    returning *`
+     where ${where}${returning(split)}`
+}
+
+/** The audit rows come back only for the sink: without one, nothing is sent back. */
+function returning(split: SplitAudit): RawBuilder<unknown> {
+  return split.wantEvents ? sql` returning *` : sql``
 }
 
 function auditValuesInsert(split: SplitAudit, rows: Record<string, unknown>[]): RawBuilder<Record<string, unknown>> {
@@ -141,7 +145,7 @@ function auditValuesInsert(split: SplitAudit, rows: Record<string, unknown>[]): 
       ${r[VALUE_COLUMNS.old]}::jsonb, ${r[VALUE_COLUMNS.new]}::jsonb, ${r[VALUE_COLUMNS.changed]}::text[], ${ctx?.ip ?? null}::inet,
       ${ctx?.userAgent ?? null}, ${ctx?.requestId ?? null}, 'success', null, ${metadata}::jsonb)`,
   )
-  return sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS}) values ${sql.join(values)} returning *`
+  return sql<Record<string, unknown>>`insert into ${auditTable(state)} (${AUDIT_COLUMNS}) values ${sql.join(values)}${returning(split)}`
 }
 
 /**
