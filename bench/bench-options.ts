@@ -28,7 +28,8 @@ const presets: Record<BenchMode, Omit<BenchOptions, 'mode' | 'scale'>> = {
 }
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const known = new Set(['--quick', '--smoke', '--scale', '--full'])
+  // --citus: bench/citus/run-citus.ts (a cluster on this machine) instead of the single-node bench
+  const known = new Set(['--quick', '--smoke', '--scale', '--full', '--citus'])
   const unknown = argv.filter((arg) => !known.has(arg))
   if (unknown.length > 0) throw new Error(`bench: unknown argument ${unknown.join(' ')} (use --quick, --smoke, --scale)`)
   const mode: BenchMode = argv.includes('--smoke') || env.BENCH_SMOKE === '1' ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full'

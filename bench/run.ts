@@ -11,6 +11,7 @@ import { permissionOps } from './ops/permission-ops.js'
 import { readOps } from './ops/read-ops.js'
 import { tokenOps } from './ops/token-ops.js'
 import { writeOps } from './ops/write-ops.js'
+import { CITUS_BENCH_PRESETS, runCitusBench } from './citus/run-citus.js'
 import { callsPerImplementation, measureImplementations, type ImplementationName } from './timing-harness.js'
 
 const OPS: OpDefinition[] = [...readOps, ...writeOps, ...tokenOps, ...permissionOps]
@@ -35,6 +36,7 @@ async function runMode(database: BenchDatabase, options: BenchOptions, only?: Im
 
 async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2))
+  if (process.argv.includes('--citus')) return runCitusBench(CITUS_BENCH_PRESETS[options.mode])
   const started = Date.now()
   log(`tenantry bench (${options.mode}${options.scale ? ', scale' : ''}): starting PostgreSQL`)
   const server = await startBenchServer()

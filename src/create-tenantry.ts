@@ -29,6 +29,7 @@ import { checkTableDefinition } from './schema/table-definition.js'
 import { checkDeclaredReferences, checkReferenceColumns } from './schema/references.js'
 import { refuseNulBytes } from './validation/text-value.js'
 import { Citus } from './citus/citus-admin.js'
+import { applyCitusPlacement } from './citus/citus-placement.js'
 import { SCHEMA_NAME } from './util/identifiers.js'
 
 /** The `tables` map of `createTenantry`: repository name → `defineTable` result. */
@@ -166,6 +167,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     isolation: options.isolation ?? 'query',
     triggerContext: options.triggerContext ?? false,
     retry,
+    distributedAudit: false,
     models,
     builtins,
     audit: {
@@ -178,7 +180,10 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     ready() {
       loading ??= loadTableColumns(root, [...models.values()], [...builtins.values()])
         // The database must match the isolation mode before the first query (same round trip).
-        .then((security) => checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce))
+        .then((security) => {
+          applyCitusPlacement(runtime, security)
+          checkIsolationMode(runtime.isolation, security, hostTargets(models.values()), warnOnce)
+        })
         .then(() => checkReferenceColumns(models.values()))
         .catch((error) => {
           loading = undefined
@@ -196,6 +201,8 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
     ...(options.tokens ? { config: options.tokens } : {}),
     onCommitted: (events) => dispatchToSink(runtime, events),
     retry,
+    // Citus: a session without a tenant would fail on its audit row (citus-placement.ts)
+    refusesTenantlessAudit: () => runtime.ready().then(() => runtime.distributedAudit),
   })
   return new Tenantry<DB, Tables>(runtime, tokens)
 }

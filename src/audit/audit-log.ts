@@ -13,6 +13,8 @@ import type { TableModel } from '../schema/table-model.js'
 import { durationToMs, type Duration } from '../util/duration.js'
 import type { AuditEvent, AuditOutcome } from '../runtime/audit-event.js'
 import { auditEventInsert, auditRowToEvent } from '../execution/audit-statement.js'
+import { pruneDistributedBatch } from './distributed-retention.js'
+import { storableOutcome, tenantlessAuditError } from '../execution/tenantless-audit.js'
 
 export interface AuditListOptions {
   resourceType?: string
@@ -111,6 +113,9 @@ export class AuditLog {
       ...(e.metadata ? { metadata: e.metadata } : {}),
     }
     try {
+      // whether audit_logs can hold an event without a tenant (Citus) is read with the schema
+      await this.#state.runtime.ready()
+      if (!storableOutcome(this.#state, record)) throw tenantlessAuditError('auditLog.record')
       return await inUnitOfWork(this.#state, false, async (db, _inner, events) => {
         const { rows } = await auditEventInsert(this.#state, record).execute(db)
         const event = auditRowToEvent(rows[0]!)
@@ -124,7 +129,8 @@ export class AuditLog {
 
   /**
    * Deletes rows older than `olderThan` in batches (one short transaction each, `SKIP LOCKED`), so
-   * retention never holds long locks. Returns how many rows it deleted.
+   * retention never holds long locks. Returns how many rows it deleted. On Citus (a distributed
+   * `audit_logs`) each batch is a plain delete of the oldest rows (`distributed-retention.ts`).
    */
   prune(options: { olderThan: Date | Duration; batchSize?: number }): Promise<number> {
     return withTypedErrors('auditLog.prune', this.#prune(options))
@@ -138,12 +144,15 @@ export class AuditLog {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) {
       throw new TenantryError('VALIDATION', 'auditLog.prune: batchSize must be an integer from 1 to 100000')
     }
+    // whether audit_logs is distributed is read with the schema (citus-placement.ts)
+    await this.#state.runtime.ready()
     const table = sql.id(this.#state.runtime.schema, 'audit_logs')
     const inScope = rowVisibilityCondition(this.#model(), 'a', { tenantId: requestTenantId(this.#state), view: 'all' })
     let total = 0
     for (;;) {
       // Under RLS the batch runs with the scope's context, so the policy limits it to the tenant too.
       const deleted = await transactionOnNewConnection(this.#state, async (trx) => {
+        if (this.#state.runtime.distributedAudit) return pruneDistributedBatch(trx, table, inScope, olderThan, batchSize)
         await sql`select set_config('tenantry.audit_retention', 'on', true)`.execute(trx)
         const result = await sql`delete from ${table} where id in (
             select a.id from ${table} a where a.created_at < ${olderThan} and ${inScope}

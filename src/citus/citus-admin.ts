@@ -30,7 +30,16 @@ export class Citus {
   /** Idempotent: a second call changes nothing and returns `changed: []`. */
   distribute(options: DistributeOptions & CitusTablesOption = {}): Promise<DistributeResult> {
     const { tables, ...rest } = options
-    return withTypedErrors('citus.distribute', distributeTables(this.#runtime.root, this.#runtime.schema, this.#hosts(tables), rest))
+    const runtime = this.#runtime
+    return withTypedErrors(
+      'citus.distribute',
+      distributeTables(runtime.root, runtime.schema, this.#hosts(tables), rest).then((result) => {
+        // This instance's audited writes switch to the router statement pair at once (citus-placement.ts).
+        const audit = result.status.tables.find((t) => t.table === `${runtime.schema}.audit_logs`)
+        if (audit?.distribution === 'distributed') runtime.distributedAudit = true
+        return result
+      }),
+    )
   }
 
   /** Whether Citus is installed, and per table: local, distributed (column, co-location group) or reference. */

@@ -4,19 +4,20 @@ import { transactionOnNewConnection } from './context-transaction.js'
 import { dispatchToSink } from './audit-sink.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
+import { storableOutcome, unstoredOutcomeEvent } from './tenantless-audit.js'
 
-const AUDIT_COLUMNS = sql.raw(
+export const AUDIT_COLUMNS = sql.raw(
   'tenant_id, actor_user_id, action, resource_type, resource_id, old_values, new_values, changed_fields, ip, user_agent, request_id, outcome, error_code, metadata',
 )
 
 /** Columns that are bookkeeping, not a change worth listing in `changed_fields`. */
 const NOT_A_CHANGE = ['updated_at']
 
-function auditTable(state: RequestState): RawBuilder<unknown> {
+export function auditTable(state: RequestState): RawBuilder<unknown> {
   return sql`${sql.id(state.runtime.schema, 'audit_logs')}`
 }
 
-function auditMetadata(state: RequestState, extra: Record<string, unknown> = {}): string {
+export function auditMetadata(state: RequestState, extra: Record<string, unknown> = {}): string {
   const metadata = state.system ? { system: true, reason: state.system.reason, ...extra } : extra
   return JSON.stringify(metadata)
 }
@@ -33,10 +34,11 @@ export interface AuditSources {
 }
 
 /**
- * The `insert into audit_logs ... select ... from <cte>` part of a write's data-modifying CTE:
- * one audit row per affected record, in the same statement (so the same transaction) as the change.
+ * The audit values of one changed record, over `audit_row` (the row after the change, else before)
+ * and `audit_previous` (the row before, when there are both): shared by the one-statement audit CTE
+ * and the Citus statement pair (`split-audit-statement.ts`), so both write the same audit rows.
  */
-export function auditInsertFromCte(state: RequestState, model: TableModel, action: string, sources: AuditSources): RawBuilder<unknown> {
+export function auditRowValues(state: RequestState, model: TableModel, sources: AuditSources) {
   const pk = sql.id(model.primaryKey)
   const redacted = sql`${model.redacted}::text[]`
   const main = sources.after ?? sources.before!
@@ -54,6 +56,15 @@ export function auditInsertFromCte(state: RequestState, model: TableModel, actio
         ? sql`${sources.createdFields ?? []}::text[]`
         : sql`null::text[]`
   const join = sources.after && sources.before ? sql` join ${sql.id(sources.before)} as ${previous} on ${previous}.${pk} = ${row}.${pk}` : sql``
+  return { pk, main, row, previous, tenant, oldValues, newValues, changed, join }
+}
+
+/**
+ * The `insert into audit_logs ... select ... from <cte>` part of a write's data-modifying CTE:
+ * one audit row per affected record, in the same statement (so the same transaction) as the change.
+ */
+export function auditInsertFromCte(state: RequestState, model: TableModel, action: string, sources: AuditSources): RawBuilder<unknown> {
+  const { pk, main, row, tenant, oldValues, newValues, changed, join } = auditRowValues(state, model, sources)
   const ctx = state.context
   return sql`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
     select ${tenant}, ${requestActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
@@ -93,6 +104,7 @@ export function auditEventInsert(state: RequestState, record: OutcomeRecord): Ra
 
 /** Writes one outcome row on a connection of its own (autocommit, or a context-setting transaction under RLS). */
 async function writeOutcome(state: RequestState, record: OutcomeRecord): Promise<AuditEvent | null> {
+  if (!storableOutcome(state, record)) return unstoredOutcomeEvent(state, record)
   const statement = auditEventInsert(state, record)
   try {
     const runtime = state.runtime

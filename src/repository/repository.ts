@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
-import { auditedWrite, collectAuditEvents, denied, recordFailedWrite } from '../execution/audited-write.js'
+import { auditedWrite, denied, recordFailedWrite } from '../execution/audited-write.js'
+import { runWriteStatement, splitsAudit } from '../execution/split-audit-statement.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
@@ -370,8 +371,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** `withBeforeFor`: the after hook that receives `args.before`; the statement returns old rows only when it is declared. */
-  #writeOptions(withBeforeFor?: 'afterUpdate' | 'afterDelete'): { audited: boolean; wantEvents: boolean; before?: boolean } {
-    const options = { audited: this.#model.auditEnabled, wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined }
+  #writeOptions(withBeforeFor?: 'afterUpdate' | 'afterDelete'): { audited: boolean; wantEvents: boolean; split: boolean; before?: boolean } {
+    const options = {
+      audited: this.#model.auditEnabled,
+      wantEvents: this.#model.auditEnabled && this.#state.runtime.audit.sink !== undefined,
+      split: this.#model.auditEnabled && splitsAudit(this.#state, this.#model),
+    }
     return withBeforeFor && this.#hooks[withBeforeFor] ? { ...options, before: true } : options
   }
 
@@ -408,6 +413,10 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     }
     // JavaScript dates carry milliseconds, timestamptz microseconds: compare at millisecond precision.
     const asText = typeof expected === 'string' ? expected : value.toISOString()
+    // In UTC, date_trunc is IMMUTABLE: Citus refuses STABLE functions over columns in an UPDATE.
+    if (this.#model.columns.get('updated_at')?.type === 'timestamptz') {
+      return sql<SqlBool>`date_trunc('milliseconds', u.updated_at at time zone 'UTC') = date_trunc('milliseconds', ${asText}::timestamptz at time zone 'UTC')`
+    }
     return sql<SqlBool>`date_trunc('milliseconds', u.updated_at) = date_trunc('milliseconds', ${asText}::timestamptz)`
   }
 
@@ -478,8 +487,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   /** Runs a write statement and collects the audit events it returned for the sink. */
   async #runWrite(db: Kysely<any>, statement: RawBuilder<Record<string, unknown>>, events: AuditEvent[]): Promise<Record<string, unknown>[]> {
-    const { rows } = await statement.execute(db)
-    return collectAuditEvents(rows, events)
+    return runWriteStatement(db, statement, events)
   }
 
   /**
@@ -493,7 +501,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
     severalStatements = false,
   ): Promise<T> {
-    const needsTransaction = severalStatements || hookNames.some((name) => this.#hooks[name] !== undefined) || cascadesFrom(this.#state, this.#model, op)
+    // On Citus the change and its audit insert are two statements (split-audit-statement.ts): one transaction.
+    const needsTransaction =
+      severalStatements || this.#writeOptions().split || hookNames.some((name) => this.#hooks[name] !== undefined) || cascadesFrom(this.#state, this.#model, op)
     // Each failed attempt leaves its own failure row; OUTCOME_UNKNOWN is never retried.
     const failure = () => (this.#model.auditEnabled ? { action: this.#auditAction(op), resourceType: this.#model.name, resourceId } : null)
     const explain = (error: unknown) => this.#explain(error, op)

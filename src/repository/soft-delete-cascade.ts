@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
-import { collectAuditEvents } from '../execution/audited-write.js'
+import { runWriteStatement, splitsAudit } from '../execution/split-audit-statement.js'
 import { authorizeTableAccess } from '../execution/table-permissions.js'
 import { rowVisibilityCondition, sameTenantPredicate, softDeleteAssignments } from '../predicates/row-visibility.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
@@ -82,10 +82,11 @@ export async function cascadeDeletedState(
     const statement = updateStatement(step.state, child, target, assignments, `${child.name}.${to === 'deleted' ? 'softDelete' : 'restore'}`, {
       audited: child.auditEnabled,
       wantEvents: child.auditEnabled && step.wantEvents,
+      split: child.auditEnabled && splitsAudit(step.state, child),
       auditMetadata: { cascade: { from: parent.name, column: reference.column } },
       ...withCheck(deletedStateCheck(step.state, child, to)),
     })
-    const changed = collectAuditEvents((await statement.execute(step.db)).rows, step.events)
+    const changed = await runWriteStatement(step.db, statement, step.events)
     // A cascade writes the child table: it needs the child's declared write permission, but only when it changes a row
     // (refusing throws, and the transaction rolls the parent back too).
     if (changed.length > 0 && child.definition.permissions) {

@@ -5,6 +5,7 @@ import type { RequestState } from '../runtime/runtime.js'
 import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import { selectWithBefore } from './hook-rows.js'
+import { splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
 
 /**
  * Data-modifying CTEs: the change and its audit rows in one statement, so an audited single-row
@@ -24,9 +25,11 @@ export function bindValue(model: TableModel, column: string, value: unknown): Ra
   return sql`${value}`
 }
 
+/** The final select reads the check CTE, so it runs (and raises) before any row is returned. */
+const PASSES_CHECK = sql`(select ok from checked)`
+
 function finalSelect(model: TableModel, source: string, audited: boolean, wantEvents: boolean, check?: RawBuilder<SqlBool>): RawBuilder<unknown> {
-  // The check CTE is read here, so it runs (and raises) before any row is returned.
-  const checked = check ? sql` where (select ok from checked)` : sql``
+  const checked = check ? sql` where ${PASSES_CHECK}` : sql``
   if (!audited || !wantEvents) return sql`select ${sql.id(source)}.* from ${sql.id(source)}${checked}`
   return sql`select ${sql.id(source)}.*, to_jsonb(a) as ${sql.id(AUDIT_COLUMN)}
     from ${sql.id(source)} left join audit a on a.resource_id = ${sql.id(source)}.${sql.id(model.primaryKey)}::text${checked}`
@@ -47,6 +50,8 @@ export interface WriteOptions {
    * statement: the reference guard (see `reference-check.ts`), which raises rather than being false.
    */
   check?: RawBuilder<SqlBool>
+  /** The change and its audit insert as two statements (Citus; see `split-audit-statement.ts`). */
+  split?: boolean
 }
 
 /** `insert ... returning *` for one or many rows, plus their audit rows. */
@@ -64,6 +69,13 @@ export function insertStatement(
       ? sql`insert into ${tableRef(model)} default values returning *`
       : sql`insert into ${tableRef(model)} (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)} returning *`
   if (!options.audited && !options.check) return sql<Record<string, unknown>>`${insert}`
+  if (options.audited && options.split) {
+    // With a reference check the insert goes back into a CTE: correct on Citus, though not routed as one task.
+    const statement = options.check
+      ? sql`with created as (${insert})${checkCte(options.check)} ${finalSelect(model, 'created', false, false, options.check)}`
+      : insert
+    return splitAuditInsert(state, model, action, statement, columns, options.wantEvents)
+  }
   const audit = options.audited
     ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns })})`
     : sql``
@@ -98,12 +110,24 @@ export function updateStatement(
   const pk = sql.id(model.primaryKey)
   const guard = options.guard ? sql` and ${options.guard}` : sql``
   const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
-    from target where u.${pk} = target.${pk}${guard} returning u.*`
+    from target where u.${pk} = target.${pk}${guard}${tenantShardFilter(model, 'u', target.visibility, options.split)} returning u.*`
   const sources = { after: 'changed', before: 'target', ...(options.auditMetadata ? { metadata: options.auditMetadata } : {}) }
+  if (options.audited && options.split) {
+    const ctes = sql`target as (${targetCte(model, target)}), changed as (${update})`
+    return splitAuditStatement(state, model, action, ctes, sources, options.wantEvents, splitShape(model, options))
+  }
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, sources)})` : sql``
   const select = finalSelect(model, 'changed', options.audited, options.wantEvents, options.check)
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}${checkCte(options.check)}
     ${options.before ? selectWithBefore(model, select) : select}`
+}
+
+/** The reference check and the hooks' old rows of a split (Citus) update statement. */
+function splitShape(model: TableModel, options: WriteOptions): SplitStatementShape {
+  return {
+    ...(options.check ? { checked: { ctes: checkCte(options.check), where: PASSES_CHECK } } : {}),
+    ...(options.before ? { wrap: (select: RawBuilder<unknown>) => selectWithBefore(model, select) } : {}),
+  }
 }
 
 /** `delete` of the scoped target rows, plus one audit row per record with its old values. */
@@ -115,7 +139,17 @@ export function deleteStatement(
   options: WriteOptions,
 ): RawBuilder<Record<string, unknown>> {
   const pk = sql.id(model.primaryKey)
-  const remove = sql`delete from ${tableRef(model)} as d using target where d.${pk} = target.${pk} returning d.*`
+  const remove = sql`delete from ${tableRef(model)} as d using target where d.${pk} = target.${pk}${tenantShardFilter(model, 'd', target.visibility, options.split)} returning d.*`
+  if (options.audited && options.split) {
+    return splitAuditStatement(
+      state,
+      model,
+      action,
+      sql`target as (${targetCte(model, target)}), removed as (${remove})`,
+      { after: null, before: 'removed' },
+      options.wantEvents,
+    )
+  }
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: null, before: 'removed' })})` : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), removed as (${remove})${audit}
     ${finalSelect(model, 'removed', options.audited, options.wantEvents)}`

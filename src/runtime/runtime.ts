@@ -36,6 +36,11 @@ export interface TenantryRuntime {
    * token calls) on retryable errors; `createTenantry({ retry })`. One attempt by default.
    */
   retry: RetryPolicy
+  /**
+   * `audit_logs` is a Citus distributed table: audited writes send the change and its audit insert
+   * as two router statements (`split-audit-statement.ts`). Read by `ready()`, set by `citus.distribute()`.
+   */
+  distributedAudit: boolean
   /** Resolves once the declared tables' columns are known (one round trip, first use only). */
   ready(): Promise<void>
   /**

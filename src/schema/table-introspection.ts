@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ColumnInfo, TableModel } from './table-model.js'
 import { managedColumns } from './table-model.js'
+import { markDistributedTables } from '../citus/citus-placement.js'
 
 interface ColumnRow {
   table_schema: string
@@ -15,6 +16,7 @@ interface ColumnRow {
   owned: boolean
   bypass_rls: boolean
   tenantry_policy: boolean
+  citus: boolean
 }
 
 /** Row-level security of a declared table, read in the same round trip as its columns. */
@@ -31,6 +33,8 @@ export interface TableSecurity {
   bypassRls: boolean
   /** The table carries a tenantry policy (`tenantry_tenant_isolation`, `tenantry_system_only`, ...). */
   tenantryPolicy: boolean
+  /** A Citus distributed table (see `citus-placement.ts`); `false` without the citus extension. */
+  distributed: boolean
 }
 
 /**
@@ -47,7 +51,8 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
            (col.column_default is not null or col.is_identity = 'YES' or col.is_generated = 'ALWAYS') as has_default,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, pg_has_role(c.relowner, 'USAGE') as owned,
            (select r.rolsuper or r.rolbypassrls from pg_roles r where r.rolname = current_user) as bypass_rls,
-           exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname like 'tenantry\_%') as tenantry_policy
+           exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname like 'tenantry\_%') as tenantry_policy,
+           exists (select 1 from pg_extension where extname = 'citus') as citus
       from information_schema.columns col
       join pg_namespace n on n.nspname = col.table_schema
       join pg_class c on c.relnamespace = n.oid and c.relname = col.table_name
@@ -74,6 +79,7 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
         owned: first.owned,
         bypassRls: first.bypass_rls,
         tenantryPolicy: first.tenantry_policy,
+        distributed: false,
       })
     }
     if (columns.size === 0 && optional.includes(model)) continue
@@ -92,5 +98,7 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
     }
     model.columns = columns
   }
+  // Only where the citus extension is installed: one more round trip, once per instance.
+  if (rows[0]?.citus) await markDistributedTables(db, security)
   return security
 }

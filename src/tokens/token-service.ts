@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { tenantlessAuditError } from '../execution/tenantless-audit.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { NO_RETRY, type RetryPolicy } from '../runtime/retry-policy.js'
 import { rotateRefreshToken, verifyToken, type IssuedToken, type TokenDeps } from './refresh-token-rotation.js'
@@ -66,6 +67,8 @@ export interface TokenServiceDeps {
   onCommitted?: TokenAuditCallback
   /** Retries of each call on retryable errors (`createTenantry({ retry })`); one attempt by default. */
   retry?: RetryPolicy
+  /** Whether `audit_logs` cannot hold an event without a tenant (Citus; see `execution/tenantless-audit.ts`). */
+  refusesTenantlessAudit?: () => Promise<boolean>
 }
 
 /**
@@ -95,6 +98,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async issue(input) {
       const operation = 'tokens.issue'
       const parsed = parseIssueInput(input)
+      if (parsed.tenantId === null && (await deps.refusesTenantlessAudit?.())) throw tenantlessAuditError(operation)
       const sessionId = randomUUID()
       const secret = randomSecret()
       const material = tokenMaterial(secret)

@@ -50,6 +50,18 @@ describe('tenantry.citus on a PostgreSQL without Citus', () => {
     expect(before.rows).toEqual([{ def: 'PRIMARY KEY (id)' }])
   })
 
+  it('keeps the one-statement audit path: audit_logs is not distributed here', async () => {
+    await tenantry.ready()
+    expect(tenantry.runtime.distributedAudit).toBe(false)
+    const tenantId = (await sql<{ id: string }>`insert into tenantry.tenants (slug, name) values ('single', 'Single') returning id`.execute(fileDb.db)).rows[0]!
+      .id
+    const row = await tenantry.withContext({ tenantId }).repo('projects').create({ name: 'one statement' })
+    const { rows } = await sql<{
+      n: number
+    }>`select count(*)::int as n from tenantry.audit_logs where resource_id = ${row.id} and action = 'projects.create'`.execute(fileDb.db)
+    expect(rows[0]!.n).toBe(1)
+  })
+
   it('refuses a malformed colocateWith before any SQL', async () => {
     const error = await tenantry.citus.distribute({ colocateWith: 'x; drop table users' }).catch((e: unknown) => e)
     expect(isTenantryError(error) && error.code).toBe('VALIDATION')

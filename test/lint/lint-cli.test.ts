@@ -131,6 +131,23 @@ describe('npx tenantry lint', () => {
     expect(result.findings).toEqual([expect.objectContaining({ code: 'TENANT_INDEX_MISSING', table: 'public.widgets', columns: ['owner_org'] })])
   })
 
+  it('flags, with --citus, a primary key that keeps a host table from being co-located by its tenant, with the fix that works', async () => {
+    const clean = await run(['--json', '--table', 'public.accounts:org_id'])
+    expect((JSON.parse(clean.out) as LintResult).checks.citus).toBe(false)
+    expect(clean.code).toBe(EXIT.ok)
+    const { code, out } = await run(['--json', '--citus', '--table', 'public.accounts:org_id'])
+    expect(code).toBe(EXIT.findings)
+    const result = JSON.parse(out) as LintResult
+    expect(result.checks.citus).toBe(true)
+    // (the bundled tables have findings of their own under --citus: distribute() fixes those keys itself)
+    const accounts = result.findings.filter((f) => f.table === 'public.accounts')
+    expect(accounts.map((f) => [f.code, f.constraint])).toEqual([['PRIMARY_KEY_WITHOUT_TENANT', 'accounts_pkey']])
+    // the printed fix works (no foreign key references accounts_pkey: account_notes references (org_id, id))
+    await sql.raw(accounts[0]!.fix!.replace(/^--.*\n/gm, '')).execute(fileDb.db)
+    const after = JSON.parse((await run(['--json', '--citus', '--table', 'public.accounts:org_id'])).out) as LintResult
+    expect(after.findings.filter((f) => f.table === 'public.accounts')).toEqual([])
+  })
+
   it('checks row-level security with --rls, and on its own once rls is enabled', async () => {
     const before = await run(['--rls', '--tenant-column', 'org_id'])
     expect(before.code).toBe(EXIT.findings)
