@@ -18,11 +18,32 @@ export interface UnitOfWorkOptions {
  * when `needsTransaction` (hooks) or row-level security requires it, else as a single autocommit
  * statement (one round trip). Audit events are handed to the sink only after commit.
  */
-export async function inUnitOfWork<T>(
+export function inUnitOfWork<T>(
   state: RequestState,
   needsTransaction: boolean,
   work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
   options: UnitOfWorkOptions = {},
+): Promise<T> {
+  // A read outside a transaction in query mode is one autocommit statement on the root that hands
+  // nothing to the sink (see `inAutocommit`): the hot path, with nothing around it.
+  if (options.readOnly === true && !state.trx && !needsTransaction && state.runtime.isolation !== 'rls') {
+    try {
+      return work(state.runtime.root, state, NO_EVENTS)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  return inNewOrOpenUnitOfWork(state, needsTransaction, work, options)
+}
+
+/** Reads collect no audit events; a frozen array says so if one ever tried. */
+const NO_EVENTS: AuditEvent[] = Object.freeze([]) as unknown as AuditEvent[]
+
+async function inNewOrOpenUnitOfWork<T>(
+  state: RequestState,
+  needsTransaction: boolean,
+  work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
+  options: UnitOfWorkOptions,
 ): Promise<T> {
   if (state.trx) {
     const events: AuditEvent[] = []
@@ -37,7 +58,8 @@ export async function inUnitOfWork<T>(
   } else {
     result = await inAutocommit(state.runtime.root, options.readOnly === true, (db) => work(db, state, events))
   }
-  await dispatchToSink(state.runtime, events)
+  // Most units of work hand nothing to the sink: no need to wait a turn for it.
+  if (events.length > 0) await dispatchToSink(state.runtime, events)
   return result
 }
 

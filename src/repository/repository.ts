@@ -21,6 +21,7 @@ import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './o
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
+import { findByIdStatement } from './cached-reads.js'
 import { bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
@@ -106,8 +107,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const operation = this.#operation('findById')
     const lock = this.#rowLock(checkReadOptions(this.#model, options, operation, ['lock']), operation)
     await this.#ready()
-    const target = this.#target(this.#view, [this.#pkEquals(checkId(this.#model, id, operation))])
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: [], limit: 1, lock }).execute(db))
+    const key = checkId(this.#model, id, operation)
+    const rows = await this.#read(operation, (db) => findByIdStatement(db, this.#model, this.#visibility(this.#view), key, lock))
     return (rows[0] as Row | undefined) ?? null
   }
 
@@ -349,8 +350,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     checkOptionKeys(options, allowed, this.#operation(op), { table: this.#model.name })
   }
 
-  async #ready(): Promise<void> {
-    await this.#state.runtime.ready()
+  #ready(): Promise<void> {
+    return this.#state.runtime.ready()
   }
 
   #visibility(view: DeletedView): RowVisibility {
