@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely'
 import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
 import { dispatchToSink } from './audit-sink.js'
 import { recordOutcome } from './audit-statement.js'
-import { inAutocommit, transactionOnNewConnection } from './context-transaction.js'
+import { beginWithContextQuery, inAutocommit, transactionOnNewConnection } from './context-transaction.js'
+import { autocommitWithContext } from './pipelined-connection.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { resolveRetry, withRetry, type RetryOption } from '../runtime/retry-policy.js'
@@ -53,7 +54,12 @@ async function inNewOrOpenUnitOfWork<T>(
   }
   const events: AuditEvent[] = []
   let result: T
-  if (needsTransaction || state.runtime.isolation === 'rls') {
+  const pipelined = state.runtime.pipelinedPool
+  if (!needsTransaction && state.runtime.isolation === 'rls' && pipelined) {
+    // Each statement with its context in one flight (BEGIN, statement, COMMIT): one round trip.
+    const inner = (trx: Kysely<any>): RequestState => ({ ...state, trx, pendingEvents: events, deferredOutcomes: null })
+    result = await autocommitWithContext(pipelined, state, beginWithContextQuery(state), options.readOnly === true, (trx) => work(trx, inner(trx), events))
+  } else if (needsTransaction || state.runtime.isolation === 'rls') {
     result = await transactionOnNewConnection(state, (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events), options)
   } else {
     result = await inAutocommit(state.runtime.root, options.readOnly === true, (db) => work(db, state, events))
