@@ -505,7 +505,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const operation = this.#operation(op)
     await this.#ready()
     const prepared: Record<string, unknown>[] = []
-    for (const input of inputs) prepared.push(await this.#prepareInsert(input, op))
+    // Synchronous per row; only a refused row (another tenant named) waits for its audit record.
+    for (const input of inputs) {
+      const values = this.#prepareInsert(input, op)
+      prepared.push(values instanceof Promise ? await values : values)
+    }
     // More rows than one statement takes go in several statements: one transaction keeps them all-or-nothing.
     const severalStatements = prepared.length > rowsPerInsert(distinctColumnCount(prepared))
     return (await this.#write(
@@ -513,10 +517,13 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       null,
       ['beforeCreate', 'afterCreate'],
       async (db, inner, events) => {
-        const rows: Record<string, unknown>[] = []
-        for (const values of prepared) {
-          const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
-          rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
+        let rows = prepared
+        if (this.#hooks.beforeCreate) {
+          rows = []
+          for (const values of prepared) {
+            const replaced = await this.#hooks.beforeCreate({ ...values }, this.#hookArgs(inner))
+            rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
+          }
         }
         const created: Record<string, unknown>[] = []
         for (const chunk of insertChunks(rows)) {
@@ -530,10 +537,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     )) as Row[]
   }
 
-  async #prepareInsert(input: unknown, op: 'create' | 'createMany'): Promise<Record<string, unknown>> {
+  #prepareInsert(input: unknown, op: 'create' | 'createMany'): Record<string, unknown> | Promise<never> {
     const operation = this.#operation(op)
     const raw = requireObject(input, this.#model, operation, 'input')
-    await this.#refuseForeignTenant(raw, op, null)
+    const refused = this.#refuseForeignTenant(raw, op, null)
+    if (refused) return refused
     const parsed = parseWithSchema(this.#model.definition.insert, raw, this.#model, operation)
     // A table schema that strips unknown keys must not let a tenant column through unchecked.
     const tenantColumn = this.#model.tenantColumn
@@ -564,13 +572,17 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Input naming another tenant, or trying to move a row to one, is refused and audited as `denied`. */
-  async #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<void> {
-    const operation = this.#operation(op)
+  #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<never> | undefined {
     const column = this.#model.tenantColumn
     const tenantId = requestTenantId(this.#state)
-    if (!column || tenantId === null || !(column in raw)) return
+    if (!column || tenantId === null || !(column in raw)) return undefined
     const named = raw[column]
-    if (typeof named === 'string' && named.toLowerCase() === tenantId) return
+    if (typeof named === 'string' && named.toLowerCase() === tenantId) return undefined
+    return this.#refuseTenant(column, op, resourceId)
+  }
+
+  async #refuseTenant(column: string, op: WriteOperation, resourceId: string | null): Promise<never> {
+    const operation = this.#operation(op)
     const error = new TenantryError('FORBIDDEN', `${operation}: "${column}" may only name the scope's own tenant`, {
       table: this.#model.name,
       column,

@@ -50,7 +50,7 @@ export function insertStatement(
       ? sql`insert into ${tableRef(model)} default values returning *`
       : sql`insert into ${tableRef(model)} (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)} returning *`
   if (!options.audited) return sql<Record<string, unknown>>`${insert}`
-  const audit = auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns })
+  const audit = auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns, returning: options.wantEvents })
   return sql<Record<string, unknown>>`with created as (${insert}), audit as (${audit})
     ${finalSelect(model, 'created', true, options.wantEvents)}`
 }
@@ -83,7 +83,9 @@ export function updateStatement(
   const guard = options.guard ? sql` and ${options.guard}` : sql``
   const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
     from target where u.${pk} = target.${pk}${guard} returning u.*`
-  const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'changed', before: 'target' })})` : sql``
+  const audit = options.audited
+    ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'changed', before: 'target', returning: options.wantEvents })})`
+    : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}
     ${finalSelect(model, 'changed', options.audited, options.wantEvents)}`
 }
@@ -98,7 +100,9 @@ export function deleteStatement(
 ): RawBuilder<Record<string, unknown>> {
   const pk = sql.id(model.primaryKey)
   const remove = sql`delete from ${tableRef(model)} as d using target where d.${pk} = target.${pk} returning d.*`
-  const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: null, before: 'removed' })})` : sql``
+  const audit = options.audited
+    ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: null, before: 'removed', returning: options.wantEvents })})`
+    : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), removed as (${remove})${audit}
     ${finalSelect(model, 'removed', options.audited, options.wantEvents)}`
 }
