@@ -1,6 +1,8 @@
 import { sql, type Kysely, type QueryResult, type RawBuilder, type SqlBool } from 'kysely'
 import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
+import { afterCursorPredicate, type CursorValue } from './cursor.js'
+import type { SortKey } from './order-by.js'
 import { selectStatement, type RowLock } from './read-statements.js'
 import { executeCached } from './statement-cache.js'
 
@@ -32,4 +34,42 @@ export function findByIdStatement(
       { orderBy: [], limit: 1, lock },
     ),
   )
+}
+
+/**
+ * A keyset page without a `where` filter (the common "load more"): compiled once per table, view,
+ * kind of scope, ordering and which cursor values are NULL; each call binds the tenant, the limit
+ * and the cursor's values. `after` is `null` on the first page.
+ *
+ * @example
+ * const { rows } = await pageStatement(db, model, { tenantId, view: 'live' }, keys, cursorValues, limit + 1)
+ */
+export function pageStatement(
+  db: Kysely<any>,
+  model: TableModel,
+  visibility: RowVisibility,
+  keys: SortKey[],
+  after: CursorValue[] | null,
+  limit: number,
+): Promise<QueryResult<Record<string, unknown>>> {
+  const system = visibility.tenantId === null
+  const order = keys.map((k) => `${k.column} ${k.direction} ${k.nulls}`).join(',')
+  const cursor = after === null ? 'first' : after.map((v) => (v === null ? 'n' : 'v')).join('')
+  const shape = `page:${visibility.view}:${system ? 'system' : 'tenant'}:${order}:${cursor}`
+  return executeCached(db, model, shape, [visibility.tenantId, limit, ...(after ?? [])], (tenant, fetch, ...values) => {
+    const tenantId = system ? null : tenant!
+    const filters =
+      after === null
+        ? []
+        : [
+            afterCursorPredicate(
+              model,
+              't',
+              keys,
+              after.map((v, i) => (v === null ? null : values[i]!)),
+              tenantId,
+            ),
+          ]
+    return selectStatement(model, { visibility: { tenantId, view: visibility.view }, filters }, { orderBy: keys, limit: fetch as unknown as number })
+  })
 }

@@ -21,7 +21,7 @@ import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './o
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { findByIdStatement } from './cached-reads.js'
+import { findByIdStatement, pageStatement } from './cached-reads.js'
 import { bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
@@ -151,12 +151,15 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const filters = compileWhere(this.#model, 't', opts.where, operation)
     const tenantId = requestTenantId(this.#state)
     const cursorKey = this.#state.runtime.cursorKey
-    if (opts.after !== undefined && opts.after !== null) {
-      const values = decodeCursor(cursorKey, this.#model, tenantId, keys, opts.after, operation)
-      filters.push(afterCursorPredicate(this.#model, 't', keys, values, tenantId))
-    }
+    const values = opts.after === undefined || opts.after === null ? null : decodeCursor(cursorKey, this.#model, tenantId, keys, opts.after, operation)
+    // Without a filter the statement is compiled once (see `pageStatement`); with one it is built here.
+    if (values && opts.where !== undefined) filters.push(afterCursorPredicate(this.#model, 't', keys, values, tenantId))
     const target: ReadTarget = { visibility: this.#visibility(this.#view), filters }
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db))
+    const rows = await this.#read(operation, (db) =>
+      opts.where === undefined
+        ? pageStatement(db, this.#model, target.visibility, keys, values, limit + 1)
+        : selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db),
+    )
     if (rows.length <= limit) return { items: rows as Row[], nextCursor: null }
     rows.length = limit
     return { items: rows as Row[], nextCursor: encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, operation) }

@@ -12,7 +12,7 @@ import type { TableModel } from '../schema/table-model.js'
 const PLACEHOLDER_PREFIX = '\u0000tenantry-placeholder-'
 
 /** Placeholder values for the builders: strings no caller can pass (tenant ids and keys are checked first). */
-const PLACEHOLDERS = [0, 1, 2, 3].map((index) => `${PLACEHOLDER_PREFIX}${index}`)
+const PLACEHOLDERS = Array.from({ length: 16 }, (_, index) => `${PLACEHOLDER_PREFIX}${index}`)
 
 /** A statement that embedded a placeholder in a larger value cannot be filled in: it is built per call. */
 const UNCACHEABLE = null
@@ -54,7 +54,7 @@ export function executeCached<R>(
   build: (...placeholders: string[]) => RawBuilder<R>,
 ): Promise<QueryResult<R>> {
   const executor = db.getExecutor()
-  if (executor.plugins.length > 0) return build(...(values as string[])).execute(db)
+  if (executor.plugins.length > 0 || values.length > PLACEHOLDERS.length) return build(...(values as string[])).execute(db)
   let byShape = templates.get(model)
   if (byShape === undefined) {
     byShape = new Map()
