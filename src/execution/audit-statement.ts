@@ -43,7 +43,8 @@ export function auditInsertFromCte(state: RequestState, model: TableModel, actio
   const row = sql.id('audit_row')
   const previous = sql.id('audit_previous')
   const tenant = model.tenantColumn ? sql`${row}.${sql.id(model.tenantColumn)}` : sql`${state.context?.tenantId ?? null}::uuid`
-  // An update converts each row and its previous version to jsonb once (lateral), for the values and the changed fields alike.
+  // An update converts each row and its previous version to jsonb once, for the values and the changed fields alike
+  // (`offset 0` keeps the planner from inlining the conversions back into every use).
   const both = sources.after !== null && sources.before !== null
   const json = sql.id('audit_json')
   const oldValues = both ? sql`${json}.o - ${redacted}` : sources.before ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
@@ -56,7 +57,7 @@ export function auditInsertFromCte(state: RequestState, model: TableModel, actio
       : sql`null::text[]`
   const join = both
     ? sql` join ${sql.id(sources.before!)} as ${previous} on ${previous}.${pk} = ${row}.${pk}
-      cross join lateral (select to_jsonb(${row}) as n, to_jsonb(${previous}) as o) as ${json}`
+      cross join lateral (select to_jsonb(${row}) as n, to_jsonb(${previous}) as o offset 0) as ${json}`
     : sql``
   const returning =
     sources.returning === false
