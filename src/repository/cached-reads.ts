@@ -3,7 +3,7 @@ import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import { afterCursorPredicate, type CursorValue } from './cursor.js'
 import type { SortKey } from './order-by.js'
-import { selectStatement, type RowLock } from './read-statements.js'
+import { countStatement, selectStatement, type RowLock } from './read-statements.js'
 import { executeCached } from './statement-cache.js'
 
 /** `t.<pk> = $key`, as the repository writes it for its by-key statements. */
@@ -53,7 +53,7 @@ export function pageStatement(
   limit: number,
 ): Promise<QueryResult<Record<string, unknown>>> {
   const system = visibility.tenantId === null
-  const order = keys.map((k) => `${k.column} ${k.direction} ${k.nulls}`).join(',')
+  const order = orderShape(keys)
   const cursor = after === null ? 'first' : after.map((v) => (v === null ? 'n' : 'v')).join('')
   const shape = `page:${visibility.view}:${system ? 'system' : 'tenant'}:${order}:${cursor}`
   return executeCached(db, model, shape, [visibility.tenantId, limit, ...(after ?? [])], (tenant, fetch, ...values) => {
@@ -72,4 +72,45 @@ export function pageStatement(
           ]
     return selectStatement(model, { visibility: { tenantId, view: visibility.view }, filters }, { orderBy: keys, limit: fetch as unknown as number })
   })
+}
+
+const orderShape = (keys: SortKey[]) => keys.map((k) => `${k.column} ${k.direction} ${k.nulls}`).join(',')
+
+/**
+ * `findMany`/`findOne` without a `where` filter: compiled once per table, view, kind of scope,
+ * ordering, offset or none, and lock; each call binds the tenant, the limit and the offset.
+ *
+ * @example
+ * const { rows } = await listStatement(db, model, { tenantId, view: 'live' }, { orderBy, limit: 50, offset: 0 })
+ */
+export function listStatement(
+  db: Kysely<any>,
+  model: TableModel,
+  visibility: RowVisibility,
+  options: { orderBy: SortKey[]; limit: number; offset: number; lock: RowLock | undefined },
+): Promise<QueryResult<Record<string, unknown>>> {
+  const system = visibility.tenantId === null
+  const { orderBy, lock } = options
+  const shape = `list:${visibility.view}:${system ? 'system' : 'tenant'}:${orderShape(orderBy)}:${options.offset > 0 ? 'offset' : ''}:${lock ?? ''}`
+  return executeCached(db, model, shape, [visibility.tenantId, options.limit, options.offset], (tenant, limit, offset) =>
+    selectStatement(
+      model,
+      { visibility: { tenantId: system ? null : tenant!, view: visibility.view }, filters: [] },
+      // An offset of 0 adds no clause; any other is bound like the limit.
+      { orderBy, limit: limit as unknown as number, offset: options.offset > 0 ? (offset as unknown as number) : 0, lock },
+    ),
+  )
+}
+
+/**
+ * `count()` without a `where` filter: compiled once per table, view and kind of scope.
+ *
+ * @example
+ * const { rows } = await countAllStatement(db, model, { tenantId, view: 'live' })
+ */
+export function countAllStatement(db: Kysely<any>, model: TableModel, visibility: RowVisibility): Promise<QueryResult<{ count: string }>> {
+  const system = visibility.tenantId === null
+  return executeCached(db, model, `count:${visibility.view}:${system ? 'system' : 'tenant'}`, [visibility.tenantId], (tenant) =>
+    countStatement(model, { visibility: { tenantId: system ? null : tenant!, view: visibility.view }, filters: [] }),
+  )
 }

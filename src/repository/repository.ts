@@ -21,7 +21,7 @@ import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './o
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { findByIdStatement, pageStatement } from './cached-reads.js'
+import { countAllStatement, findByIdStatement, listStatement, pageStatement } from './cached-reads.js'
 import { bindValue, deleteStatement, insertStatement, updateStatement } from './write-statements.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
@@ -171,7 +171,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const opts = checkReadOptions(this.#model, options, operation, ['where'])
     await this.#ready()
     const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
-    const rows = await this.#read(operation, (db) => countStatement(this.#model, target).execute(db))
+    const rows = await this.#read(operation, (db) =>
+      opts.where === undefined ? countAllStatement(db, this.#model, target.visibility) : countStatement(this.#model, target).execute(db),
+    )
     return Number(rows[0]?.count ?? 0)
   }
 
@@ -434,7 +436,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     // A locking read never fetches that extra row: it would lock a row the caller never sees.
     const unchosen = lock === undefined && (opts.limit === undefined || opts.limit === null || (opts.limit as number) > MAX_LIMIT)
     const fetch = unchosen ? limit + 1 : limit
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: fetch, offset, lock }).execute(db))
+    const rows = await this.#read(operation, (db) =>
+      opts.where === undefined
+        ? listStatement(db, this.#model, target.visibility, { orderBy: keys, limit: fetch, offset, lock })
+        : selectStatement(this.#model, target, { orderBy: keys, limit: fetch, offset, lock }).execute(db),
+    )
     if (rows.length > limit) {
       noticeTruncation(this.#state.runtime, this.#model.name, operation, limit)
       rows.length = limit
