@@ -41,18 +41,18 @@ async function loadGrantedPermissions(state: RequestState, tenantId: string, act
             (tenant, actor) => sql<{
               permissions: string[]
             }>`
-        select coalesce(array_agg(distinct p.permission), '{}') as permissions
+        select r.permissions
           from ${s('memberships')} m
           join ${s('tenants')} t on t.id = m.tenant_id and ${live('tenants', 't')}
           join ${s('users')} u on u.id = m.user_id and ${live('users', 'u')} and u.status not in ('suspended', 'disabled')
           join ${s('user_roles')} ur on ur.tenant_id = m.tenant_id and ur.user_id = m.user_id
           join ${s('roles')} r on r.id = ur.role_id and ${live('roles', 'r')}
                               and ${tenantOrSystemPredicate(roles, 'r', tenant!)}
-          cross join lateral unnest(r.permissions) as p(permission)
          where ${rowVisibilityCondition(builtinModel(state, 'memberships'), 'm', { tenantId: tenant!, view: 'live' })}
            and m.user_id = ${actor}::uuid and m.status = 'active'`,
           )
-          return Object.freeze([...(rows[0]?.permissions ?? [])])
+          // One row per granting role; merged here rather than with array_agg(distinct ...) in SQL.
+          return Object.freeze([...new Set(rows.flatMap((row) => row.permissions ?? []))])
         },
         { readOnly: true },
       ),
