@@ -14,14 +14,20 @@ function tableRef(model: TableModel): RawBuilder<unknown> {
   return sql`${sql.id(model.schema, model.table)}`
 }
 
-/** Binds a value for its column: JSON columns get JSON text, so arrays and objects survive. */
-export function bindValue(model: TableModel, column: string, value: unknown): RawBuilder<unknown> {
+/**
+ * Binds a value for its column: JSON columns get JSON text, so arrays and objects survive. Any other
+ * value is returned as it is, which `sql` templates and `sql.join` bind as one parameter (no
+ * fragment of its own per value).
+ */
+export function bindValue(model: TableModel, column: string, value: unknown): unknown {
   const type = model.columns.get(column)?.type
   if ((type === 'jsonb' || type === 'json') && value !== null && value !== undefined) {
     return sql`${JSON.stringify(value)}::${sql.raw(type)}`
   }
-  return sql`${value}`
+  return value
 }
+
+const DEFAULT = sql`default`
 
 function finalSelect(model: TableModel, source: string, audited: boolean, wantEvents: boolean): RawBuilder<unknown> {
   if (!audited || !wantEvents) return sql`select ${sql.id(source)}.* from ${sql.id(source)}`
@@ -44,7 +50,7 @@ export function insertStatement(
   options: WriteOptions,
 ): RawBuilder<Record<string, unknown>> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-  const values = rows.map((row) => sql`(${sql.join(columns.map((c) => (c in row ? bindValue(model, c, row[c]) : sql`default`)))})`)
+  const values = rows.map((row) => sql`(${sql.join(columns.map((c) => (c in row ? bindValue(model, c, row[c]) : DEFAULT)))})`)
   const insert =
     columns.length === 0
       ? sql`insert into ${tableRef(model)} default values returning *`
