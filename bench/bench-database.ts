@@ -27,6 +27,8 @@ export function startBenchServer(): Promise<TestDatabase> {
 
 export interface BenchDatabase {
   label: string
+  /** Connection string of the role the benchmark connects as (the app role under RLS). */
+  url: string
   counter: CountingPool
   ctx: OpContext
   close(): Promise<void>
@@ -38,6 +40,8 @@ export interface PrepareOptions {
   isolation: 'query' | 'rls'
   /** Rows each implementation may soft-delete. */
   victimsPerImplementation: number
+  /** The pool pipelines (`new pg.Pool({ pipeline: true })`). */
+  pipeline?: boolean
 }
 
 /** Login role of the RLS database: an ordinary role, because superusers bypass row-level security. */
@@ -68,7 +72,7 @@ export async function prepareDatabase(server: TestDatabase, options: PrepareOpti
       appUrl = await appRoleUrl(owner, server.url, name)
       await tenantryOver(owner, 'query').rls.enable()
     }
-    counter = countingPool(appUrl)
+    counter = countingPool(appUrl, 4, { pipeline: options.pipeline === true })
     const tenantry = tenantryOver(counter.pool, options.isolation)
     await tenantry.ready()
     ctx = {
@@ -86,6 +90,7 @@ export async function prepareDatabase(server: TestDatabase, options: PrepareOpti
   }
   return {
     label: options.label,
+    url: appUrl,
     counter,
     ctx,
     async close() {
@@ -97,7 +102,7 @@ export async function prepareDatabase(server: TestDatabase, options: PrepareOpti
 
 const TOKEN_KEY = randomBytes(32).toString('hex')
 
-function tenantryOver(source: pg.Pool | Kysely<any>, isolation: 'query' | 'rls'): Tenantry<BenchDB> {
+export function tenantryOver(source: pg.Pool | Kysely<any>, isolation: 'query' | 'rls'): Tenantry<BenchDB> {
   const base = source instanceof pg.Pool ? { pool: source } : { db: source as Kysely<BenchDB> }
   // `tokens` is passed through untyped: it only exists once tenantry.tokens is wired in.
   return createTenantry<BenchDB>({ ...base, tables: benchTables, isolation, ...({ tokens: { keys: { k1: TOKEN_KEY } } } as object) })

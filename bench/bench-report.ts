@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { ImplementationName, Measurement } from './timing-harness.js'
+import type { ColdStartResult, ConcurrencyResult } from './throughput.js'
 
 /** One operation's figures in every mode that ran. */
 export interface OpResult {
@@ -9,11 +10,13 @@ export interface OpResult {
   unavailable?: string
   query?: Partial<Record<ImplementationName, Measurement>>
   rls?: Measurement
+  /** tenantry under RLS with a pipelining pool (`new pg.Pool({ pipeline: true })`). */
+  rlsPipelined?: Measurement
   /** tenantry on the base table and on the `--scale` table. */
   scale?: { base: Measurement; large: Measurement }
 }
 
-/** The shape the issue asks for in `bench/results/latest.json`. */
+/** One operation in `bench/results/latest.json`. */
 export interface LatestRow {
   op: string
   tenantry_us: number | null
@@ -21,21 +24,45 @@ export interface LatestRow {
   raw_us: number | null
   ratio_vs_kysely: number | null
   round_trips: number | null
+  /** Client CPU (user + system µs of the Node process) per call. */
+  tenantry_cpu_us: number | null
+  kysely_cpu_us: number | null
+  cpu_ratio_vs_kysely: number | null
+  rls_us: number | null
+  rls_round_trips: number | null
+  rls_pipelined_us: number | null
+  rls_pipelined_round_trips: number | null
+}
+
+/** `bench/results/latest.json`: every figure of the main table, from one run. */
+export interface Latest {
+  mode: string
+  ops: LatestRow[]
+  concurrency: ConcurrencyResult | null
+  coldStart: ColdStartResult | null
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits
+const us1 = (m: Measurement | undefined) => (m ? round(m.medianUs, 1) : null)
 
 export function latestRows(results: OpResult[]): LatestRow[] {
-  return results.map(({ op, query }) => {
+  return results.map(({ op, query, rls, rlsPipelined }) => {
     const t = query?.tenantry
     const k = query?.kysely
     return {
       op,
-      tenantry_us: t ? round(t.medianUs, 1) : null,
-      kysely_us: k ? round(k.medianUs, 1) : null,
-      raw_us: query?.raw ? round(query.raw.medianUs, 1) : null,
+      tenantry_us: us1(t),
+      kysely_us: us1(k),
+      raw_us: us1(query?.raw),
       ratio_vs_kysely: t && k ? round(t.medianUs / k.medianUs, 3) : null,
       round_trips: t ? t.roundTrips : null,
+      tenantry_cpu_us: t ? round(t.cpuUs, 1) : null,
+      kysely_cpu_us: k ? round(k.cpuUs, 1) : null,
+      cpu_ratio_vs_kysely: t && k && k.cpuUs > 0 ? round(t.cpuUs / k.cpuUs, 3) : null,
+      rls_us: us1(rls),
+      rls_round_trips: rls ? rls.roundTrips : null,
+      rls_pipelined_us: us1(rlsPipelined),
+      rls_pipelined_round_trips: rlsPipelined ? rlsPipelined.roundTrips : null,
     }
   })
 }
@@ -53,30 +80,65 @@ function table(header: string[], rows: string[][]): string {
 }
 
 const us = (m: Measurement | undefined) => (m ? m.medianUs.toFixed(0) : '—')
-const opsPerSecond = (m: Measurement | undefined) => (m ? Math.round(1e6 / m.medianUs).toLocaleString('en-US') : '—')
+const num = (value: number | null, digits = 0) => (value === null ? '—' : value.toFixed(digits))
+const ratio = (value: number | null) => (value === null ? '—' : `${value.toFixed(2)}x`)
 
-/** The main table: query mode, three implementations, plus tenantry under RLS when it ran. */
-export function formatResults(results: OpResult[]): string {
-  const withRls = results.some((r) => r.rls)
-  const header = ['op', 'tenantry µs', 'kysely µs', 'raw pg µs', 'tenantry ops/s', 'vs kysely', 'round trips t/k/r']
-  if (withRls) header.push('rls µs', 'rls trips')
-  const rows = results.map((r) => {
-    if (r.unavailable) return [r.op, ...header.slice(1).map((_, i) => (i === 0 ? 'n/a' : ''))]
-    const { tenantry: t, kysely: k, raw } = r.query ?? {}
-    const cells = [
-      r.op,
-      us(t),
-      us(k),
-      us(raw),
-      opsPerSecond(t),
-      t && k ? `${(t.medianUs / k.medianUs).toFixed(2)}x` : '—',
-      [t, k, raw].map((m) => (m ? String(m.roundTrips) : '—')).join('/'),
-    ]
-    if (withRls) cells.push(us(r.rls), r.rls ? String(r.rls.roundTrips) : '—')
-    return cells
-  })
-  const notes = results.filter((r) => r.unavailable).map((r) => `n/a ${r.op}: ${r.unavailable}`)
-  return [table(header, rows), ...notes].join('\n')
+/**
+ * The main table, from `latest.json` rows: query mode (three implementations, CPU per call),
+ * then tenantry under RLS without and with a pipelining pool. `bench/latest-table.ts` prints it
+ * again from the file, so the docs can be regenerated without re-running.
+ */
+export function formatLatest(latest: Latest): string {
+  const header = [
+    'op',
+    'tenantry µs',
+    'kysely µs',
+    'raw pg µs',
+    'vs kysely',
+    'cpu µs t/k',
+    'cpu vs kysely',
+    'trips',
+    'rls µs',
+    'rls trips',
+    'rls pipelined µs',
+    'pipelined trips',
+  ]
+  const rows = latest.ops.map((r) => [
+    r.op,
+    num(r.tenantry_us),
+    num(r.kysely_us),
+    num(r.raw_us),
+    ratio(r.ratio_vs_kysely),
+    `${num(r.tenantry_cpu_us)}/${num(r.kysely_cpu_us)}`,
+    ratio(r.cpu_ratio_vs_kysely),
+    num(r.round_trips),
+    num(r.rls_us),
+    num(r.rls_round_trips),
+    num(r.rls_pipelined_us),
+    num(r.rls_pipelined_round_trips),
+  ])
+  const parts = [table(header, rows)]
+  const extra: string[][] = []
+  const c = latest.concurrency
+  if (c) {
+    extra.push([
+      `throughput, ${c.callers} callers on a pool of ${c.poolSize} (${c.mix.join(', ')})`,
+      `${Math.round(c.tenantryOpsPerSecond).toLocaleString('en-US')} ops/s`,
+      `${Math.round(c.kyselyOpsPerSecond).toLocaleString('en-US')} ops/s`,
+      `${(c.tenantryOpsPerSecond / c.kyselyOpsPerSecond).toFixed(2)}x`,
+    ])
+  }
+  const s = latest.coldStart
+  if (s) {
+    extra.push([
+      'cold start: new instance to first findById result',
+      `${s.tenantryUs.toFixed(0)} µs`,
+      `${s.kyselyUs.toFixed(0)} µs`,
+      `${(s.tenantryUs / s.kyselyUs).toFixed(2)}x`,
+    ])
+  }
+  if (extra.length > 0) parts.push('', table(['figure', 'tenantry', 'kysely', 'tenantry / kysely'], extra))
+  return parts.join('\n')
 }
 
 export function formatScale(results: OpResult[], baseRows: number, largeRows: number): string {

@@ -1,20 +1,22 @@
 /**
- * `npm run bench [-- --quick | --smoke] [-- --scale]`: what tenantry costs over the same SQL
+ * `npm run bench [-- --quick | --smoke] [-- --scale] [-- --only=findById,page] [-- --query-only]`: what tenantry costs over the same SQL
  * hand-written with Kysely and with raw `pg`, on one server, in one run. See docs/performance.md.
  */
 import { cpus, totalmem } from 'node:os'
 import { parseBenchOptions, type BenchOptions } from './bench-options.js'
 import { prepareDatabase, startBenchServer, type BenchDatabase } from './bench-database.js'
-import { formatResults, formatScale, latestRows, writeJson, type OpResult } from './bench-report.js'
+import { formatLatest, formatScale, latestRows, writeJson, type Latest, type OpResult } from './bench-report.js'
 import type { OpDefinition } from './ops/op-context.js'
 import { permissionOps } from './ops/permission-ops.js'
 import { readOps } from './ops/read-ops.js'
 import { tokenOps } from './ops/token-ops.js'
 import { writeOps } from './ops/write-ops.js'
 import { CITUS_BENCH_PRESETS, runCitusBench } from './citus/run-citus.js'
+import { measureColdStart, measureConcurrency, type ColdStartResult, type ConcurrencyResult } from './throughput.js'
 import { callsPerImplementation, measureImplementations, type ImplementationName } from './timing-harness.js'
 
-const OPS: OpDefinition[] = [...readOps, ...writeOps, ...tokenOps, ...permissionOps]
+const ALL_OPS: OpDefinition[] = [...readOps, ...writeOps, ...tokenOps, ...permissionOps]
+let OPS: OpDefinition[] = ALL_OPS
 const RESULTS_DIR = new URL('./results/', import.meta.url)
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -37,6 +39,11 @@ async function runMode(database: BenchDatabase, options: BenchOptions, only?: Im
 async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2))
   if (process.argv.includes('--citus')) return runCitusBench(CITUS_BENCH_PRESETS[options.mode])
+  if (options.only) {
+    const unknown = options.only.filter((op) => !ALL_OPS.some((d) => d.op === op))
+    if (unknown.length > 0) throw new Error(`bench: unknown op ${unknown.join(', ')} (ops: ${ALL_OPS.map((d) => d.op).join(', ')})`)
+    OPS = ALL_OPS.filter((d) => options.only!.includes(d.op))
+  }
   const started = Date.now()
   log(`tenantry bench (${options.mode}${options.scale ? ', scale' : ''}): starting PostgreSQL`)
   const server = await startBenchServer()
@@ -50,16 +57,37 @@ async function main(): Promise<void> {
     log(`query mode: ${(base.tenants * base.rowsPerTenant).toLocaleString('en-US')} host rows`)
     const queryResults = await runMode(query, options)
 
-    const rls = await prepareDatabase(server, { label: 'rls', sizes: base, isolation: 'rls', victimsPerImplementation })
-    open.push(rls)
-    log('rls mode (tenantry only)')
-    const rlsResults = await runMode(rls, options, 'tenantry')
+    let concurrency: ConcurrencyResult | null = null
+    let coldStart: ColdStartResult | null = null
+    let rlsResults = new Map<string, OpResult['query'] | string>()
+    let pipelinedResults = new Map<string, OpResult['query'] | string>()
+    if (!options.queryOnly) {
+      log('concurrency: 50 callers, pool of 10')
+      concurrency = await measureConcurrency(query, options.mode)
+      log('cold start')
+      coldStart = await measureColdStart(query, options.mode)
 
+      const rls = await prepareDatabase(server, { label: 'rls', sizes: base, isolation: 'rls', victimsPerImplementation })
+      open.push(rls)
+      log('rls mode (tenantry only)')
+      rlsResults = await runMode(rls, options, 'tenantry')
+
+      const pipelined = await prepareDatabase(server, { label: 'rlspipe', sizes: base, isolation: 'rls', victimsPerImplementation, pipeline: true })
+      open.push(pipelined)
+      log('rls mode, pipelining pool (tenantry only)')
+      pipelinedResults = await runMode(pipelined, options, 'tenantry')
+    }
+
+    const measured = (map: Map<string, OpResult['query'] | string>, op: string) => {
+      const r = map.get(op)
+      return r && typeof r !== 'string' ? r.tenantry : undefined
+    }
     const results: OpResult[] = OPS.map(({ op }) => {
       const q = queryResults.get(op)
-      const r = rlsResults.get(op)
       if (typeof q === 'string') return { op, unavailable: q }
-      return { op, query: q, ...(r && typeof r !== 'string' && r.tenantry ? { rls: r.tenantry } : {}) }
+      const rls = measured(rlsResults, op)
+      const rlsPipelined = measured(pipelinedResults, op)
+      return { op, query: q, ...(rls ? { rls } : {}), ...(rlsPipelined ? { rlsPipelined } : {}) }
     })
 
     let scaleText = ''
@@ -83,12 +111,21 @@ async function main(): Promise<void> {
     }
 
     const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version }
-    console.log(formatResults(results))
+    const latest: Latest = { mode: options.mode, ops: latestRows(results), concurrency, coldStart }
+    console.log(formatLatest(latest))
     if (scaleText) console.log(`\n${scaleText}`)
     console.log(`\n${options.mode} run, ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}, ${((Date.now() - started) / 1000).toFixed(0)} s`)
     if (options.mode !== 'smoke') {
-      await writeJson(new URL('latest.json', RESULTS_DIR).pathname, latestRows(results))
-      await writeJson(new URL('latest-details.json', RESULTS_DIR).pathname, { mode: options.mode, scale: options.scale, machine, settings: options, results })
+      await writeJson(new URL('latest.json', RESULTS_DIR).pathname, latest)
+      await writeJson(new URL('latest-details.json', RESULTS_DIR).pathname, {
+        mode: options.mode,
+        scale: options.scale,
+        machine,
+        settings: options,
+        results,
+        concurrency,
+        coldStart,
+      })
     }
   } catch (error) {
     log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)

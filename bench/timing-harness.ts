@@ -17,6 +17,11 @@ export interface Measurement {
   medianUs: number
   /** Round trips of one call after warm-up. */
   roundTrips: number
+  /**
+   * Median over rounds of the Node process's CPU time (user + system, `process.cpuUsage`) per call,
+   * in microseconds: what the client spends, whatever the server and the neighbours do.
+   */
+  cpuUs: number
 }
 
 function median(values: number[]): number {
@@ -41,17 +46,21 @@ export async function measureImplementations<Name extends string>(
   const roundTrips = new Map<Name, number>()
   for (const name of names) roundTrips.set(name, await counterFor(name).measure(calls[name]!))
   const samples = new Map<Name, number[]>(names.map((n) => [n, []]))
+  const cpu = new Map<Name, number[]>(names.map((n) => [n, []]))
   for (let round = 0; round < settings.samples; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length]!)
     for (const name of order) {
       const call = calls[name]!
+      const cpuStart = process.cpuUsage()
       const start = performance.now()
       for (let i = 0; i < settings.batch; i++) await call()
       samples.get(name)!.push(((performance.now() - start) * 1000) / settings.batch)
+      const used = process.cpuUsage(cpuStart)
+      cpu.get(name)!.push((used.user + used.system) / settings.batch)
     }
   }
   const result: Partial<Record<Name, Measurement>> = {}
-  for (const name of names) result[name] = { medianUs: median(samples.get(name)!), roundTrips: roundTrips.get(name)! }
+  for (const name of names) result[name] = { medianUs: median(samples.get(name)!), roundTrips: roundTrips.get(name)!, cpuUs: median(cpu.get(name)!) }
   return result
 }
 

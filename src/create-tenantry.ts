@@ -8,6 +8,7 @@ import { mapDatabaseError, withTypedErrors } from './errors/map-database-error.j
 import { TenantryError } from './errors/tenantry-error.js'
 import { validationError } from './errors/validation-error.js'
 import { guardPool } from './runtime/guarded-pool.js'
+import { isPipelinedPool } from './execution/pipelined-connection.js'
 import { resolveRetry, type RetryOption } from './runtime/retry-policy.js'
 import type { IsolationMode, RequestState, TenantryRuntime } from './runtime/runtime.js'
 import { DEFAULT_SCHEMA, migrate, type MigrateOptions, type MigrateResult } from './migration/migrate.js'
@@ -134,7 +135,8 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
   const redact = options.audit?.redact ?? []
   const retry = resolveRetry(options.retry, 'createTenantry')
   // guardPool: a connection lost while tenantry holds a client is an error of the call, never a crash.
-  const root = (options.db as Kysely<any> | undefined) ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: guardPool(options.pool!) }) })
+  const guarded = options.pool ? guardPool(options.pool) : undefined
+  const root = (options.db as Kysely<any> | undefined) ?? new Kysely<any>({ dialect: new PostgresDialect({ pool: guarded! }) })
   const models = new Map<string, TableModel>()
   for (const [name, definition] of Object.entries(options.tables ?? {})) {
     models.set(name, {
@@ -163,6 +165,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
   }
   const runtime: TenantryRuntime = {
     root,
+    pipelinedPool: guarded && isPipelinedPool(options.pool) ? guarded : undefined,
     schema,
     isolation: options.isolation ?? 'query',
     triggerContext: options.triggerContext ?? false,

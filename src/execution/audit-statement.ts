@@ -31,6 +31,8 @@ export interface AuditSources {
   createdFields?: string[]
   /** Added to each row's `metadata` (a soft delete that cascaded from a parent says so). */
   metadata?: Record<string, unknown>
+  /** Return the audit rows (`returning *`), for a statement that hands them to the sink. Defaults to true. */
+  returning?: boolean
 }
 
 /**
@@ -45,17 +47,22 @@ export function auditRowValues(state: RequestState, model: TableModel, sources: 
   const row = sql.id('audit_row')
   const previous = sql.id('audit_previous')
   const tenant = model.tenantColumn ? sql`${row}.${sql.id(model.tenantColumn)}` : sql`${state.context?.tenantId ?? null}::uuid`
-  const oldValues = sources.before ? sql`to_jsonb(${sources.after ? previous : row}) - ${redacted}` : sql`null::jsonb`
-  const newValues = sources.after ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
-  const changed =
-    sources.after && sources.before
-      ? sql`array(select e.key from jsonb_each(to_jsonb(${row})) as e
-                left join jsonb_each(to_jsonb(${previous})) as p on p.key = e.key
-                where e.key <> all(${NOT_A_CHANGE}::text[]) and e.value is distinct from p.value order by e.key)`
-      : sources.after
-        ? sql`${sources.createdFields ?? []}::text[]`
-        : sql`null::text[]`
-  const join = sources.after && sources.before ? sql` join ${sql.id(sources.before)} as ${previous} on ${previous}.${pk} = ${row}.${pk}` : sql``
+  // An update converts each row and its previous version to jsonb once, for the values and the changed fields alike
+  // (`offset 0` keeps the planner from inlining the conversions back into every use).
+  const both = sources.after !== null && sources.before !== null
+  const json = sql.id('audit_json')
+  const oldValues = both ? sql`${json}.o - ${redacted}` : sources.before ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
+  const newValues = both ? sql`${json}.n - ${redacted}` : sources.after ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
+  const changed = both
+    ? sql`array(select e.key from jsonb_each(${json}.n) as e
+                where e.key <> all(${NOT_A_CHANGE}::text[]) and e.value is distinct from ${json}.o -> e.key order by e.key)`
+    : sources.after
+      ? sql`${sources.createdFields ?? []}::text[]`
+      : sql`null::text[]`
+  const join = both
+    ? sql` join ${sql.id(sources.before!)} as ${previous} on ${previous}.${pk} = ${row}.${pk}
+      cross join lateral (select to_jsonb(${row}) as n, to_jsonb(${previous}) as o offset 0) as ${json}`
+    : sql``
   return { pk, main, row, previous, tenant, oldValues, newValues, changed, join }
 }
 
@@ -65,13 +72,17 @@ export function auditRowValues(state: RequestState, model: TableModel, sources: 
  */
 export function auditInsertFromCte(state: RequestState, model: TableModel, action: string, sources: AuditSources): RawBuilder<unknown> {
   const { pk, main, row, tenant, oldValues, newValues, changed, join } = auditRowValues(state, model, sources)
+  const returning =
+    sources.returning === false
+      ? sql``
+      : sql`
+    returning *`
   const ctx = state.context
   return sql`insert into ${auditTable(state)} (${AUDIT_COLUMNS})
     select ${tenant}, ${requestActorId(state)}::uuid, ${action}, ${model.name}, ${row}.${pk}::text,
            ${oldValues}, ${newValues}, ${changed}, ${ctx?.ip ?? null}::inet, ${ctx?.userAgent ?? null},
            ${ctx?.requestId ?? null}, 'success', null, ${auditMetadata(state, sources.metadata)}::jsonb
-      from ${sql.id(main)} as ${row}${join}
-    returning *`
+      from ${sql.id(main)} as ${row}${join}${returning}`
 }
 
 /**

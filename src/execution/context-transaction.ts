@@ -3,6 +3,7 @@ import { mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-er
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { RequestState, TenantryRuntime } from '../runtime/runtime.js'
 import { isLowerCaseUuid } from '../util/identifiers.js'
+import { pipelinedTransaction } from './pipelined-connection.js'
 
 /** A validated UUID as an SQL literal; anything else never reaches the SQL text. */
 function uuidLiteral(value: string | null | undefined): string {
@@ -112,6 +113,8 @@ export async function transactionOnNewConnection<T>(
 ): Promise<T> {
   const root = state.runtime.root
   const begin = transactionsCarryContext(state.runtime) ? beginWithContextQuery(state) : CompiledQuery.raw('begin')
+  const pipelined = state.runtime.pipelinedPool
+  if (pipelined) return pipelinedTransaction(pipelined, state, begin, fn, (error) => commitFailed(error, options.readOnly === true))
   return root.connection().execute((db) =>
     transactionOnConnection(
       (query) => db.executeQuery(query),

@@ -10,6 +10,7 @@ import type { RequestState } from '../runtime/runtime.js'
  * const rows = await retrySingle(state, () => inUnitOfWork(state, false, (db) => statement.execute(db), { readOnly: true }))
  */
 export function retrySingle<T>(state: RequestState, attempt: () => Promise<T>): Promise<T> {
-  if (state.trx) return attempt()
+  // One attempt (the default policy) needs no retry loop around it.
+  if (state.trx || state.runtime.retry.attempts === 1) return attempt()
   return withRetry(state.runtime.retry, attempt)
 }

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely'
 import type { AuditEvent, OutcomeRecord } from '../runtime/audit-event.js'
 import { dispatchToSink } from './audit-sink.js'
 import { recordOutcome } from './audit-statement.js'
-import { inAutocommit, needsContextTransaction, transactionOnNewConnection } from './context-transaction.js'
+import { beginWithContextQuery, inAutocommit, needsContextTransaction, transactionOnNewConnection } from './context-transaction.js'
+import { autocommitWithContext } from './pipelined-connection.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { resolveRetry, withRetry, type RetryOption } from '../runtime/retry-policy.js'
@@ -19,11 +20,32 @@ export interface UnitOfWorkOptions {
  * `triggerContext` for a write), else as a single autocommit
  * statement (one round trip). Audit events are handed to the sink only after commit.
  */
-export async function inUnitOfWork<T>(
+export function inUnitOfWork<T>(
   state: RequestState,
   needsTransaction: boolean,
   work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
   options: UnitOfWorkOptions = {},
+): Promise<T> {
+  // A read outside a transaction in query mode is one autocommit statement on the root that hands
+  // nothing to the sink (see `inAutocommit`): the hot path, with nothing around it.
+  if (options.readOnly === true && !state.trx && !needsTransaction && state.runtime.isolation !== 'rls') {
+    try {
+      return work(state.runtime.root, state, NO_EVENTS)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  return inNewOrOpenUnitOfWork(state, needsTransaction, work, options)
+}
+
+/** Reads collect no audit events; a frozen array says so if one ever tried. */
+const NO_EVENTS: AuditEvent[] = Object.freeze([]) as unknown as AuditEvent[]
+
+async function inNewOrOpenUnitOfWork<T>(
+  state: RequestState,
+  needsTransaction: boolean,
+  work: (db: Kysely<any>, inner: RequestState, events: AuditEvent[]) => Promise<T>,
+  options: UnitOfWorkOptions,
 ): Promise<T> {
   if (state.trx) {
     const events: AuditEvent[] = []
@@ -33,12 +55,19 @@ export async function inUnitOfWork<T>(
   }
   const events: AuditEvent[] = []
   let result: T
-  if (needsTransaction || needsContextTransaction(state.runtime, options.readOnly === true)) {
+  const pipelined = state.runtime.pipelinedPool
+  const withContext = needsContextTransaction(state.runtime, options.readOnly === true)
+  if (!needsTransaction && withContext && pipelined) {
+    // Each statement with its context in one flight (BEGIN, statement, COMMIT): one round trip.
+    const inner = (trx: Kysely<any>): RequestState => ({ ...state, trx, pendingEvents: events, deferredOutcomes: null })
+    result = await autocommitWithContext(pipelined, state, beginWithContextQuery(state), options.readOnly === true, (trx) => work(trx, inner(trx), events))
+  } else if (needsTransaction || withContext) {
     result = await transactionOnNewConnection(state, (trx) => work(trx, { ...state, trx, pendingEvents: events, deferredOutcomes: null }, events), options)
   } else {
     result = await inAutocommit(state.runtime.root, options.readOnly === true, (db) => work(db, state, events))
   }
-  await dispatchToSink(state.runtime, events)
+  // Most units of work hand nothing to the sink: no need to wait a turn for it.
+  if (events.length > 0) await dispatchToSink(state.runtime, events)
   return result
 }
 

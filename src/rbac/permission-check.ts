@@ -10,6 +10,7 @@ import { rowVisibilityCondition, tenantOrSystemPredicate } from '../predicates/r
 import { cachedPermissions } from './permission-cache.js'
 import { anyPermissionCovers, parsePermission } from './permission-match.js'
 import { builtinModel } from './rbac-scope.js'
+import { executeCached } from '../repository/statement-cache.js'
 
 /** Audit action of a refused `scope.require`. */
 export const REQUIRE_ACTION = 'rbac.require'
@@ -31,18 +32,27 @@ async function loadGrantedPermissions(state: RequestState, tenantId: string, act
         state,
         false,
         async (db) => {
-          const { rows } = await sql<{ permissions: string[] }>`
-        select coalesce(array_agg(distinct p.permission), '{}') as permissions
+          // Compiled once per instance; each check binds the tenant and the actor.
+          const { rows } = await executeCached(
+            db,
+            builtinModel(state, 'memberships'),
+            'granted-permissions',
+            [tenantId, actorId],
+            (tenant, actor) => sql<{
+              permissions: string[]
+            }>`
+        select r.permissions
           from ${s('memberships')} m
           join ${s('tenants')} t on t.id = m.tenant_id and ${live('tenants', 't')}
           join ${s('users')} u on u.id = m.user_id and ${live('users', 'u')} and u.status not in ('suspended', 'disabled')
           join ${s('user_roles')} ur on ur.tenant_id = m.tenant_id and ur.user_id = m.user_id
           join ${s('roles')} r on r.id = ur.role_id and ${live('roles', 'r')}
-                              and ${tenantOrSystemPredicate(roles, 'r', tenantId)}
-          cross join lateral unnest(r.permissions) as p(permission)
-         where ${rowVisibilityCondition(builtinModel(state, 'memberships'), 'm', { tenantId, view: 'live' })}
-           and m.user_id = ${actorId}::uuid and m.status = 'active'`.execute(db)
-          return Object.freeze([...(rows[0]?.permissions ?? [])])
+                              and ${tenantOrSystemPredicate(roles, 'r', tenant!)}
+         where ${rowVisibilityCondition(builtinModel(state, 'memberships'), 'm', { tenantId: tenant!, view: 'live' })}
+           and m.user_id = ${actor}::uuid and m.status = 'active'`,
+          )
+          // One row per granting role; merged here rather than with array_agg(distinct ...) in SQL.
+          return Object.freeze([...new Set(rows.flatMap((row) => row.permissions ?? []))])
         },
         { readOnly: true },
       ),

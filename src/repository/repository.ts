@@ -28,6 +28,7 @@ import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.j
 import { tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
 import { cascadeDeletedState, cascadesFrom, deletedAtOf, hasCascade } from './soft-delete-cascade.js'
+import { countAllStatement, findByIdStatement, listStatement, pageStatement } from './cached-reads.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
@@ -112,8 +113,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const operation = this.#operation('findById')
     const lock = this.#rowLock(checkReadOptions(this.#model, options, operation, ['lock']), operation)
     await this.#ready()
-    const target = this.#target(this.#view, [this.#pkEquals(checkId(this.#model, id, operation))])
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: [], limit: 1, lock }).execute(db))
+    const key = checkId(this.#model, id, operation)
+    const rows = await this.#read(operation, (db) => findByIdStatement(db, this.#model, this.#visibility(this.#view), key, lock))
     return (rows[0] as Row | undefined) ?? null
   }
 
@@ -156,12 +157,15 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const filters = compileWhere(this.#model, 't', opts.where, operation)
     const tenantId = requestTenantId(this.#state)
     const cursorKey = this.#state.runtime.cursorKey
-    if (opts.after !== undefined && opts.after !== null) {
-      const values = decodeCursor(cursorKey, this.#model, tenantId, keys, opts.after, operation)
-      filters.push(afterCursorPredicate(this.#model, 't', keys, values, tenantId))
-    }
+    const values = opts.after === undefined || opts.after === null ? null : decodeCursor(cursorKey, this.#model, tenantId, keys, opts.after, operation)
+    // Without a filter the statement is compiled once (see `pageStatement`); with one it is built here.
+    if (values && opts.where !== undefined) filters.push(afterCursorPredicate(this.#model, 't', keys, values, tenantId))
     const target: ReadTarget = { visibility: this.#visibility(this.#view), filters }
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db))
+    const rows = await this.#read(operation, (db) =>
+      opts.where === undefined
+        ? pageStatement(db, this.#model, target.visibility, keys, values, limit + 1)
+        : selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db),
+    )
     if (rows.length <= limit) return { items: rows as Row[], nextCursor: null }
     rows.length = limit
     return { items: rows as Row[], nextCursor: encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, operation) }
@@ -173,7 +177,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const opts = checkReadOptions(this.#model, options, operation, ['where'])
     await this.#ready()
     const target = this.#target(this.#view, compileWhere(this.#model, 't', opts.where, operation))
-    const rows = await this.#read(operation, (db) => countStatement(this.#model, target).execute(db))
+    const rows = await this.#read(operation, (db) =>
+      opts.where === undefined ? countAllStatement(db, this.#model, target.visibility) : countStatement(this.#model, target).execute(db),
+    )
     return Number(rows[0]?.count ?? 0)
   }
 
@@ -350,8 +356,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     checkOptionKeys(options, allowed, this.#operation(op), { table: this.#model.name })
   }
 
-  async #ready(): Promise<void> {
-    await this.#state.runtime.ready()
+  #ready(): Promise<void> {
+    return this.#state.runtime.ready()
   }
 
   #visibility(view: DeletedView): RowVisibility {
@@ -456,7 +462,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     // A locking read never fetches that extra row: it would lock a row the caller never sees.
     const unchosen = lock === undefined && (opts.limit === undefined || opts.limit === null || (opts.limit as number) > MAX_LIMIT)
     const fetch = unchosen ? limit + 1 : limit
-    const rows = await this.#read(operation, (db) => selectStatement(this.#model, target, { orderBy: keys, limit: fetch, offset, lock }).execute(db))
+    const rows = await this.#read(operation, (db) =>
+      opts.where === undefined
+        ? listStatement(db, this.#model, target.visibility, { orderBy: keys, limit: fetch, offset, lock })
+        : selectStatement(this.#model, target, { orderBy: keys, limit: fetch, offset, lock }).execute(db),
+    )
     if (rows.length > limit) {
       noticeTruncation(this.#state.runtime, this.#model.name, operation, limit)
       rows.length = limit
@@ -533,7 +543,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const operation = this.#operation(op)
     await this.#ready()
     const prepared: Record<string, unknown>[] = []
-    for (const input of inputs) prepared.push(await this.#prepareInsert(input, op))
+    // Synchronous per row; only a refused row (another tenant named) waits for its audit record.
+    for (const input of inputs) {
+      const values = this.#prepareInsert(input, op)
+      prepared.push(values instanceof Promise ? await values : values)
+    }
     // More rows than one statement takes go in several statements: one transaction keeps them all-or-nothing.
     const severalStatements = prepared.length > rowsPerInsert(distinctColumnCount(prepared))
     return (await this.#write(
@@ -541,10 +555,13 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       null,
       ['beforeCreate', 'afterCreate'],
       async (db, inner, events) => {
-        const rows: Record<string, unknown>[] = []
-        for (const values of prepared) {
-          const replaced = await this.#hooks.beforeCreate?.({ ...values }, this.#hookArgs(inner))
-          rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
+        let rows = prepared
+        if (this.#hooks.beforeCreate) {
+          rows = []
+          for (const values of prepared) {
+            const replaced = await this.#hooks.beforeCreate({ ...values }, this.#hookArgs(inner))
+            rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
+          }
         }
         const created: Record<string, unknown>[] = []
         for (const chunk of insertChunks(rows)) {
@@ -561,10 +578,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     )) as Row[]
   }
 
-  async #prepareInsert(input: unknown, op: 'create' | 'createMany'): Promise<Record<string, unknown>> {
+  #prepareInsert(input: unknown, op: 'create' | 'createMany'): Record<string, unknown> | Promise<never> {
     const operation = this.#operation(op)
     const raw = requireObject(input, this.#model, operation, 'input')
-    await this.#refuseForeignTenant(raw, op, null)
+    const refused = this.#refuseForeignTenant(raw, op, null)
+    if (refused) return refused
     const parsed = parseWithSchema(this.#model.definition.insert, raw, this.#model, operation)
     // A table schema that strips unknown keys must not let a tenant column through unchecked.
     const tenantColumn = this.#model.tenantColumn
@@ -595,13 +613,17 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   /** Input naming another tenant, or trying to move a row to one, is refused and audited as `denied`. */
-  async #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<void> {
-    const operation = this.#operation(op)
+  #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<never> | undefined {
     const column = this.#model.tenantColumn
     const tenantId = requestTenantId(this.#state)
-    if (!column || tenantId === null || !(column in raw)) return
+    if (!column || tenantId === null || !(column in raw)) return undefined
     const named = raw[column]
-    if (typeof named === 'string' && named.toLowerCase() === tenantId) return
+    if (typeof named === 'string' && named.toLowerCase() === tenantId) return undefined
+    return this.#refuseTenant(column, op, resourceId)
+  }
+
+  async #refuseTenant(column: string, op: WriteOperation, resourceId: string | null): Promise<never> {
+    const operation = this.#operation(op)
     const error = new TenantryError('FORBIDDEN', `${operation}: "${column}" may only name the scope's own tenant`, {
       table: this.#model.name,
       column,

@@ -16,14 +16,20 @@ function tableRef(model: TableModel): RawBuilder<unknown> {
   return sql`${sql.id(model.schema, model.table)}`
 }
 
-/** Binds a value for its column: JSON columns get JSON text, so arrays and objects survive. */
-export function bindValue(model: TableModel, column: string, value: unknown): RawBuilder<unknown> {
+/**
+ * Binds a value for its column: JSON columns get JSON text, so arrays and objects survive. Any other
+ * value is returned as it is, which `sql` templates and `sql.join` bind as one parameter (no
+ * fragment of its own per value).
+ */
+export function bindValue(model: TableModel, column: string, value: unknown): unknown {
   const type = model.columns.get(column)?.type
   if ((type === 'jsonb' || type === 'json') && value !== null && value !== undefined) {
     return sql`${JSON.stringify(value)}::${sql.raw(type)}`
   }
-  return sql`${value}`
+  return value
 }
+
+const DEFAULT = sql`default`
 
 /** The final select reads the check CTE, so it runs (and raises) before any row is returned. */
 const PASSES_CHECK = sql`(select ok from checked)`
@@ -63,7 +69,7 @@ export function insertStatement(
   options: WriteOptions,
 ): RawBuilder<Record<string, unknown>> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-  const values = rows.map((row) => sql`(${sql.join(columns.map((c) => (c in row ? bindValue(model, c, row[c]) : sql`default`)))})`)
+  const values = rows.map((row) => sql`(${sql.join(columns.map((c) => (c in row ? bindValue(model, c, row[c]) : DEFAULT)))})`)
   const insert =
     columns.length === 0
       ? sql`insert into ${tableRef(model)} default values returning *`
@@ -77,7 +83,7 @@ export function insertStatement(
     return splitAuditInsert(state, model, action, statement, columns, options.wantEvents)
   }
   const audit = options.audited
-    ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns })})`
+    ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns, returning: options.wantEvents })})`
     : sql``
   return sql<Record<string, unknown>>`with created as (${insert})${audit}${checkCte(options.check)}
     ${finalSelect(model, 'created', options.audited, options.wantEvents, options.check)}`
@@ -111,7 +117,7 @@ export function updateStatement(
   const guard = options.guard ? sql` and ${options.guard}` : sql``
   const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
     from target where u.${pk} = target.${pk}${guard}${tenantShardFilter(model, 'u', target.visibility, options.split)} returning u.*`
-  const sources = { after: 'changed', before: 'target', ...(options.auditMetadata ? { metadata: options.auditMetadata } : {}) }
+  const sources = { after: 'changed', before: 'target', returning: options.wantEvents, ...(options.auditMetadata ? { metadata: options.auditMetadata } : {}) }
   if (options.audited && options.split) {
     const ctes = sql`target as (${targetCte(model, target)}), changed as (${update})`
     return splitAuditStatement(state, model, action, ctes, sources, options.wantEvents, splitShape(model, options))
@@ -150,7 +156,9 @@ export function deleteStatement(
       options.wantEvents,
     )
   }
-  const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: null, before: 'removed' })})` : sql``
+  const audit = options.audited
+    ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: null, before: 'removed', returning: options.wantEvents })})`
+    : sql``
   return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), removed as (${remove})${audit}
     ${finalSelect(model, 'removed', options.audited, options.wantEvents)}`
 }

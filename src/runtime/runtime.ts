@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Kysely, PostgresPool } from 'kysely'
 import type { AuditEvent, OutcomeRecord } from './audit-event.js'
 import type { TenantContext } from '../validation/context.js'
 import type { BuiltinTableName } from '../schema/builtin-tables.js'
@@ -11,6 +11,11 @@ export type IsolationMode = 'query' | 'rls'
 /** What one `createTenantry` instance shares with all its scopes. */
 export interface TenantryRuntime {
   root: Kysely<any>
+  /**
+   * The host's pool when it pipelines (`new pg.Pool({ pipeline: true })`): units of work then send
+   * BEGIN, their statements and COMMIT without waiting in between (see `pipelined-connection.ts`).
+   */
+  pipelinedPool?: PostgresPool | undefined
   /** Postgres schema of the bundled tables. */
   schema: string
   isolation: IsolationMode

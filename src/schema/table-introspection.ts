@@ -46,18 +46,27 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
   const security: TableSecurity[] = []
   if (all.length === 0) return security
   const pairs = all.map((m) => sql`(${m.schema}, ${m.table})`)
+  // The catalogs directly rather than information_schema.columns (a view that costs ~10 ms a call), with
+  // the same answers: the columns the role may use, a domain read as its base type, NOT NULL of
+  // the column or its domain.
   const { rows } = await sql<ColumnRow>`
-    select col.table_schema, col.table_name, col.column_name, col.udt_name, col.is_nullable,
-           (col.column_default is not null or col.is_identity = 'YES' or col.is_generated = 'ALWAYS') as has_default,
+    select n.nspname as table_schema, c.relname as table_name, a.attname as column_name,
+           coalesce(bt.typname, t.typname) as udt_name,
+           case when a.attnotnull or (t.typtype = 'd' and t.typnotnull) then 'NO' else 'YES' end as is_nullable,
+           (a.atthasdef or a.attidentity <> '' or a.attgenerated <> '') as has_default,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, pg_has_role(c.relowner, 'USAGE') as owned,
            (select r.rolsuper or r.rolbypassrls from pg_roles r where r.rolname = current_user) as bypass_rls,
            exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname like 'tenantry\_%') as tenantry_policy,
            exists (select 1 from pg_extension where extname = 'citus') as citus
-      from information_schema.columns col
-      join pg_namespace n on n.nspname = col.table_schema
-      join pg_class c on c.relnamespace = n.oid and c.relname = col.table_name
-     where (col.table_schema, col.table_name) in (${sql.join(pairs)})
-     order by col.ordinal_position`.execute(db)
+      from pg_attribute a
+      join pg_class c on c.oid = a.attrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_type t on t.oid = a.atttypid
+      left join pg_type bt on t.typtype = 'd' and bt.oid = t.typbasetype
+     where (n.nspname, c.relname) in (${sql.join(pairs)})
+       and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'v', 'f', 'p')
+       and (pg_has_role(c.relowner, 'USAGE') or has_column_privilege(c.oid, a.attnum, 'SELECT, INSERT, UPDATE, REFERENCES'))
+     order by a.attnum`.execute(db)
   for (const model of all) {
     const columns = new Map<string, ColumnInfo>()
     for (const row of rows) {

@@ -426,6 +426,30 @@ describe("under isolation: 'rls', as a non-owner role", () => {
     await createProject(app, `rls-after-${requestId}`)
     expect(crashes).toEqual([])
   })
+
+  it('with a pipelining pool, types a write whose flight (BEGIN, statement, COMMIT) lost its answers as OUTCOME_UNKNOWN, never a change without its audit row', async () => {
+    // The role of the previous test.
+    const url = new URL(viaProxy())
+    url.username = 'tenantry_faults_app'
+    url.password = 'app-role-secret'
+    const app = makeTenantry(plainPool({ connectionString: url.toString(), pipeline: true }), { isolation: 'rls' })
+    await app.ready()
+    const requestId = randomUUID()
+    const name = `rls-pipelined-${requestId}`
+    // COMMIT travels with BEGIN and the insert: once it is on the wire, a lost answer may hide a commit.
+    const dropped = proxy.dropResponseTo('Q\u0000\u0000\u0000\u000bcommit\u0000')
+    expectTyped(await rejection(createProject(app, name, requestId)), 'OUTCOME_UNKNOWN')
+    await dropped
+    const rows = await projectsNamed(name)
+    const successes = (await auditRowsOf(requestId)).filter((r) => r.outcome === 'success').map((r) => r.resource_id)
+    // Whether the server got to COMMIT before the connection closed, the change and its audit row go together.
+    expect(successes).toEqual(rows.map((r) => r.id))
+    for (const row of rows) acknowledged.add(row.id)
+    // The pool serves the next request, in one flight again.
+    const next = await createProject(app, `rls-pipelined-after-${requestId}`)
+    expect(await projectsNamed(`rls-pipelined-after-${requestId}`)).toEqual([{ id: next.id }])
+    expect(crashes).toEqual([])
+  })
 })
 
 describe('invariants after all faults', () => {

@@ -15,18 +15,33 @@ export interface CountingPool extends RoundTripCounter {
 
 /**
  * A `pg.Pool` whose clients count their queries: what the tests and the benchmark mean by
- * "round trips per operation".
+ * "round trips per operation". With `pipeline: true` (pg's pipeline mode) a query written while
+ * others on the same connection still await their answers travels with them: it is counted only
+ * when the connection had nothing in flight.
  */
-export function countingPool(url: string, max = 4): CountingPool {
+export function countingPool(url: string, max = 4, options: { pipeline?: boolean } = {}): CountingPool {
   let count = 0
-  const pool = new pg.Pool({ connectionString: url, max })
+  const pool = new pg.Pool({ connectionString: url, max, ...(options.pipeline ? { pipeline: true } : {}) })
   // An idle client ended by the server (a database dropped at the end of a run) is not a failure.
   pool.on('error', () => {})
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    let inFlight = 0
     ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      count++
-      return query(...args)
+      if (!options.pipeline) {
+        count++
+        return query(...args)
+      }
+      if (inFlight === 0) count++
+      const result = query(...args)
+      if (result instanceof Promise) {
+        inFlight++
+        const settle = () => {
+          inFlight--
+        }
+        result.then(settle, settle)
+      }
+      return result
     }
   })
   return {

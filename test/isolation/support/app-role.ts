@@ -20,14 +20,14 @@ export interface AppRole {
  * docs/isolation.md tells users to, with DML rights on the bundled and host tables; dropped after
  * the file.
  */
-export async function createAppRole(fileDb: FileDatabase, options: { poolSize?: number } = {}): Promise<AppRole> {
+export async function createAppRole(fileDb: FileDatabase, options: { poolSize?: number; pipeline?: boolean } = {}): Promise<AppRole> {
   const name = `tenantry_app_${randomBytes(4).toString('hex')}`
   const password = randomBytes(12).toString('hex')
   await grantAppRole(fileDb.db, name, password)
   const url = new URL(fileDb.url)
   url.username = name
   url.password = password
-  const roundTrips = countingPool(url.toString(), options.poolSize ?? 4)
+  const roundTrips = countingPool(url.toString(), options.poolSize ?? 4, { pipeline: options.pipeline === true })
   const pool = roundTrips.pool
   afterAll(async () => {
     await pool.end()
