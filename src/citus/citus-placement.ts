@@ -1,4 +1,3 @@
-import { sql, type Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { TenantryRuntime } from '../runtime/runtime.js'
 import type { TableSecurity } from '../schema/table-introspection.js'
@@ -10,17 +9,6 @@ import type { TableSecurity } from '../schema/table-introspection.js'
  * flag on the instance that ran it. An instance that read the schema before the tables were
  * distributed keeps the one-statement path until it restarts: still correct, not single-shard.
  */
-
-/** Sets `distributed` on the tables that are hash-distributed Citus tables (one round trip). */
-export async function markDistributedTables(db: Kysely<any>, security: TableSecurity[]): Promise<void> {
-  if (security.length === 0) return
-  const { rows } = await sql<{ schema: string; table: string }>`
-    select n.nspname as schema, c.relname as table
-      from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid join pg_namespace n on n.oid = c.relnamespace
-     where p.partmethod = 'h'
-       and (n.nspname, c.relname) in (select * from unnest(${security.map((t) => t.schema)}::text[], ${security.map((t) => t.table)}::text[]))`.execute(db)
-  for (const table of security) table.distributed = rows.some((r) => r.schema === table.schema && r.table === table.table)
-}
 
 /**
  * Applies what `ready()` read to the runtime: the audit write path, and a refusal of

@@ -2,7 +2,6 @@ import { sql, type Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 import type { ColumnInfo, TableModel } from './table-model.js'
 import { managedColumns } from './table-model.js'
-import { markDistributedTables } from '../citus/citus-placement.js'
 
 interface ColumnRow {
   table_schema: string
@@ -110,4 +109,18 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
   // Only where the citus extension is installed: one more round trip, once per instance.
   if (rows[0]?.citus) await markDistributedTables(db, security)
   return security
+}
+
+/**
+ * Sets `distributed` on the tables that are hash-distributed Citus tables (one round trip);
+ * `citus/citus-placement.ts` decides what that changes.
+ */
+async function markDistributedTables(db: Kysely<any>, security: TableSecurity[]): Promise<void> {
+  if (security.length === 0) return
+  const { rows } = await sql<{ schema: string; table: string }>`
+    select n.nspname as schema, c.relname as table
+      from pg_dist_partition p join pg_class c on c.oid = p.logicalrelid join pg_namespace n on n.oid = c.relnamespace
+     where p.partmethod = 'h'
+       and (n.nspname, c.relname) in (select * from unnest(${security.map((t) => t.schema)}::text[], ${security.map((t) => t.table)}::text[]))`.execute(db)
+  for (const table of security) table.distributed = rows.some((r) => r.schema === table.schema && r.table === table.table)
 }
