@@ -13,6 +13,9 @@ export const ProjectInsert = z.object({
 
 export const ProjectUpdate = ProjectInsert.partial()
 
+export const DeploymentInsert = z.object({ project_id: z.string().uuid(), version: z.string().min(1).max(64) })
+export const DeploymentUpdate = DeploymentInsert.partial()
+
 export const benchTables = {
   projects: defineTable<BenchDB, 'projects'>({
     table: 'projects',
@@ -20,5 +23,13 @@ export const benchTables = {
     softDelete: 'deleted_at',
     insert: ProjectInsert,
     update: ProjectUpdate,
+  }),
+  // 'ignore': soft-deleting a project stays the same statement as without the child table.
+  deployments: defineTable<BenchDB, 'deployments'>({
+    table: 'deployments',
+    softDelete: 'deleted_at',
+    insert: DeploymentInsert,
+    update: DeploymentUpdate,
+    references: { project_id: { table: 'projects', onSoftDelete: 'ignore' } },
   }),
 }

@@ -18,6 +18,16 @@ export interface BenchDB {
     updated_at: Generated<Date>
     deleted_at: Date | null
   }
+  /** A child table: each deployment references a project of its own tenant. */
+  deployments: {
+    id: Generated<string>
+    tenant_id: string
+    project_id: string
+    version: string
+    created_at: Generated<Date>
+    updated_at: Generated<Date>
+    deleted_at: Date | null
+  }
 }
 
 export async function createHostTable(db: Kysely<any>): Promise<void> {
@@ -35,7 +45,20 @@ export async function createHostTable(db: Kysely<any>): Promise<void> {
       deleted_at timestamptz
     );
     create index projects_tenant_created_idx on projects (tenant_id, created_at, id);
-    select tenantry.install_updated_at_trigger('projects');`.execute(db)
+    alter table projects add constraint projects_tenant_id_id_key unique (tenant_id, id);
+    select tenantry.install_updated_at_trigger('projects');
+    create table deployments (
+      id uuid primary key default gen_random_uuid(),
+      tenant_id uuid not null references tenantry.tenants (id),
+      project_id uuid not null,
+      version text not null,
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now(),
+      deleted_at timestamptz,
+      foreign key (tenant_id, project_id) references projects (tenant_id, id)
+    );
+    create index deployments_tenant_project_idx on deployments (tenant_id, project_id);
+    select tenantry.install_updated_at_trigger('deployments');`.execute(db)
 }
 
 export interface SeedSizes {

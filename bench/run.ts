@@ -9,13 +9,14 @@ import { formatLatest, formatScale, latestRows, writeJson, type Latest, type OpR
 import type { OpDefinition } from './ops/op-context.js'
 import { permissionOps } from './ops/permission-ops.js'
 import { readOps } from './ops/read-ops.js'
+import { referenceOps } from './ops/reference-ops.js'
 import { tokenOps } from './ops/token-ops.js'
 import { writeOps } from './ops/write-ops.js'
 import { CITUS_BENCH_PRESETS, runCitusBench } from './citus/run-citus.js'
 import { measureColdStart, measureConcurrency, type ColdStartResult, type ConcurrencyResult } from './throughput.js'
 import { callsPerImplementation, measureImplementations, type ImplementationName } from './timing-harness.js'
 
-const ALL_OPS: OpDefinition[] = [...readOps, ...writeOps, ...tokenOps, ...permissionOps]
+const ALL_OPS: OpDefinition[] = [...readOps, ...writeOps, ...referenceOps, ...tokenOps, ...permissionOps]
 let OPS: OpDefinition[] = ALL_OPS
 const RESULTS_DIR = new URL('./results/', import.meta.url)
 

@@ -33,14 +33,14 @@ export function changedFieldsSql(after: string, before: string, patched: readonl
 export function auditSelection(
   action: string,
   actorId: string,
-  sources: { after: string; before: string | null; changed: Expression<string[]> | RawBuilder<string[]> },
+  sources: { after: string; before: string | null; changed: Expression<string[]> | RawBuilder<string[]>; resourceType?: string },
 ) {
   const after = sql.ref(sources.after)
   return [
     sql`${after}.tenant_id`.as('tenant_id'),
     sql`${actorId}::uuid`.as('actor_user_id'),
     sql.lit(action).as('action'),
-    sql.lit('projects').as('resource_type'),
+    sql.lit(sources.resourceType ?? 'projects').as('resource_type'),
     sql`${after}.id::text`.as('resource_id'),
     (sources.before ? sql`to_jsonb(${sql.ref(sources.before)})` : sql`null::jsonb`).as('old_values'),
     sql`to_jsonb(${after})`.as('new_values'),
