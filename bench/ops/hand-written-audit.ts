@@ -53,6 +53,25 @@ export function auditSelection(
   ]
 }
 
+/**
+ * The `audit` CTE of a hand-written update: one row per changed row, from the `changed` and
+ * `target` CTEs (the rows after and before), with the changed fields among `patched`.
+ */
+export function updateAuditCte(action: string, actorId: string, patched: readonly string[], resourceType = 'projects') {
+  return (qb: any) =>
+    qb
+      .insertInto('tenantry.audit_logs')
+      .columns([...AUDIT_COLUMNS])
+      .expression(
+        qb
+          .selectFrom('changed')
+          .innerJoin('target', 'target.id', 'changed.id')
+          .select(
+            auditSelection(action, actorId, { after: 'changed', before: 'target', changed: changedFieldsSql('changed', 'target', patched), resourceType }),
+          ),
+      )
+}
+
 /** The same audit insert as SQL text for raw `pg`; `$actor`, `$ip`, `$ua`, `$req` are parameter numbers. */
 export function rawAuditInsert(
   action: string,

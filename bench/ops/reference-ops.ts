@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { DeploymentInsert, DeploymentUpdate } from '../bench-tables.js'
-import { AUDIT_COLUMNS, auditSelection, changedFieldsSql } from './hand-written-audit.js'
+import { AUDIT_COLUMNS, auditSelection, updateAuditCte } from './hand-written-audit.js'
 import { cycle, REQUEST, type OpContext, type OpDefinition } from './op-context.js'
 
 /**
@@ -93,24 +93,7 @@ const updateWithReference: OpDefinition = {
               .whereRef('u.id', '=', 'target.id')
               .returningAll('u'),
           )
-          .with('audit', (qb) =>
-            qb
-              .insertInto('tenantry.audit_logs')
-              .columns([...AUDIT_COLUMNS])
-              .expression(
-                qb
-                  .selectFrom('changed')
-                  .innerJoin('target', 'target.id', 'changed.id')
-                  .select(
-                    auditSelection('deployments.update', ctx.actors.actorId, {
-                      after: 'changed',
-                      before: 'target',
-                      changed: changedFieldsSql('changed', 'target', ['project_id']),
-                      resourceType: 'deployments',
-                    }),
-                  ),
-              ),
-          )
+          .with('audit', updateAuditCte('deployments.update', ctx.actors.actorId, ['project_id'], 'deployments'))
           .selectFrom('changed')
           .selectAll()
           .execute()

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { ProjectInsert, ProjectUpdate } from '../bench-tables.js'
-import { auditSelection, AUDIT_COLUMNS, changedFieldsSql, rawAuditInsert } from './hand-written-audit.js'
+import { auditSelection, AUDIT_COLUMNS, rawAuditInsert, updateAuditCte } from './hand-written-audit.js'
 import { consume, cycle, REQUEST, type OpContext, type OpDefinition } from './op-context.js'
 
 /**
@@ -77,19 +77,7 @@ function kyselyUpdate(ctx: OpContext, action: string, where: (qb: any) => any, s
         .whereRef('u.id', '=', 'target.id')
         .returningAll('u'),
     )
-    .with('audit', (qb) =>
-      qb
-        .insertInto('tenantry.audit_logs')
-        .columns([...AUDIT_COLUMNS])
-        .expression(
-          qb
-            .selectFrom('changed')
-            .innerJoin('target', 'target.id', 'changed.id')
-            .select(
-              auditSelection(action, ctx.actors.actorId, { after: 'changed', before: 'target', changed: changedFieldsSql('changed', 'target', patched) }),
-            ),
-        ),
-    )
+    .with('audit', updateAuditCte(action, ctx.actors.actorId, patched))
     .selectFrom('changed')
     .selectAll()
     .execute()
