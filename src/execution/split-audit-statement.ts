@@ -43,6 +43,8 @@ interface SplitAudit {
   createdFields?: string[]
   /** Added to each audit row's `metadata` (`AuditSources.metadata`). */
   metadata?: Record<string, unknown>
+  /** Sent before the change: an insert's reference check (`insertValuesCheck`), which raises when it fails. */
+  precheck?: RawBuilder<unknown>
 }
 
 /** How the repository shapes a split change statement: its reference check, and the old rows its hooks want. */
@@ -106,7 +108,8 @@ export function tenantShardFilter(model: TableModel, alias: string, visibility: 
 
 /**
  * Marks a plain `insert ... returning *` (Citus plans an INSERT inside a CTE as distributed
- * subplans, unlike an UPDATE or DELETE) for `createdAuditInsert`.
+ * subplans, unlike an UPDATE or DELETE) for `createdAuditInsert`; `precheck`, the insert's
+ * reference check, is sent just before it.
  */
 export function splitAuditInsert(
   state: RequestState,
@@ -116,9 +119,10 @@ export function splitAuditInsert(
   createdFields: string[],
   wantEvents: boolean,
   metadata?: Record<string, unknown>,
+  precheck?: RawBuilder<unknown>,
 ): RawBuilder<Record<string, unknown>> {
   const statement = sql<Record<string, unknown>>`${insert}`
-  pendingAudits.set(statement, { state, model, action, wantEvents, createdFields, ...(metadata ? { metadata } : {}) })
+  pendingAudits.set(statement, { state, model, action, wantEvents, createdFields, ...(metadata ? { metadata } : {}), ...(precheck ? { precheck } : {}) })
   return statement
 }
 
@@ -200,8 +204,9 @@ export async function runWriteStatement(
   statement: RawBuilder<Record<string, unknown>>,
   events: AuditEvent[],
 ): Promise<Record<string, unknown>[]> {
-  const { rows } = await statement.execute(db)
   const split = pendingAudits.get(statement)
+  if (split?.precheck) await split.precheck.execute(db)
+  const { rows } = await statement.execute(db)
   if (!split) return collectAuditEvents(rows, events)
   if (rows.length > 0) await insertSplitAudit(db, split, rows, events)
   return rows
