@@ -43,8 +43,6 @@ interface SplitAudit {
   createdFields?: string[]
   /** Added to each audit row's `metadata` (`AuditSources.metadata`). */
   metadata?: Record<string, unknown>
-  /** Sent before the change: an insert's reference check (`insertValuesCheck`), which raises when it fails. */
-  precheck?: RawBuilder<unknown>
 }
 
 /** How the repository shapes a split change statement: its reference check, and the old rows its hooks want. */
@@ -57,6 +55,18 @@ export interface SplitStatementShape {
 
 /** The second statement each split change statement needs, keyed by the statement (as Kysely keys per-query state). */
 const pendingAudits = new WeakMap<object, SplitAudit>()
+
+/** A check sent just before its statement (an insert's reference check on Citus), keyed by the statement. */
+const prechecks = new WeakMap<object, RawBuilder<unknown>>()
+
+/**
+ * Marks `statement` so that `runWriteStatement` sends `precheck` first, on the same connection:
+ * the reference check of an insert on Citus (`insertValuesCheck`), which raises when it fails.
+ */
+export function precededBy<T>(statement: RawBuilder<T>, precheck: RawBuilder<unknown>): RawBuilder<T> {
+  prechecks.set(statement, precheck)
+  return statement
+}
 
 /**
  * Whether a write to `model` goes as the statement pair: `audit_logs` is distributed (Citus), and
@@ -108,8 +118,7 @@ export function tenantShardFilter(model: TableModel, alias: string, visibility: 
 
 /**
  * Marks a plain `insert ... returning *` (Citus plans an INSERT inside a CTE as distributed
- * subplans, unlike an UPDATE or DELETE) for `createdAuditInsert`; `precheck`, the insert's
- * reference check, is sent just before it.
+ * subplans, unlike an UPDATE or DELETE) for `createdAuditInsert`.
  */
 export function splitAuditInsert(
   state: RequestState,
@@ -119,10 +128,9 @@ export function splitAuditInsert(
   createdFields: string[],
   wantEvents: boolean,
   metadata?: Record<string, unknown>,
-  precheck?: RawBuilder<unknown>,
 ): RawBuilder<Record<string, unknown>> {
   const statement = sql<Record<string, unknown>>`${insert}`
-  pendingAudits.set(statement, { state, model, action, wantEvents, createdFields, ...(metadata ? { metadata } : {}), ...(precheck ? { precheck } : {}) })
+  pendingAudits.set(statement, { state, model, action, wantEvents, createdFields, ...(metadata ? { metadata } : {}) })
   return statement
 }
 
@@ -204,9 +212,10 @@ export async function runWriteStatement(
   statement: RawBuilder<Record<string, unknown>>,
   events: AuditEvent[],
 ): Promise<Record<string, unknown>[]> {
-  const split = pendingAudits.get(statement)
-  if (split?.precheck) await split.precheck.execute(db)
+  const precheck = prechecks.get(statement)
+  if (precheck) await precheck.execute(db)
   const { rows } = await statement.execute(db)
+  const split = pendingAudits.get(statement)
   if (!split) return collectAuditEvents(rows, events)
   if (rows.length > 0) await insertSplitAudit(db, split, rows, events)
   return rows

@@ -6,7 +6,7 @@ import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-vi
 import type { TableModel } from '../schema/table-model.js'
 import { selectWithBefore } from './hook-rows.js'
 import { insertValuesCheck } from './insert-values-check.js'
-import { splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
+import { precededBy, splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
 
 /**
  * Data-modifying CTEs: the change and its audit rows in one statement, so an audited single-row
@@ -70,10 +70,11 @@ export function insertStatement(
       ? sql`insert into ${tableRef(model)} default values returning *`
       : sql`insert into ${tableRef(model)} (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)} returning *`
   if (!options.audited && !options.check) return sql<Record<string, unknown>>`${insert}`
-  if (options.audited && options.split) {
-    // Citus does not route an INSERT inside a CTE: the reference check goes first, over the values (see `insertValuesCheck`).
-    const precheck = options.check ? insertValuesCheck(model, rows, options.check) : undefined
-    return splitAuditInsert(state, model, action, insert, columns, options.wantEvents, undefined, precheck)
+  // Citus does not route an INSERT inside a CTE: the reference check goes first, over the values (see `insertValuesCheck`).
+  const onCitus = options.audited ? options.split : state.runtime.distributedAudit
+  if (onCitus) {
+    const statement = options.audited ? splitAuditInsert(state, model, action, insert, columns, options.wantEvents) : sql<Record<string, unknown>>`${insert}`
+    return options.check ? precededBy(statement, insertValuesCheck(model, rows, options.check)) : statement
   }
   const audit = options.audited
     ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns })})`

@@ -24,6 +24,7 @@ interface HostDB {
     deleted_at: Date | null
   }
   secrets: { id: Generated<string>; tenant_id: string; label: string }
+  notes: { id: Generated<string>; tenant_id: string; project_id: string | null; body: string }
 }
 
 /** Calls of the deployments' after hooks: the rows and `args.before`. */
@@ -41,6 +42,7 @@ const tables = {
     },
   }),
   secrets: defineTable<HostDB, 'secrets'>({ table: 'secrets', permissions: { read: 'secrets:read', write: 'secrets:write' } }),
+  notes: defineTable<HostDB, 'notes'>({ table: 'notes', audit: { enabled: false }, references: { project_id: 'projects' } }),
 }
 
 /** Pool connections on which any multi-shard task or intermediate result is an error. */
@@ -65,6 +67,17 @@ function recordingPool(url: string, options?: string): { pool: pg.Pool; sent: Se
     }
   })
   return { pool, sent }
+}
+
+/** A bound value as an SQL literal, for EXPLAIN (arrays as array literals, objects as JSON). */
+function literal(client: pg.PoolClient, value: unknown): string {
+  if (value === null || value === undefined) return 'null'
+  if (Array.isArray(value)) {
+    const items = value.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
+    return client.escapeLiteral(`{${items.join(',')}}`)
+  }
+  if (value instanceof Date) return client.escapeLiteral(value.toISOString())
+  return client.escapeLiteral(typeof value === 'object' ? JSON.stringify(value) : String(value))
 }
 
 /** The first word of each statement: `begin`, `with`, `insert`, `select`, `commit`. */
@@ -99,9 +112,11 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
 
   async function recorded<T>(op: string, run: () => Promise<T>): Promise<T> {
     const from = sent.length
-    const result = await run()
-    sentByOp[op] = sent.slice(from)
-    return result
+    try {
+      return await run()
+    } finally {
+      sentByOp[op] = sent.slice(from)
+    }
   }
 
   const count = async (query: ReturnType<typeof sql<{ n: number }>>) => (await query.execute(db)).rows[0]!.n
@@ -134,6 +149,14 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
         primary key (tenant_id, id),
         foreign key (tenant_id, project_id) references public.projects (tenant_id, id)
       );
+      create table public.notes (
+        id uuid not null default gen_random_uuid(),
+        tenant_id uuid not null references tenantry.tenants (id),
+        project_id uuid,
+        body text not null,
+        primary key (tenant_id, id),
+        foreign key (tenant_id, project_id) references public.projects (tenant_id, id)
+      );
       create table public.secrets (
         id uuid not null default gen_random_uuid(),
         tenant_id uuid not null references tenantry.tenants (id),
@@ -156,7 +179,9 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     ] as const) {
       await sql`insert into tenantry.memberships (tenant_id, user_id) values (${tenantA}, ${actor})`.execute(db)
       const role = (
-        await sql<{ id: string }>`insert into tenantry.roles (tenant_id, name, permissions) values (${tenantA}, ${`role-${actor}`}, ${permissions as unknown as string[]}::text[]) returning id`.execute(
+        await sql<{
+          id: string
+        }>`insert into tenantry.roles (tenant_id, name, permissions) values (${tenantA}, ${`role-${actor}`}, ${permissions as unknown as string[]}::text[]) returning id`.execute(
           db,
         )
       ).rows[0]!.id
@@ -199,7 +224,9 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     expect(found).toEqual([{ found: true }, { found: true }])
     // marked distributed, so a worker added later gets it too
     expect(
-      await count(sql<{ n: number }>`select count(*)::int as n from pg_dist_object where objid = 'tenantry.reference_guard(boolean,text,text,text)'::regprocedure`),
+      await count(
+        sql<{ n: number }>`select count(*)::int as n from pg_dist_object where objid = 'tenantry.reference_guard(boolean,text,text,text)'::regprocedure`,
+      ),
     ).toBe(1)
   })
 
@@ -219,17 +246,23 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
       const row = await recorded('create', () => scopeA(writer).repo('deployments').create({ name: 'ok', project_id: own }))
       expect(row).toMatchObject({ name: 'ok', project_id: own, tenant_id: tenantA })
       expect(Object.keys(row).some((k) => k.startsWith('__tenantry'))).toBe(false)
-      const audit = (
-        await sql<Record<string, unknown>>`select * from tenantry.audit_logs where tenant_id = ${tenantA} and resource_id = ${row.id}`.execute(db)
-      ).rows
+      const audit = (await sql<Record<string, unknown>>`select * from tenantry.audit_logs where tenant_id = ${tenantA} and resource_id = ${row.id}`.execute(db))
+        .rows
       expect(audit).toEqual([
-        expect.objectContaining({ action: 'deployments.create', outcome: 'success', actor_user_id: writer, new_values: expect.objectContaining({ project_id: own }) }),
+        expect.objectContaining({
+          action: 'deployments.create',
+          outcome: 'success',
+          actor_user_id: writer,
+          new_values: expect.objectContaining({ project_id: own }),
+        }),
       ])
       const many = await recorded('createMany', () =>
-        scopeA().repo('deployments').createMany([
-          { name: 'ok-1', project_id: own },
-          { name: 'ok-2', project_id: null },
-        ]),
+        scopeA()
+          .repo('deployments')
+          .createMany([
+            { name: 'ok-1', project_id: own },
+            { name: 'ok-2', project_id: null },
+          ]),
       )
       expect(many.map((r) => r.name)).toEqual(['ok-1', 'ok-2'])
     })
@@ -237,15 +270,21 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     it("refuses another tenant's, a soft-deleted and a missing project alike on create and createMany (FOREIGN_KEY_VIOLATION), writing nothing", async () => {
       const messages = new Set<string>()
       for (const [i, id] of [foreign, deleted, missing].entries()) {
-        const error = await refusal(scopeA().repo('deployments').create({ name: `bad-${i}`, project_id: id }))
+        const error = await refusal(
+          scopeA()
+            .repo('deployments')
+            .create({ name: `bad-${i}`, project_id: id }),
+        )
         expect(error).toMatchObject({ code: 'FOREIGN_KEY_VIOLATION', table: 'deployments', column: 'project_id', operation: 'deployments.create' })
         expect(error.message).not.toContain(id)
         messages.add(error.message)
         const many = await refusal(
-          scopeA().repo('deployments').createMany([
-            { name: `bad-many-${i}`, project_id: own },
-            { name: `bad-many-${i}`, project_id: id },
-          ]),
+          scopeA()
+            .repo('deployments')
+            .createMany([
+              { name: `bad-many-${i}`, project_id: own },
+              { name: `bad-many-${i}`, project_id: id },
+            ]),
         )
         expect(many.code).toBe('FOREIGN_KEY_VIOLATION')
         messages.add(many.message.replace('createMany', 'create'))
@@ -285,12 +324,28 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     })
   })
 
+  describe('a table without audit', () => {
+    it('checks the references of its inserts too, and refuses the same way', async () => {
+      const own = await project(tenantA, 'noted')
+      const note = await recorded('create unaudited', () => scopeA().repo('notes').create({ body: 'fine', project_id: own }))
+      expect(note).toMatchObject({ project_id: own, tenant_id: tenantA })
+      for (const id of [await project(tenantB, 'not-yours'), await project(tenantA, 'gone', true), '00000000-0000-4000-8000-000000000003']) {
+        const error = await refusal(scopeA().repo('notes').create({ body: 'bad', project_id: id }))
+        expect(error.message).toBe('notes.create: "project_id" must reference a live row of "projects" in the same tenant')
+      }
+      expect(await count(sql<{ n: number }>`select count(*)::int as n from public.notes where body = 'bad'`)).toBe(0)
+    })
+  })
+
   describe('soft delete: restrict, cascade and restore', () => {
     it("refuses to soft-delete a row a live row still references ('restrict') with CONFLICT, changing nothing", async () => {
       const parent = await project(tenantA, 'restricted')
       const restricted = createTenantry<HostDB>({
         pool: strictPool,
-        tables: { ...tables, deployments: defineTable<HostDB, 'deployments'>({ table: 'deployments', softDelete: 'deleted_at', references: { project_id: 'projects' } }) },
+        tables: {
+          ...tables,
+          deployments: defineTable<HostDB, 'deployments'>({ table: 'deployments', softDelete: 'deleted_at', references: { project_id: 'projects' } }),
+        },
       })
       await restricted.withContext({ tenantId: tenantA }).repo('deployments').create({ name: 'keeps-it', project_id: parent })
       const error = await refusal(recorded('softDelete restrict', () => restricted.withContext({ tenantId: tenantA }).repo('projects').softDelete(parent)))
@@ -299,6 +354,10 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
         `projects.softDelete: live rows of "deployments" still reference it ("project_id", onSoftDelete: 'restrict'); soft-delete them first`,
       )
       expect(await count(sql<{ n: number }>`select count(*)::int as n from public.projects where id = ${parent} and deleted_at is null`)).toBe(1)
+      expect(
+        await count(sql<{ n: number }>`select count(*)::int as n from tenantry.audit_logs
+          where tenant_id = ${tenantA} and action = 'projects.softDelete' and resource_id = ${parent} and outcome = 'failure' and error_code = 'CONFLICT'`),
+      ).toBe(1)
     })
 
     it("cascades a soft delete to the project's live deployments and restores exactly those, audited with metadata.cascade on the tenant's shard", async () => {
@@ -351,7 +410,9 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
           .map((c) => c.id)
           .sort(),
       )
-      expect((await sql<{ deleted_at: Date | null }>`select deleted_at from public.deployments where id = ${theirs.id}`.execute(db)).rows[0]!.deleted_at).toBeNull()
+      expect(
+        (await sql<{ deleted_at: Date | null }>`select deleted_at from public.deployments where id = ${theirs.id}`.execute(db)).rows[0]!.deleted_at,
+      ).toBeNull()
 
       // the cascade's audit rows sit on the tenant's shard, next to its deployments
       const placement = async (table: string) =>
@@ -374,7 +435,7 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
       }
     })
 
-    it("refuses to restore a deployment whose project is soft-deleted (FOREIGN_KEY_VIOLATION)", async () => {
+    it('refuses to restore a deployment whose project is soft-deleted (FOREIGN_KEY_VIOLATION)', async () => {
       const parent = await project(tenantA, 'gone')
       const row = await scopeA().repo('deployments').create({ name: 'orphan', project_id: parent })
       await scopeA().repo('deployments').softDelete(row.id)
@@ -426,11 +487,7 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
       expect(await scopeA(reader).repo('secrets').findById(created.id)).toMatchObject({ label: 'yes' })
       const denied = await refusal(scopeA().repo('secrets').findMany())
       expect(denied.code).toBe('FORBIDDEN')
-      expect(
-        (
-          await sql<{ label: string }>`select label from public.secrets where tenant_id = ${tenantA}`.execute(db)
-        ).rows,
-      ).toEqual([{ label: 'yes' }])
+      expect((await sql<{ label: string }>`select label from public.secrets where tenant_id = ${tenantA}`.execute(db)).rows).toEqual([{ label: 'yes' }])
       const { rows } = await sql<Record<string, unknown>>`select action, outcome, error_code, actor_user_id from tenantry.audit_logs
         where tenant_id = ${tenantA} and resource_type = 'secrets' order by created_at`.execute(db)
       expect(rows.map((r) => [r.action, r.outcome, r.error_code])).toEqual([
@@ -441,8 +498,46 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     })
   })
 
-  it('sends each write as single-shard statements in one transaction (round trips per operation)', () => {
-    expect(Object.fromEntries(Object.entries(sentByOp).map(([op, queries]) => [op, kinds(queries)]))).toEqual({})
+  it('sends each write as statements in one transaction (round trips per operation)', () => {
+    expect(Object.fromEntries(Object.entries(sentByOp).map(([op, queries]) => [op, kinds(queries)]))).toEqual({
+      // the reference check (a select over the values), the insert, its audit insert
+      create: ['begin', 'with', 'insert', 'insert', 'commit'],
+      createMany: ['begin', 'with', 'insert', 'insert', 'commit'],
+      // no audit, no transaction: the check and the insert
+      'create unaudited': ['with', 'insert'],
+      // the check rides in the update statement
+      update: ['begin', 'with', 'insert', 'commit'],
+      'update with before': ['begin', 'with', 'insert', 'commit'],
+      'softDelete with before': ['begin', 'with', 'insert', 'commit'],
+      // the restrict check rides in the soft delete, which fails; then its failure audit row
+      'softDelete restrict': ['begin', 'with', 'rollback', 'insert'],
+      // the project, then its deployments: a change and an audit insert per table
+      'softDelete cascade': ['begin', 'with', 'insert', 'with', 'insert', 'commit'],
+      // plus the project's soft-delete time, read before the restore clears it
+      'restore cascade': ['begin', 'select', 'with', 'insert', 'with', 'insert', 'commit'],
+      // the writer's grants, read once per scope
+      'create with permission': ['select', 'begin', 'insert', 'insert', 'commit'],
+    })
+  })
+
+  it('plans every statement as one task on the tenant node (EXPLAIN)', async () => {
+    for (const [op, queries] of Object.entries(sentByOp)) {
+      for (const statement of queries.filter((q) => /^\s*(with|insert|select)\b/i.test(q.text))) {
+        const client = await plainPool.connect()
+        try {
+          await client.query('begin')
+          // the values as literals: Citus's EXPLAIN of a bound statement loses its parameters
+          const text = statement.text.replace(/\$(\d+)\b/g, (_, n: string) => literal(client, statement.values[Number(n) - 1]))
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${text}`)
+          const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+          expect(plan, `${op}: ${statement.text}`).toMatch(/Task Count: 1\b/)
+          expect(plan, `${op}: ${statement.text}`).not.toMatch(/Task Count: (?!1\b)\d+|Distributed Subplan/)
+        } finally {
+          await client.query('rollback')
+          client.release()
+        }
+      }
+    }
   })
 
   it('re-creates tenantry.reference_guard on the workers when its migration runs after distribute', async () => {
