@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { readCitusStatus, type CitusStatus } from './citus-status.js'
 import { withForeignKeysDetached } from './citus-foreign-keys.js'
+import { distributeRoutedFunctions } from './citus-functions.js'
 import { allCitusTargets, citusTableName, type CitusTarget } from './citus-targets.js'
 
 export interface DistributeOptions {
@@ -117,6 +118,7 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
     // a run that stopped right after placing the tables left the token functions to rebind
     const changed: string[] = []
     await rebindRowTypeArguments(db, schema, changed)
+    await distributeRoutedFunctions(db, schema, changed)
     return { changed, status: before }
   }
 
@@ -184,6 +186,7 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
         }
       })
       await rebindRowTypeArguments(conn, schema, changed)
+      await distributeRoutedFunctions(conn, schema, changed)
     } finally {
       await sql`reset citus.enable_unsafe_triggers`.execute(conn)
     }

@@ -540,6 +540,30 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     }
   })
 
+  it('makes tenantry.reference_guard a distributed function when it was created before the citus extension (distribute)', async () => {
+    await sql`drop function tenantry.reference_guard(boolean, text, text, text)`.execute(db)
+    // as on an install that had tenantry before it moved to Citus: the function on the coordinator only, not a distributed object
+    const definition = (await import('node:fs'))
+      .readFileSync(new URL('../../migrations/0006_reference_guard.up.sql', import.meta.url), 'utf8')
+      .replaceAll('{{schema}}', 'tenantry')
+    const client = new pg.Client({ connectionString: cluster.url })
+    await client.connect()
+    try {
+      await client.query('set citus.enable_ddl_propagation = off')
+      await client.query(definition)
+    } finally {
+      await client.end()
+    }
+    const workerHas = () => onEveryWorker<{ found: boolean }>(`select to_regprocedure('tenantry.reference_guard(boolean,text,text,text)') is not null as found`)
+    expect(await workerHas()).toEqual([{ found: false }, { found: false }])
+    const { changed } = await admin.citus.distribute()
+    expect(changed).toEqual(['tenantry.reference_guard(boolean,text,text,text): distributed function (created on every node)'])
+    expect(await workerHas()).toEqual([{ found: true }, { found: true }])
+    expect((await admin.citus.distribute()).changed).toEqual([])
+    const own = await project(tenantA, 'after-distribute')
+    expect(await scopeA().repo('deployments').create({ name: 'after-distribute', project_id: own })).toMatchObject({ project_id: own })
+  })
+
   it('re-creates tenantry.reference_guard on the workers when its migration runs after distribute', async () => {
     await sql`drop function tenantry.reference_guard(boolean, text, text, text)`.execute(db)
     await sql`delete from tenantry.tenantry_migration where name like '0006%'`.execute(db)
