@@ -498,6 +498,26 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     })
   })
 
+  describe('in a system scope (asSystem): across shards, so on ordinary connections', () => {
+    it("checks a row's references against its own tenant; its updates and soft deletes are refused by Citus (row locks across shards)", async () => {
+      const plain = createTenantry<HostDB, typeof tables>({ pool: plainPool, tables })
+      const system = plain.asSystem({ reason: 'citus system references' })
+      const parent = await project(tenantB, 'system-parent')
+      const child = await system.repo('deployments').create({ tenant_id: tenantB, name: 'system-child', project_id: parent })
+      const error = await refusal(system.repo('deployments').create({ tenant_id: tenantA, name: 'system-cross', project_id: parent }))
+      expect(error.message).toBe('deployments.create: "project_id" must reference a live row of "projects" in the same tenant')
+      // Citus cannot lock rows across shards: a system scope's update, soft delete, restore or purge
+      // (no tenant to route by) is refused by Citus, with or without references (docs/scale-out.md)
+      const locked = await refusal(system.repo('projects').softDelete(parent))
+      expect(locked).toMatchObject({ code: 'DATABASE', sqlState: '0A000' })
+      expect(await count(sql<{ n: number }>`select count(*)::int as n from public.deployments where id = ${child.id} and deleted_at is null`)).toBe(1)
+      // on strict connections the same create is refused by Citus: its check is a select over every shard
+      const strictSystem = app.asSystem({ reason: 'citus system references, strict' })
+      const multiShard = await refusal(strictSystem.repo('deployments').create({ tenant_id: tenantB, name: 'system-strict', project_id: parent }))
+      expect(multiShard.code).toBe('DATABASE')
+    })
+  })
+
   it('sends each write as statements in one transaction (round trips per operation)', () => {
     expect(Object.fromEntries(Object.entries(sentByOp).map(([op, queries]) => [op, kinds(queries)]))).toEqual({
       // the reference check (a select over the values), the insert, its audit insert
