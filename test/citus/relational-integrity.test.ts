@@ -25,6 +25,7 @@ interface HostDB {
   }
   secrets: { id: Generated<string>; tenant_id: string; label: string }
   notes: { id: Generated<string>; tenant_id: string; project_id: string | null; body: string }
+  tickets: { id: Generated<string>; tenant_id: string; title: string; touched_by: Generated<string | null>; touched_request: Generated<string | null> }
 }
 
 /** Calls of the deployments' after hooks: the rows and `args.before`. */
@@ -43,6 +44,7 @@ const tables = {
   }),
   secrets: defineTable<HostDB, 'secrets'>({ table: 'secrets', permissions: { read: 'secrets:read', write: 'secrets:write' } }),
   notes: defineTable<HostDB, 'notes'>({ table: 'notes', audit: { enabled: false }, references: { project_id: 'projects' } }),
+  tickets: defineTable<HostDB, 'tickets'>({ table: 'tickets' }),
 }
 
 /** Pool connections on which any multi-shard task or intermediate result is an error. */
@@ -157,6 +159,21 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
         primary key (tenant_id, id),
         foreign key (tenant_id, project_id) references public.projects (tenant_id, id)
       );
+      create table public.tickets (
+        id uuid not null default gen_random_uuid(),
+        tenant_id uuid not null references tenantry.tenants (id),
+        title text not null,
+        touched_by uuid,
+        touched_request text,
+        primary key (tenant_id, id)
+      );
+      create function public.stamp_ticket() returns trigger language plpgsql as $$
+      begin
+        new.touched_by := nullif(current_setting('tenantry.actor_id', true), '')::uuid;
+        new.touched_request := nullif(current_setting('tenantry.request_id', true), '');
+        return new;
+      end $$;
+      create trigger tickets_stamp before insert or update on public.tickets for each row execute function public.stamp_ticket();
       create table public.secrets (
         id uuid not null default gen_random_uuid(),
         tenant_id uuid not null references tenantry.tenants (id),
@@ -495,6 +512,25 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
         ['secrets.create', 'success', null],
         ['secrets.findMany', 'denied', 'FORBIDDEN'],
       ])
+    })
+  })
+
+  describe('triggerContext: true', () => {
+    it("hands the scope's actor and request id to the host's triggers on the workers", async () => {
+      const stamped = createTenantry<HostDB, typeof tables>({ pool: strictPool, tables, triggerContext: true })
+      const requestId = `req-'quoted' \\ back\\slash ü`
+      const scope = stamped.withContext({ tenantId: tenantA, actorId: writer, requestId })
+      const ticket = await scope.repo('tickets').create({ title: 'stamped' })
+      const read = async () =>
+        (
+          await sql<{
+            touched_by: string | null
+            touched_request: string | null
+          }>`select touched_by, touched_request from public.tickets where id = ${ticket.id}`.execute(db)
+        ).rows[0]
+      expect(await read()).toEqual({ touched_by: writer, touched_request: requestId })
+      await stamped.withContext({ tenantId: tenantA, actorId: reader }).repo('tickets').update(ticket.id, { title: 'again' })
+      expect(await read()).toEqual({ touched_by: reader, touched_request: null })
     })
   })
 
