@@ -494,6 +494,41 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     })
   })
 
+  describe("before hooks' args.before", () => {
+    it('hands beforeUpdate and beforeDelete the target rows, locked on the tenant shard', async () => {
+      const seen: { hook: string; before: Record<string, unknown>[] }[] = []
+      const hooked = createTenantry<HostDB, typeof tables>({
+        pool: strictPool,
+        tables: {
+          ...tables,
+          deployments: defineTable<HostDB, 'deployments'>({
+            table: 'deployments',
+            softDelete: 'deleted_at',
+            references: { project_id: { table: 'projects', onSoftDelete: 'cascade' } },
+            hooks: {
+              beforeUpdate: (patch, { before }) => {
+                seen.push({ hook: 'beforeUpdate', before: before as never })
+                return patch
+              },
+              beforeDelete: (_ids, { before, kind }) => void seen.push({ hook: `beforeDelete ${kind}`, before: before as never }),
+            },
+          }),
+        },
+      })
+      const repo = hooked.withContext({ tenantId: tenantA }).repo('deployments')
+      const row = await repo.create({ name: 'before-hooks', project_id: await project(tenantA, 'before-hooks') })
+      await repo.update(row.id, { name: 'before-hooks 2' })
+      await repo.softDelete(row.id)
+      await repo.purge(row.id)
+      expect(seen.map((s) => [s.hook, s.before.map((r) => r.name)])).toEqual([
+        ['beforeUpdate', ['before-hooks']],
+        ['beforeDelete soft', ['before-hooks 2']],
+        ['beforeDelete purge', ['before-hooks 2']],
+      ])
+      expect(await count(sql<{ n: number }>`select count(*)::int as n from public.deployments where id = ${row.id}`)).toBe(0)
+    })
+  })
+
   describe('declared permissions', () => {
     it('refuses a write without the permission (FORBIDDEN, audited denied on the tenant shard) and allows it with the grant', async () => {
       const error = await refusal(scopeA(reader).repo('secrets').create({ label: 'nope' }))
