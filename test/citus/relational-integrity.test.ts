@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, sql, type Generated } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTenantry, defineTable, isTenantryError, TenantryError, type Tenantry } from '../../src/index.js'
+import { createTenantry, defineTable, TenantryError, type Tenantry } from '../../src/index.js'
 import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
 
 /**
