@@ -548,6 +548,16 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
         ['secrets.findMany', 'denied', 'FORBIDDEN'],
       ])
     })
+
+    it('enforces them in scope.db too, on the tenant shard', async () => {
+      const insert = (actor: string, label: string) => scopeA(actor).db.insertInto('secrets').values({ tenant_id: tenantA, label }).execute()
+      const error = await refusal(insert(reader, 'via db, refused'))
+      expect(error.code).toBe('FORBIDDEN')
+      await insert(writer, 'via db')
+      expect((await scopeA(reader).db.selectFrom('secrets').select('label').orderBy('label').execute()).map((r) => r.label)).toEqual(['via db', 'yes'])
+      expect((await refusal(scopeA().db.selectFrom('secrets').selectAll().execute())).code).toBe('FORBIDDEN')
+      expect(await count(sql<{ n: number }>`select count(*)::int as n from public.secrets where label like 'via db%'`)).toBe(1)
+    })
   })
 
   describe('triggerContext: true', () => {
