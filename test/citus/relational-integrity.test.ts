@@ -247,6 +247,21 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     ).toBe(1)
   })
 
+  it('distributes tenant tables linked by a composite foreign key, and keeps the key (enforced on the shards)', async () => {
+    const { rows } = await sql<{ table: string; colocated: number }>`
+      select logicalrelid::text as table, count(*) over (partition by colocationid)::int as colocated from pg_dist_partition
+       where logicalrelid::text in ('projects', 'deployments', 'notes', 'tenantry.audit_logs') order by 1`.execute(db)
+    expect(rows.map((r) => r.table)).toEqual(['deployments', 'notes', 'projects', 'tenantry.audit_logs'])
+    expect(new Set(rows.map((r) => r.colocated)).size).toBe(1)
+    const keys = await sql<{ name: string }>`select conname as name from pg_constraint where contype = 'f' and conrelid = 'public.deployments'::regclass
+      and confrelid = 'public.projects'::regclass`.execute(db)
+    expect(keys.rows).toEqual([{ name: 'deployments_tenant_id_project_id_fkey' }])
+    const orphan = await sql`insert into public.deployments (tenant_id, project_id, name) values (${tenantA}, gen_random_uuid(), 'orphan')`
+      .execute(db)
+      .catch((e: { code?: string }) => e)
+    expect((orphan as { code?: string }).code).toBe('23503')
+  })
+
   describe('declared references', () => {
     let own: string
     let foreign: string
