@@ -1,6 +1,8 @@
 import { sql, type Kysely } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { readCitusStatus, type CitusStatus } from './citus-status.js'
+import { withForeignKeysDetached } from './citus-foreign-keys.js'
+import { distributeRoutedFunctions } from './citus-functions.js'
 import { allCitusTargets, citusTableName, type CitusTarget } from './citus-targets.js'
 
 export interface DistributeOptions {
@@ -116,6 +118,7 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
     // a run that stopped right after placing the tables left the token functions to rebind
     const changed: string[] = []
     await rebindRowTypeArguments(db, schema, changed)
+    await distributeRoutedFunctions(db, schema, changed)
     return { changed, status: before }
   }
 
@@ -165,21 +168,25 @@ export async function distributeTables(db: Kysely<any>, schema: string, hosts: C
       }
       const distributed = targets.filter((t) => t.target === 'distributed')
       const anchor = distributed[0]!
-      for (const target of pending.filter((t) => t.target === 'distributed')) {
-        const colocateWith = target === anchor ? (options.colocateWith ?? 'default') : citusTableName(anchor)
-        try {
-          await sql`select create_distributed_table(${citusTableName(target)}::regclass, ${target.column}::text, colocate_with => ${colocateWith}::text)`.execute(
-            conn,
+      const toDistribute = pending.filter((t) => t.target === 'distributed')
+      await withForeignKeysDetached(conn, toDistribute, changed, async () => {
+        for (const target of toDistribute) {
+          const colocateWith = target === anchor ? (options.colocateWith ?? 'default') : citusTableName(anchor)
+          try {
+            await sql`select create_distributed_table(${citusTableName(target)}::regclass, ${target.column}::text, colocate_with => ${colocateWith}::text)`.execute(
+              conn,
+            )
+          } catch (error) {
+            // Citus names the table and the obstacle (a foreign key, a key, a type); never a row value.
+            throw refuse(`${citusTableName(target)} by ${target.column}: ${(error as Error).message}`)
+          }
+          changed.push(
+            `${citusTableName(target)}: distributed by ${target.column}, co-located with ${target === anchor ? (options.colocateWith ?? 'its own group') : citusTableName(anchor)}`,
           )
-        } catch (error) {
-          // Citus names the table and the obstacle (a foreign key, a key, a type); never a row value.
-          throw refuse(`${citusTableName(target)} by ${target.column}: ${(error as Error).message}`)
         }
-        changed.push(
-          `${citusTableName(target)}: distributed by ${target.column}, co-located with ${target === anchor ? (options.colocateWith ?? 'its own group') : citusTableName(anchor)}`,
-        )
-      }
+      })
       await rebindRowTypeArguments(conn, schema, changed)
+      await distributeRoutedFunctions(conn, schema, changed)
     } finally {
       await sql`reset citus.enable_unsafe_triggers`.execute(conn)
     }

@@ -1,4 +1,5 @@
 import { ErrorCodes, type ErrorCode } from './error-codes.js'
+import { guardFields } from './reference-guard-fields.js'
 import { TenantryError } from './tenantry-error.js'
 
 interface PgErrorFields {
@@ -57,6 +58,7 @@ export function mapDatabaseError(error: unknown, operation?: string): unknown {
     constraint: error.constraint,
     column: error.column,
     table: error.table,
+    ...guardFields(error),
     sqlState,
     operation,
   }

@@ -4,6 +4,7 @@ import { TenantryError } from '../errors/tenantry-error.js'
 import type { RequestState, TenantryRuntime } from '../runtime/runtime.js'
 import { isLowerCaseUuid } from '../util/identifiers.js'
 import { pipelinedTransaction } from './pipelined-connection.js'
+import { beginWithPropagatedContext } from './propagated-context.js'
 
 /** A validated UUID as an SQL literal; anything else never reaches the SQL text. */
 function uuidLiteral(value: string | null | undefined): string {
@@ -30,6 +31,8 @@ function textExpression(value: string | null | undefined): string {
  * system scope's actor too) and `tenantry.request_id` are for host triggers; no policy reads them.
  */
 export function beginWithContextQuery(state: RequestState): CompiledQuery {
+  // On Citus the settings must reach the workers, where the statements (and host triggers) run.
+  if (state.runtime.distributedAudit) return beginWithPropagatedContext(state)
   if (state.system) {
     const actor = uuidLiteral(state.system.actorId?.toLowerCase())
     return CompiledQuery.raw(

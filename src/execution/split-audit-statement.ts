@@ -56,6 +56,18 @@ export interface SplitStatementShape {
 /** The second statement each split change statement needs, keyed by the statement (as Kysely keys per-query state). */
 const pendingAudits = new WeakMap<object, SplitAudit>()
 
+/** A check sent just before its statement (an insert's reference check on Citus), keyed by the statement. */
+const prechecks = new WeakMap<object, RawBuilder<unknown>>()
+
+/**
+ * Marks `statement` so that `runWriteStatement` sends `precheck` first, on the same connection:
+ * the reference check of an insert on Citus (`insertValuesCheck`), which raises when it fails.
+ */
+export function precededBy<T>(statement: RawBuilder<T>, precheck: RawBuilder<unknown>): RawBuilder<T> {
+  prechecks.set(statement, precheck)
+  return statement
+}
+
 /**
  * Whether a write to `model` goes as the statement pair: `audit_logs` is distributed (Citus), and
  * the table has a tenant column. A table seen through the tenant's memberships (`users`, a
@@ -200,6 +212,8 @@ export async function runWriteStatement(
   statement: RawBuilder<Record<string, unknown>>,
   events: AuditEvent[],
 ): Promise<Record<string, unknown>[]> {
+  const precheck = prechecks.get(statement)
+  if (precheck) await precheck.execute(db)
   const { rows } = await statement.execute(db)
   const split = pendingAudits.get(statement)
   if (!split) return collectAuditEvents(rows, events)

@@ -5,7 +5,8 @@ import type { RequestState } from '../runtime/runtime.js'
 import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import { selectWithBefore } from './hook-rows.js'
-import { splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
+import { insertValuesCheck } from './insert-values-check.js'
+import { precededBy, splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
 
 /**
  * Data-modifying CTEs: the change and its audit rows in one statement, so an audited single-row
@@ -75,12 +76,11 @@ export function insertStatement(
       ? sql`insert into ${tableRef(model)} default values returning *`
       : sql`insert into ${tableRef(model)} (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)} returning *`
   if (!options.audited && !options.check) return sql<Record<string, unknown>>`${insert}`
-  if (options.audited && options.split) {
-    // With a reference check the insert goes back into a CTE: correct on Citus, though not routed as one task.
-    const statement = options.check
-      ? sql`with created as (${insert})${checkCte(options.check)} ${finalSelect(model, 'created', false, false, options.check)}`
-      : insert
-    return splitAuditInsert(state, model, action, statement, columns, options.wantEvents)
+  // Citus does not route an INSERT inside a CTE: the reference check goes first, over the values (see `insertValuesCheck`).
+  const onCitus = options.audited ? options.split : state.runtime.distributedAudit
+  if (onCitus) {
+    const statement = options.audited ? splitAuditInsert(state, model, action, insert, columns, options.wantEvents) : sql<Record<string, unknown>>`${insert}`
+    return options.check ? precededBy(statement, insertValuesCheck(model, rows, options.check)) : statement
   }
   const audit = options.audited
     ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns, returning: options.wantEvents })})`

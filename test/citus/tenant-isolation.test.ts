@@ -1,0 +1,86 @@
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import { afterAll, beforeAll, describe } from 'vitest'
+import type { Tenantry } from '../../src/index.js'
+import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
+import { makeTenantry, type AppDB } from '../support/host-schema.js'
+import { tenantIsolationCases } from '../support/tenant-isolation-cases.js'
+
+/**
+ * The tenant-isolation cases of one node (`test/repository/tenant-isolation.test.ts`) on a Citus
+ * cluster: the host tables of `host-schema.ts` with keys that hold the tenant column, distributed
+ * by it, and the repositories over connections on which any multi-shard task or intermediate
+ * result is an error.
+ */
+
+const skip = citusSkipReason('test/citus/tenant-isolation.test.ts')
+
+/** Pool connections on which any multi-shard task or intermediate result is an error. */
+const STRICT = '-c citus.multi_task_query_log_level=error -c citus.max_intermediate_result_size=0'
+
+describe.skipIf(skip !== null)('tenant isolation conformance on a Citus cluster: tenant A against tenant B rows', () => {
+  let cluster: CitusCluster
+  let db: Kysely<any>
+  let strictPool: pg.Pool
+  let tenantry: Tenantry<AppDB>
+  let tenantA: string
+  let tenantB: string
+
+  beforeAll(async () => {
+    cluster = await startCitusCluster()
+    const plainPool = new pg.Pool({ connectionString: cluster.url, max: 2 })
+    db = new Kysely<any>({ dialect: new PostgresDialect({ pool: plainPool }) })
+    const admin = makeTenantry(plainPool)
+    const { error } = await admin.migrate()
+    if (error) throw error
+    // host-schema.ts's tables, with the tenant column in every key (Citus needs it there)
+    await sql`
+      create table projects (
+        id uuid not null default gen_random_uuid(),
+        tenant_id uuid not null references tenantry.tenants (id),
+        name text not null,
+        slug text,
+        status text not null default 'active',
+        secret text,
+        budget integer check (budget is null or budget >= 0),
+        tags jsonb not null default '{}',
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        deleted_at timestamptz,
+        primary key (tenant_id, id)
+      );
+      create unique index projects_tenant_slug_live_key on projects (tenant_id, slug) where deleted_at is null;
+      select tenantry.install_updated_at_trigger('projects');
+      create table devices (
+        id uuid not null default gen_random_uuid(),
+        tenant_id uuid not null references tenantry.tenants (id),
+        serial text not null,
+        is_active boolean not null default true,
+        deleted_at timestamptz,
+        primary key (tenant_id, id)
+      );
+      create table notes (
+        id bigserial,
+        tenant_id uuid not null references tenantry.tenants (id),
+        body text not null,
+        created_at timestamptz not null default now(),
+        primary key (tenant_id, id)
+      );`.execute(db)
+    const system = admin.asSystem({ reason: 'citus tenant isolation' })
+    tenantA = (await system.tenants.create({ slug: 'tenant-a', name: 'Tenant A' })).id
+    tenantB = (await system.tenants.create({ slug: 'tenant-b', name: 'Tenant B' })).id
+    await admin.citus.distribute()
+    strictPool = new pg.Pool({ connectionString: cluster.url, max: 4, options: STRICT })
+    tenantry = makeTenantry(strictPool)
+    await tenantry.ready()
+  }, 240_000)
+
+  afterAll(async () => {
+    await strictPool?.end()
+    await db?.destroy()
+    await cluster?.stop()
+  }, 60_000)
+
+  // reads and resets go through `db` (ordinary connections: a reset deletes from every shard)
+  tenantIsolationCases(() => ({ tenantry, db, tenantA, tenantB }))
+})
