@@ -33,7 +33,7 @@ let victim: { sessionId: string; token: string }
 
 /** `begin` + the context of a tenant unit of work, as `src/execution/context-transaction.ts` sends it. */
 function beginAs(tenantId: string): string {
-  return beginWithContextQuery({ context: { tenantId, actorId: null }, system: null } as unknown as RequestState).sql
+  return beginWithContextQuery({ context: { tenantId, actorId: null }, system: null, runtime: { distributedAudit: false } } as unknown as RequestState).sql
 }
 
 /**
