@@ -116,7 +116,8 @@ async function main(): Promise<void> {
     console.log(formatLatest(latest))
     if (scaleText) console.log(`\n${scaleText}`)
     console.log(`\n${options.mode} run, ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}, ${((Date.now() - started) / 1000).toFixed(0)} s`)
-    if (options.mode !== 'smoke') {
+    // Only a whole run is the figure of record: a smoke, --only or --query-only run prints and keeps nothing.
+    if (options.mode !== 'smoke' && options.only === null && !options.queryOnly) {
       await writeJson(new URL('latest.json', RESULTS_DIR).pathname, latest)
       await writeJson(new URL('latest-details.json', RESULTS_DIR).pathname, {
         mode: options.mode,

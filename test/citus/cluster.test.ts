@@ -6,6 +6,7 @@ import { EXIT } from '../../src/cli/exit-codes.js'
 import { runCli } from '../../src/cli/run-cli.js'
 import { createTenantry, defineTable, isTenantryError, type Tenantry } from '../../src/index.js'
 import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
+import { STRICT, type SentQuery, recordingPool } from '../support/citus-strict-pool.js'
 
 const skip = citusSkipReason('test/citus/cluster.test.ts')
 
@@ -30,30 +31,6 @@ interface HostDB {
 const tables = {
   projects: defineTable<HostDB, 'projects'>({ table: 'projects', softDelete: 'deleted_at' }),
   tasks: defineTable<HostDB, 'tasks'>({ table: 'tasks' }),
-}
-
-/** Pool connections on which any multi-shard task or intermediate result is an error. */
-const STRICT = '-c citus.multi_task_query_log_level=error -c citus.max_intermediate_result_size=0'
-
-interface SentQuery {
-  text: string
-  values: unknown[]
-}
-
-/** A pool that keeps what its clients send: one `client.query` is one round trip. */
-function recordingPool(url: string, options?: string): { pool: pg.Pool; sent: SentQuery[] } {
-  const sent: SentQuery[] = []
-  const pool = new pg.Pool({ connectionString: url, max: 4, ...(options ? { options } : {}) })
-  pool.on('error', () => {})
-  pool.on('connect', (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown
-    ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      const [first, second] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined]
-      sent.push(typeof first === 'string' ? { text: first, values: second ?? [] } : { text: first.text, values: first.values ?? [] })
-      return query(...args)
-    }
-  })
-  return { pool, sent }
 }
 
 describe.skipIf(skip !== null)('on a Citus coordinator with two workers', () => {

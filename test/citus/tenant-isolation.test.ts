@@ -3,6 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe } from 'vitest'
 import type { Tenantry } from '../../src/index.js'
 import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
+import { STRICT } from '../support/citus-strict-pool.js'
 import { makeTenantry, type AppDB } from '../support/host-schema.js'
 import { tenantIsolationCases } from '../support/tenant-isolation-cases.js'
 
@@ -14,9 +15,6 @@ import { tenantIsolationCases } from '../support/tenant-isolation-cases.js'
  */
 
 const skip = citusSkipReason('test/citus/tenant-isolation.test.ts')
-
-/** Pool connections on which any multi-shard task or intermediate result is an error. */
-const STRICT = '-c citus.multi_task_query_log_level=error -c citus.max_intermediate_result_size=0'
 
 describe.skipIf(skip !== null)('tenant isolation conformance on a Citus cluster: tenant A against tenant B rows', () => {
   let cluster: CitusCluster
