@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
+import { TenantryError } from '../errors/tenantry-error.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import { requestActorId, requestTenantId, type RequestState } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -103,6 +104,24 @@ export function splitAuditStatement(
     ${shape.wrap ? shape.wrap(select) : select}`
   pendingAudits.set(statement, { state, model, action, wantEvents, ...(sources.metadata ? { metadata: sources.metadata } : {}) })
   return statement
+}
+
+/**
+ * A system scope's update or delete of a distributed table has no tenant to route by: its statement
+ * locks the target rows on every shard, which Citus refuses (SQLSTATE 0A000). This names that limit
+ * and the way out instead of a bare SQLSTATE; any other error is returned as it is.
+ *
+ * @example
+ * throw explainCitusLimit(state, mapDatabaseError(error, 'projects.update'), 'projects.update')
+ */
+export function explainCitusLimit(state: RequestState, error: unknown, operation: string): unknown {
+  if (!(error instanceof TenantryError) || error.sqlState !== '0A000' || !state.runtime.distributedAudit || requestTenantId(state) !== null) return error
+  return new TenantryError(
+    'CONFIGURATION',
+    `${operation}: on Citus a system scope (asSystem) cannot change rows of a distributed table: the statement would lock its rows on every shard, which Citus refuses (SQLSTATE 0A000); make the change in the row's tenant scope (tenantry.withContext({ tenantId }))`,
+    { ...(error.table ? { table: error.table } : {}), operation, sqlState: '0A000' },
+    { cause: error.cause },
+  )
 }
 
 /**

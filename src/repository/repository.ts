@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
 import { auditedWrite, denied, recordFailedWrite } from '../execution/audited-write.js'
-import { runWriteStatement, splitsAudit } from '../execution/split-audit-statement.js'
+import { explainCitusLimit, runWriteStatement, splitsAudit } from '../execution/split-audit-statement.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
@@ -527,7 +527,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   #explain(mapped: unknown, op: WriteOperation): unknown {
-    const error = explainReferenceError(mapped, this.#state, this.#operation(op))
+    const error = explainCitusLimit(this.#state, explainReferenceError(mapped, this.#state, this.#operation(op)), this.#operation(op))
     if (op === 'restore' && error instanceof TenantryError && error.code === 'UNIQUE_VIOLATION') {
       return new TenantryError(
         'UNIQUE_VIOLATION',

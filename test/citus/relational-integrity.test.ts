@@ -569,9 +569,12 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
       const error = await refusal(system.repo('deployments').create({ tenant_id: tenantA, name: 'system-cross', project_id: parent }))
       expect(error.message).toBe('deployments.create: "project_id" must reference a live row of "projects" in the same tenant')
       // Citus cannot lock rows across shards: a system scope's update, soft delete, restore or purge
-      // (no tenant to route by) is refused by Citus, with or without references (docs/scale-out.md)
+      // (no tenant to route by) is refused, with an error naming the limit (docs/scale-out.md)
       const locked = await refusal(system.repo('projects').softDelete(parent))
-      expect(locked).toMatchObject({ code: 'DATABASE', sqlState: '0A000' })
+      expect(locked).toMatchObject({ code: 'CONFIGURATION', sqlState: '0A000', operation: 'projects.softDelete' })
+      expect(locked.message).toContain('on Citus a system scope (asSystem) cannot change rows of a distributed table')
+      const renamed = await refusal(system.repo('projects').update(parent, { name: 'renamed by the system' }))
+      expect(renamed.code).toBe('CONFIGURATION')
       expect(await count(sql<{ n: number }>`select count(*)::int as n from public.deployments where id = ${child.id} and deleted_at is null`)).toBe(1)
       // on strict connections the same create is refused by Citus: its check is a select over every shard
       const strictSystem = app.asSystem({ reason: 'citus system references, strict' })
