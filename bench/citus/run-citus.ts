@@ -2,8 +2,8 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { createTenantry } from '../../src/index.js'
 import { citusUnavailable, startCitusCluster } from '../../test/support/citus-cluster.js'
-import { countingPool } from '../../test/support/counting-pool.js'
-import { citusBenchOps, citusBenchTables, mixedRequest, prepareCitusBench } from './citus-workload.js'
+import { countingPool, type CountingPool } from '../../test/support/counting-pool.js'
+import { citusBenchOps, citusBenchTables, mixedRequest, prepareCitusBench, type CitusBenchOp } from './citus-workload.js'
 
 /**
  * `npm run bench -- --citus`: tenantry on a Citus cluster started on this machine (PostgreSQL 15 +
@@ -45,6 +45,31 @@ interface OpFigure {
 const log = (line: string) => console.log(line)
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
+/** Median time and round trips of each Citus bench operation, one tenant after another. */
+async function measureCitusOps(
+  tenantry: Parameters<CitusBenchOp>[0],
+  counting: CountingPool,
+  tenants: string[],
+  rowOf: Map<string, string>,
+  options: CitusBenchOptions,
+): Promise<Record<string, OpFigure>> {
+  const ops: Record<string, OpFigure> = {}
+  for (const [name, op] of Object.entries(citusBenchOps)) {
+    const times: number[] = []
+    const trips: number[] = []
+    for (let i = 0; i < options.calls; i++) {
+      const tenant = tenants[i % tenants.length]!
+      const before = counting.count
+      const start = performance.now()
+      await op(tenantry, tenant, rowOf.get(tenant)!)
+      times.push(performance.now() - start)
+      trips.push(counting.count - before)
+    }
+    ops[name] = { ms: median(times), roundTrips: median(trips) }
+  }
+  return ops
+}
+
 async function onCluster(setup: Setup, options: CitusBenchOptions, measureOps: boolean) {
   const cluster = await startCitusCluster({ workers: setup.workers })
   const counting = countingPool(cluster.url, options.concurrency + 2)
@@ -58,20 +83,17 @@ async function onCluster(setup: Setup, options: CitusBenchOptions, measureOps: b
     const rowOf = new Map(rows.map((r) => [r.tenant_id, r.id]))
     const tenantry = createTenantry({ pool: counting.pool, tables: citusBenchTables })
     await tenantry.ready()
-    const ops: Record<string, OpFigure> = {}
-    if (measureOps) {
-      for (const [name, op] of Object.entries(citusBenchOps)) {
-        const times: number[] = []
-        const trips: number[] = []
-        for (let i = 0; i < options.calls; i++) {
-          const tenant = tenants[i % tenants.length]!
-          const before = counting.count
-          const start = performance.now()
-          await op(tenantry, tenant, rowOf.get(tenant)!)
-          times.push(performance.now() - start)
-          trips.push(counting.count - before)
-        }
-        ops[name] = { ms: median(times), roundTrips: median(trips) }
+    const ops = measureOps ? await measureCitusOps(tenantry, counting, tenants, rowOf, options) : {}
+    // The same operations over a pool that pipelines (`new pg.Pool({ pipeline: true })`): what it saves on a cluster.
+    let pipelinedOps: Record<string, OpFigure> = {}
+    if (measureOps && setup.distribute) {
+      const pipelined = countingPool(cluster.url, 4, { pipeline: true })
+      try {
+        const overPipeline = createTenantry({ pool: pipelined.pool, tables: citusBenchTables })
+        await overPipeline.ready()
+        pipelinedOps = await measureCitusOps(overPipeline, pipelined, tenants, rowOf, options)
+      } finally {
+        await pipelined.pool.end()
       }
     }
     let done = 0
@@ -85,7 +107,7 @@ async function onCluster(setup: Setup, options: CitusBenchOptions, measureOps: b
         }
       }),
     )
-    return { ops, throughput: done / options.seconds }
+    return { ops, pipelinedOps, throughput: done / options.seconds }
   } finally {
     await counting.pool.end()
     await db.destroy()
@@ -103,12 +125,10 @@ export async function runCitusBench(options: CitusBenchOptions): Promise<void> {
   const single = await onCluster({ label: 'single node', workers: 0, distribute: false }, options, true)
   const one = await onCluster({ label: '1 worker', workers: 1, distribute: true }, options, false)
   const two = await onCluster({ label: '2 workers', workers: 2, distribute: true }, options, true)
-  log('\noperation              single node (ms, round trips)   coordinator + 2 workers (ms, round trips)')
+  log('\noperation              single node (ms, round trips)   coordinator + 2 workers (ms, round trips)   same, pipelining pool')
+  const cell = (f: OpFigure | undefined) => (f ? `${f.ms.toFixed(2).padStart(8)} ms ${String(f.roundTrips).padStart(3)}` : '       —       ')
   for (const name of Object.keys(single.ops)) {
-    const [a, b] = [single.ops[name]!, two.ops[name]!]
-    log(
-      `${name.padEnd(22)} ${a.ms.toFixed(2).padStart(8)} ms ${String(a.roundTrips).padStart(3)}          ${b.ms.toFixed(2).padStart(8)} ms ${String(b.roundTrips).padStart(3)}`,
-    )
+    log(`${name.padEnd(22)} ${cell(single.ops[name])}          ${cell(two.ops[name])}                  ${cell(two.pipelinedOps[name])}`)
   }
   log(
     `\nmixed workload, ${options.tenants} tenants, ${options.concurrency} concurrent: single node ${single.throughput.toFixed(0)} ops/s, ` +
