@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, isTenantryError, type Tenantry } from '../../src/index.js'
+import { countingPool } from '../support/counting-pool.js'
 import { useFileDatabase } from '../support/test-database.js'
 import { appTables, createHostTables, insertTenant } from '../support/host-schema.js'
 import { createTicketTable, stamp, ticketTable, type TriggerDB } from '../support/trigger-context.js'
@@ -132,6 +133,45 @@ describe("triggerContext in isolation 'query'", () => {
       }
       expect(isTenantryError(error, 'VALIDATION')).toBe(true)
       expect(JSON.stringify((error as { issues?: unknown }).issues ?? (error as Error).message)).toContain(Object.keys(options)[0]!)
+    }
+  })
+
+  it('over a pool that pipelines: the settings, the write and COMMIT in one round trip, and a failing write rolls back', async () => {
+    const pipelined = countingPool(fileDb.url, 2, { pipeline: true })
+    try {
+      const app = createTenantry<TriggerDB>({ pool: pipelined.pool, tables: { ...appTables, tickets: ticketTable } as never, triggerContext: true })
+      await app.ready()
+      const tickets = app.withContext({ tenantId, actorId, requestId: 'req-piped' }).repo('tickets')
+      let created: { id: string } | undefined
+      expect(await pipelined.measure(async () => (created = await tickets.create({ title: 'piped' })))).toBe(1)
+      expect(await stamp(fileDb.db, created!.id)).toEqual({
+        title: 'piped',
+        touched_by: actorId,
+        touched_in_tenant: tenantId,
+        touched_by_system: null,
+        touched_request: 'req-piped',
+      })
+      expect(await pipelined.measure(() => tickets.update(created!.id, { title: 'piped-2' }))).toBe(1)
+      expect(await stamp(fileDb.db, created!.id)).toMatchObject({ title: 'piped-2', touched_by: actorId })
+      // A write the database refuses (NOT NULL) rolls back: no success audit row, and the pooled
+      // connections go on working (none is left inside the failed transaction).
+      const failed = await tickets.create({ title: null as never }).catch((e: unknown) => e)
+      expect(isTenantryError(failed, 'NOT_NULL_VIOLATION')).toBe(true)
+      const audit = await fileDb.db
+        .selectFrom('tenantry.audit_logs')
+        .select(['outcome', 'error_code'])
+        .where('request_id', '=', 'req-piped')
+        .where('action', '=', 'tickets.create')
+        .orderBy('created_at')
+        .execute()
+      expect(audit).toEqual([
+        { outcome: 'success', error_code: null },
+        { outcome: 'failure', error_code: 'NOT_NULL_VIOLATION' },
+      ])
+      for (let i = 0; i < 3; i++) expect((await tickets.create({ title: `after-${i}` })).id).toBeTruthy()
+      expect(await fileDb.db.selectFrom('tickets').select('id').where('title', 'like', 'after-%').execute()).toHaveLength(3)
+    } finally {
+      await pipelined.pool.end()
     }
   })
 })
