@@ -1,25 +1,16 @@
 import { CompiledQuery, type Kysely } from 'kysely'
 import { mayHaveCommitted, outcomeUnknownError } from '../errors/map-database-error.js'
-import { TenantryError } from '../errors/tenantry-error.js'
 import type { RequestState, TenantryRuntime } from '../runtime/runtime.js'
-import { isLowerCaseUuid } from '../util/identifiers.js'
+import { contextSettings } from './context-settings.js'
 import { pipelinedTransaction } from './pipelined-connection.js'
 import { beginWithPropagatedContext } from './propagated-context.js'
-
-/** A validated UUID as an SQL literal; anything else never reaches the SQL text. */
-function uuidLiteral(value: string | null | undefined): string {
-  if (value === null || value === undefined) return "''"
-  if (!isLowerCaseUuid(value)) throw new TenantryError('CONTEXT_MISSING', 'row-level security context: the tenant or actor id is not a UUID')
-  return `'${value}'`
-}
 
 /**
  * Free text (the request id) as an SQL expression that can only be that text: its UTF-8 bytes in
  * hex, decoded by the server. Hex digits never end a literal, whatever the text holds and whatever
  * `standard_conforming_strings` says. `parseContext` already refused NUL bytes.
  */
-function textExpression(value: string | null | undefined): string {
-  if (value === null || value === undefined) return "''"
+function textExpression(value: string): string {
   return `convert_from(decode('${Buffer.from(value, 'utf8').toString('hex')}', 'hex'), 'UTF8')`
 }
 
@@ -33,18 +24,9 @@ function textExpression(value: string | null | undefined): string {
 export function beginWithContextQuery(state: RequestState): CompiledQuery {
   // On Citus the settings must reach the workers, where the statements (and host triggers) run.
   if (state.runtime.distributedAudit) return beginWithPropagatedContext(state)
-  if (state.system) {
-    const actor = uuidLiteral(state.system.actorId?.toLowerCase())
-    return CompiledQuery.raw(
-      `begin; select set_config('tenantry.system', 'on', true), set_config('tenantry.tenant_id', '', true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.request_id', '', true)`,
-    )
-  }
-  const tenant = uuidLiteral(state.context?.tenantId)
-  const actor = uuidLiteral(state.context?.actorId)
-  return CompiledQuery.raw(
-    `begin; select set_config('tenantry.tenant_id', ${tenant}, true), set_config('tenantry.actor_id', ${actor}, true), set_config('tenantry.system', '', true), ` +
-      `set_config('tenantry.request_id', ${textExpression(state.context?.requestId)}, true)`,
-  )
+  const settings = contextSettings(state, textExpression)
+  const calls = Object.entries(settings).map(([name, value]) => `set_config('tenantry.${name}', ${value}, true)`)
+  return CompiledQuery.raw(`begin; select ${calls.join(', ')}`)
 }
 
 /**

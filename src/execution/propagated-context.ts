@@ -1,7 +1,6 @@
 import { CompiledQuery } from 'kysely'
-import { TenantryError } from '../errors/tenantry-error.js'
 import type { RequestState } from '../runtime/runtime.js'
-import { isLowerCaseUuid } from '../util/identifiers.js'
+import { contextSettings } from './context-settings.js'
 
 /**
  * The scope's context settings on Citus. `set_config(..., true)` stays on the coordinator, but the
@@ -12,18 +11,11 @@ import { isLowerCaseUuid } from '../util/identifiers.js'
  * the request id an escaped string constant.
  */
 
-function uuidConstant(value: string | null | undefined): string {
-  if (value === null || value === undefined) return "''"
-  if (!isLowerCaseUuid(value)) throw new TenantryError('CONTEXT_MISSING', 'transaction context: the tenant or actor id is not a UUID')
-  return `'${value}'`
-}
-
 /**
  * Free text as an escape string constant (`E'...'`): backslashes and quotes doubled, so it can
  * only be that text whatever `standard_conforming_strings` says. `parseContext` refused NUL bytes.
  */
-function textConstant(value: string | null | undefined): string {
-  if (value === null || value === undefined) return "''"
+function textConstant(value: string): string {
   return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 }
 
@@ -36,14 +28,7 @@ function textConstant(value: string | null | undefined): string {
  * await execute(state.runtime.distributedAudit ? beginWithPropagatedContext(state) : beginWithContextQuery(state))
  */
 export function beginWithPropagatedContext(state: RequestState): CompiledQuery {
-  const settings = state.system
-    ? { system: "'on'", tenant_id: "''", actor_id: uuidConstant(state.system.actorId?.toLowerCase()), request_id: "''" }
-    : {
-        tenant_id: uuidConstant(state.context?.tenantId),
-        actor_id: uuidConstant(state.context?.actorId),
-        system: "''",
-        request_id: textConstant(state.context?.requestId),
-      }
+  const settings = contextSettings(state, textConstant)
   const sets = Object.entries(settings).map(([name, value]) => `set local tenantry.${name} = ${value}`)
   return CompiledQuery.raw(`begin; set local citus.propagate_set_commands = 'local'; ${sets.join('; ')}`)
 }
