@@ -127,7 +127,7 @@ export async function inAutocommit<T>(root: Kysely<any>, readOnly: boolean, work
       return work(db)
     })
   } catch (error) {
-    if (!readOnly && sent && mayHaveCommitted(error)) throw outcomeUnknownError(error)
+    if (sent && mayHaveCommitted(error)) throw outcomeUnknownError(error)
     // Mapped by the caller, which names the operation.
     throw error
   }

@@ -28,7 +28,7 @@ export function inUnitOfWork<T>(
 ): Promise<T> {
   // A read outside a transaction in query mode is one autocommit statement on the root that hands
   // nothing to the sink (see `inAutocommit`): the hot path, with nothing around it.
-  if (options.readOnly === true && !state.trx && !needsTransaction && state.runtime.isolation !== 'rls') {
+  if (options.readOnly === true && !state.trx && !needsTransaction && !needsContextTransaction(state.runtime, true)) {
     try {
       return work(state.runtime.root, state, NO_EVENTS)
     } catch (error) {
