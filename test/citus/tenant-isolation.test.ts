@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe } from 'vitest'
 import type { Tenantry } from '../../src/index.js'
 import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
 import { STRICT } from '../support/citus-strict-pool.js'
-import { makeTenantry, type AppDB } from '../support/host-schema.js'
+import { createHostTables, makeTenantry, type AppDB } from '../support/host-schema.js'
 import { tenantIsolationCases } from '../support/tenant-isolation-cases.js'
 
 /**
@@ -32,38 +32,11 @@ describe.skipIf(skip !== null)('tenant isolation conformance on a Citus cluster:
     const { error } = await admin.migrate()
     if (error) throw error
     // host-schema.ts's tables, with the tenant column in every key (Citus needs it there)
+    await createHostTables(db)
     await sql`
-      create table projects (
-        id uuid not null default gen_random_uuid(),
-        tenant_id uuid not null references tenantry.tenants (id),
-        name text not null,
-        slug text,
-        status text not null default 'active',
-        secret text,
-        budget integer check (budget is null or budget >= 0),
-        tags jsonb not null default '{}',
-        created_at timestamptz not null default now(),
-        updated_at timestamptz not null default now(),
-        deleted_at timestamptz,
-        primary key (tenant_id, id)
-      );
-      create unique index projects_tenant_slug_live_key on projects (tenant_id, slug) where deleted_at is null;
-      select tenantry.install_updated_at_trigger('projects');
-      create table devices (
-        id uuid not null default gen_random_uuid(),
-        tenant_id uuid not null references tenantry.tenants (id),
-        serial text not null,
-        is_active boolean not null default true,
-        deleted_at timestamptz,
-        primary key (tenant_id, id)
-      );
-      create table notes (
-        id bigserial,
-        tenant_id uuid not null references tenantry.tenants (id),
-        body text not null,
-        created_at timestamptz not null default now(),
-        primary key (tenant_id, id)
-      );`.execute(db)
+      alter table projects drop constraint projects_pkey, add primary key (tenant_id, id);
+      alter table devices drop constraint devices_pkey, add primary key (tenant_id, id);
+      alter table notes drop constraint notes_pkey, add primary key (tenant_id, id);`.execute(db)
     const system = admin.asSystem({ reason: 'citus tenant isolation' })
     tenantA = (await system.tenants.create({ slug: 'tenant-a', name: 'Tenant A' })).id
     tenantB = (await system.tenants.create({ slug: 'tenant-b', name: 'Tenant B' })).id
