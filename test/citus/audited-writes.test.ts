@@ -1,9 +1,9 @@
-import { Kysely, PostgresDialect, sql, type Generated } from 'kysely'
+import { type Kysely, sql, type Generated } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, isTenantryError, type AuditEvent, type TableRepository, type Tenantry } from '../../src/index.js'
-import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
-import { STRICT, type SentQuery, literal, recordingPool } from '../support/citus-strict-pool.js'
+import { citusSkipReason, type CitusCluster } from '../support/citus-cluster.js'
+import { type SentQuery, type StrictCluster, literal, startStrictCluster } from '../support/citus-strict-pool.js'
 import { repositoryConformance } from '../support/repository-conformance.js'
 
 const skip = citusSkipReason('test/citus/audited-writes.test.ts')
@@ -70,6 +70,7 @@ function comparable(row: Record<string, unknown>, ids: Record<string, string>): 
 }
 
 describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator and two workers)', () => {
+  let started: StrictCluster
   let cluster: CitusCluster
   let db: Kysely<any>
   let plainPool: pg.Pool
@@ -88,10 +89,8 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
   const sentByOp: Record<string, SentQuery[]> = {}
 
   beforeAll(async () => {
-    cluster = await startCitusCluster()
-    db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: cluster.url, max: 2 }) }) })
-    plainPool = new pg.Pool({ connectionString: cluster.url, max: 4 })
-    ;({ pool: strictPool, sent: strictSent } = recordingPool(cluster.url, STRICT))
+    started = await startStrictCluster()
+    ;({ cluster, db, plainPool, strictPool, sent: strictSent } = started)
     const admin = createTenantry<HostDB>({ pool: plainPool, tables })
     const { error } = await admin.migrate()
     if (error) throw error
@@ -120,12 +119,7 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
     oneStatement.runtime.distributedAudit = false
   }, 240_000)
 
-  afterAll(async () => {
-    await strictPool?.end()
-    await plainPool?.end()
-    await db?.destroy()
-    await cluster?.stop()
-  }, 60_000)
+  afterAll(() => started?.close(), 60_000)
 
   const context = (tenantId: string) => ({ tenantId, actorId: actor, ip: '10.0.0.7', userAgent: 'citus-test', requestId: 'req-1' })
 

@@ -1,9 +1,9 @@
-import { Kysely, PostgresDialect, sql, type Generated } from 'kysely'
+import { type Kysely, sql, type Generated } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, TenantryError, type Tenantry } from '../../src/index.js'
-import { citusSkipReason, startCitusCluster, type CitusCluster } from '../support/citus-cluster.js'
-import { STRICT, type SentQuery, literal, recordingPool } from '../support/citus-strict-pool.js'
+import { citusSkipReason, type CitusCluster } from '../support/citus-cluster.js'
+import { type SentQuery, type StrictCluster, literal, startStrictCluster } from '../support/citus-strict-pool.js'
 
 /**
  * Declared references, soft-delete cascade and restrict, hooks' `args.before` and declared
@@ -61,6 +61,7 @@ async function refusal(promise: Promise<unknown>): Promise<TenantryError> {
 }
 
 describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a Citus cluster', () => {
+  let started: StrictCluster
   let cluster: CitusCluster
   let db: Kysely<any>
   let plainPool: pg.Pool
@@ -90,10 +91,8 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
   const count = async (query: ReturnType<typeof sql<{ n: number }>>) => (await query.execute(db)).rows[0]!.n
 
   beforeAll(async () => {
-    cluster = await startCitusCluster()
-    db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: cluster.url, max: 2 }) }) })
-    plainPool = new pg.Pool({ connectionString: cluster.url, max: 4 })
-    ;({ pool: strictPool, sent } = recordingPool(cluster.url, STRICT))
+    started = await startStrictCluster()
+    ;({ cluster, db, plainPool, strictPool, sent } = started)
     admin = createTenantry<HostDB, typeof tables>({ pool: plainPool, tables })
     const { error } = await admin.migrate()
     if (error) throw error
@@ -174,12 +173,7 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
     await app.ready()
   }, 240_000)
 
-  afterAll(async () => {
-    await strictPool?.end()
-    await plainPool?.end()
-    await db?.destroy()
-    await cluster?.stop()
-  }, 60_000)
+  afterAll(() => started?.close(), 60_000)
 
   async function project(tenantId: string, name: string, deleted = false): Promise<string> {
     const { rows } = await sql<{ id: string }>`insert into public.projects (tenant_id, name, deleted_at)

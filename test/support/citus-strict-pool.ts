@@ -1,4 +1,6 @@
+import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { startCitusCluster, type CitusCluster } from './citus-cluster.js'
 
 /**
  * Connections on which Citus refuses what a tenant operation must never need: any multi-shard
@@ -36,4 +38,43 @@ export function literal(client: pg.PoolClient, value: unknown): string {
   }
   if (value instanceof Date) return client.escapeLiteral(value.toISOString())
   return client.escapeLiteral(typeof value === 'object' ? JSON.stringify(value) : String(value))
+}
+
+/** A started cluster and the connections the cluster tests use on it. */
+export interface StrictCluster {
+  cluster: CitusCluster
+  /** For setup and checks behind the library's back. */
+  db: Kysely<any>
+  /** Ordinary connections (migrations, distribute, system scopes). */
+  plainPool: pg.Pool
+  /** `STRICT` connections that record what they send. */
+  strictPool: pg.Pool
+  sent: SentQuery[]
+  close(): Promise<void>
+}
+
+/**
+ * Starts a coordinator with two workers and opens the cluster tests' connections to it.
+ *
+ * @example
+ * beforeAll(async () => ({ cluster, db, plainPool, strictPool, sent } = await startStrictCluster()))
+ */
+export async function startStrictCluster(): Promise<StrictCluster> {
+  const cluster = await startCitusCluster()
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: cluster.url, max: 2 }) }) })
+  const plainPool = new pg.Pool({ connectionString: cluster.url, max: 4 })
+  const { pool: strictPool, sent } = recordingPool(cluster.url, STRICT)
+  return {
+    cluster,
+    db,
+    plainPool,
+    strictPool,
+    sent,
+    async close() {
+      await strictPool.end()
+      await plainPool.end()
+      await db.destroy()
+      await cluster.stop()
+    },
+  }
 }
