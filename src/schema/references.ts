@@ -28,24 +28,46 @@ export const referencesSchema = z.record(
   z.union([name, z.strictObject({ table: name, onSoftDelete: z.enum(['restrict', 'cascade', 'ignore']).optional() })]),
 )
 
+/**
+ * Declarations are fixed once `createTenantry` has built its models: the references of a table,
+ * and those pointing at it, are worked out once and then read on every write.
+ */
+const declaredBy = new WeakMap<TableModel, Reference[]>()
+const pointingAt = new WeakMap<Map<string, TableModel>, Map<TableModel, { child: TableModel; reference: Reference }[]>>()
+
 /** The references a table declares, with their defaults applied. */
-export function referencesOf(model: TableModel): Reference[] {
-  const declared = (model.definition as { references?: Record<string, ReferenceOption> }).references ?? {}
-  return Object.entries(declared).map(([column, option]) =>
-    typeof option === 'string'
-      ? { column, table: option, onSoftDelete: 'restrict' }
-      : { column, table: option.table, onSoftDelete: option.onSoftDelete ?? 'restrict' },
-  )
+export function referencesOf(model: TableModel): readonly Reference[] {
+  let references = declaredBy.get(model)
+  if (!references) {
+    const declared = (model.definition as { references?: Record<string, ReferenceOption> }).references ?? {}
+    references = Object.entries(declared).map(([column, option]) =>
+      typeof option === 'string'
+        ? { column, table: option, onSoftDelete: 'restrict' }
+        : { column, table: option.table, onSoftDelete: option.onSoftDelete ?? 'restrict' },
+    )
+    declaredBy.set(model, references)
+  }
+  return references
 }
 
 /** The declared references that point at `parent`, each with its referencing table. */
-export function referencesTo(models: Map<string, TableModel>, parent: TableModel): { child: TableModel; reference: Reference }[] {
-  const found: { child: TableModel; reference: Reference }[] = []
-  for (const child of models.values()) {
-    // By identity: a bundled table (`scope.users`) is never the target of a host table's reference.
-    for (const reference of referencesOf(child)) if (models.get(reference.table) === parent) found.push({ child, reference })
+export function referencesTo(models: Map<string, TableModel>, parent: TableModel): readonly { child: TableModel; reference: Reference }[] {
+  let byParent = pointingAt.get(models)
+  if (!byParent) {
+    byParent = new Map()
+    for (const child of models.values()) {
+      for (const reference of referencesOf(child)) {
+        // By identity: a bundled table (`scope.users`) is never the target of a host table's reference.
+        const target = models.get(reference.table)
+        if (!target) continue
+        const found = byParent.get(target) ?? []
+        found.push({ child, reference })
+        byParent.set(target, found)
+      }
+    }
+    pointingAt.set(models, byParent)
   }
-  return found
+  return byParent.get(parent) ?? []
 }
 
 /** The column holding the soft-delete time, which a cascade shares with its parent; `null` when there is none. */
