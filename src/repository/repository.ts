@@ -25,7 +25,7 @@ import { aggregateStatement, countStatement, existsStatement, selectStatement, t
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { bindValue, deleteStatement, insertStatement, targetCte, updateStatement, type TargetRows } from './write-statements.js'
 import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
-import { tenantSafeReplacement } from './hook-replacement.js'
+import { namesAnotherTenant, tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
 import { cascadeDeletedState, cascadesFrom, deletedAtOf, hasCascade } from './soft-delete-cascade.js'
 import { countAllStatement, findByIdStatement, listStatement, pageStatement } from './cached-reads.js'
@@ -614,12 +614,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   /** Input naming another tenant, or trying to move a row to one, is refused and audited as `denied`. */
   #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<never> | undefined {
-    const column = this.#model.tenantColumn
-    const tenantId = requestTenantId(this.#state)
-    if (!column || tenantId === null || !(column in raw)) return undefined
-    const named = raw[column]
-    if (typeof named === 'string' && named.toLowerCase() === tenantId) return undefined
-    return this.#refuseTenant(column, op, resourceId)
+    if (!namesAnotherTenant(this.#model, requestTenantId(this.#state), raw)) return undefined
+    return this.#refuseTenant(this.#model.tenantColumn!, op, resourceId)
   }
 
   async #refuseTenant(column: string, op: WriteOperation, resourceId: string | null): Promise<never> {
