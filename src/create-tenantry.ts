@@ -150,6 +150,7 @@ export function createTenantry<DB = any, Tables extends TableDefinitions<DB> = {
       redacted: [...new Set([...redact, ...(definition.audit?.exclude ?? [])])],
       definition,
       columns: new Map(),
+      updateSideEffects: [],
     })
   }
   checkDeclaredReferences(models)

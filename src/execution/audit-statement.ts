@@ -29,6 +29,11 @@ export interface AuditSources {
   before: string | null
   /** `changed_fields` for creates: the columns the input set. */
   createdFields?: string[]
+  /**
+   * For an update: the columns its `SET` names. `changed_fields` then compares only these (and the
+   * table's `updateSideEffects`), unless a trigger may change any column. Without it, every column.
+   */
+  assigned?: readonly string[]
   /** Added to each row's `metadata` (a soft delete that cascaded from a parent says so). */
   metadata?: Record<string, unknown>
   /** Return the audit rows (`returning *`), for a statement that hands them to the sink. Defaults to true. */
@@ -53,17 +58,34 @@ export function auditRowValues(state: RequestState, model: TableModel, sources: 
   const json = sql.id('audit_json')
   const oldValues = both ? sql`${json}.o - ${redacted}` : sources.before ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
   const newValues = both ? sql`${json}.n - ${redacted}` : sources.after ? sql`to_jsonb(${row}) - ${redacted}` : sql`null::jsonb`
-  const changed = both
-    ? sql`array(select e.key from jsonb_each(${json}.n) as e
-                where e.key <> all(${NOT_A_CHANGE}::text[]) and e.value is distinct from ${json}.o -> e.key order by e.key)`
-    : sources.after
-      ? sql`${sources.createdFields ?? []}::text[]`
-      : sql`null::text[]`
+  const changed = both ? changedFields(model, json, sources.assigned) : sources.after ? sql`${sources.createdFields ?? []}::text[]` : sql`null::text[]`
   const join = both
     ? sql` join ${sql.id(sources.before!)} as ${previous} on ${previous}.${pk} = ${row}.${pk}
       cross join lateral (select to_jsonb(${row}) as n, to_jsonb(${previous}) as o offset 0) as ${json}`
     : sql``
   return { pk, main, row, previous, tenant, oldValues, newValues, changed, join }
+}
+
+/**
+ * `changed_fields` of an update over `json.n` and `json.o` (the row after and before, as jsonb),
+ * sorted, bookkeeping columns left out. When the columns that can change are known (those the
+ * statement sets, plus generated ones), only they are compared, in a plain expression: comparing
+ * every column takes a set-returning subquery and a sort per row, the costliest part of an audit row.
+ * Both sort byte-wise (`collate "C"`), so the order does not depend on the database's collation.
+ */
+function changedFields(model: TableModel, json: RawBuilder<unknown>, assigned: readonly string[] | undefined): RawBuilder<unknown> {
+  const sideEffects = model.updateSideEffects
+  if (assigned === undefined || sideEffects === 'any') {
+    return sql`array(select e.key from jsonb_each(${json}.n) as e
+                where e.key <> all(${NOT_A_CHANGE}::text[]) and e.value is distinct from ${json}.o -> e.key order by e.key collate "C")`
+  }
+  const candidates = [...new Set([...assigned, ...sideEffects])].filter((column) => !NOT_A_CHANGE.includes(column)).sort()
+  if (candidates.length === 0) return sql`'{}'::text[]`
+  const tests = candidates.map((column) => {
+    const key = sql.lit(column)
+    return sql`case when ${json}.n -> ${key} is distinct from ${json}.o -> ${key} then ${key} end`
+  })
+  return sql`array_remove(array[${sql.join(tests)}], null)`
 }
 
 /**

@@ -96,14 +96,14 @@ export function rowVisibilityCondition(model: TableModel, alias: string, visibil
   return sql<SqlBool>`(${sql.join(parts, sql` and `)})`
 }
 
-/** `SET` assignments that mark rows deleted (`to: 'deleted'`) or live again (`to: 'live'`). */
-export function softDeleteAssignments(model: TableModel, to: 'deleted' | 'live'): RawBuilder<unknown>[] {
+/** `SET` values, column by column, that mark rows deleted (`to: 'deleted'`) or live again (`to: 'live'`). */
+export function softDeleteAssignments(model: TableModel, to: 'deleted' | 'live'): Record<string, RawBuilder<unknown>> {
   const strategy = model.softDelete
-  if (strategy.kind === 'none') return []
-  const stamp = (name: string) => sql`${sql.id(name)} = ${to === 'deleted' ? sql`now()` : sql`null`}`
-  if (strategy.kind === 'timestamp') return [stamp(strategy.column)]
+  if (strategy.kind === 'none') return {}
+  const stamp = to === 'deleted' ? sql`now()` : sql`null`
+  if (strategy.kind === 'timestamp') return { [strategy.column]: stamp }
   const flagValue = to === 'deleted' ? strategy.deletedWhen : !strategy.deletedWhen
-  return [sql`${sql.id(strategy.column)} = ${sql.lit(flagValue)}`, ...(strategy.timestamp ? [stamp(strategy.timestamp)] : [])]
+  return { [strategy.column]: sql`${sql.lit(flagValue)}`, ...(strategy.timestamp ? { [strategy.timestamp]: stamp } : {}) }
 }
 
 /** The columns and values an insert must carry for the tenant (empty for system or global tables). */

@@ -23,13 +23,15 @@ import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './o
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { bindValue, deleteStatement, insertStatement, targetCte, updateStatement, type TargetRows } from './write-statements.js'
+import { bindValue, deleteStatement, insertStatement, targetCte, updateStatement, type Assignments, type TargetRows } from './write-statements.js'
 import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
 import { namesAnotherTenant, tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
 import { cascadeDeletedState, cascadesFrom, deletedAtOf, hasCascade } from './soft-delete-cascade.js'
 import { countAllStatement, findByIdStatement, listStatement, pageStatement } from './cached-reads.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
+
+const NOW = sql`now()`
 
 export interface FindManyOptions<Row> {
   where?: WhereFilter<Row>
@@ -426,14 +428,15 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     return sql<SqlBool>`date_trunc('milliseconds', u.updated_at) = date_trunc('milliseconds', ${asText}::timestamptz)`
   }
 
-  #assignments(values: Record<string, unknown>): RawBuilder<unknown>[] {
-    const assignments = Object.entries(values).map(([column, value]) => sql`${sql.id(column)} = ${bindValue(this.#model, column, value)}`)
+  #assignments(values: Record<string, unknown>): Assignments {
+    const assignments: Record<string, unknown> = {}
+    for (const column in values) assignments[column] = bindValue(this.#model, column, values[column])
     return 'updated_at' in values ? assignments : this.#stampUpdatedAt(assignments)
   }
 
   /** Every update statement moves `updated_at` (when the table has one), so `expectedUpdatedAt` sees it. */
-  #stampUpdatedAt(assignments: RawBuilder<unknown>[]): RawBuilder<unknown>[] {
-    return this.#model.columns.has('updated_at') ? [...assignments, sql`updated_at = now()`] : assignments
+  #stampUpdatedAt(assignments: Assignments): Assignments {
+    return this.#model.columns.has('updated_at') ? { ...assignments, updated_at: NOW } : assignments
   }
 
   async #read<T>(operation: string, run: (db: Kysely<any>) => Promise<{ rows: T[] }>): Promise<T[]> {

@@ -77,8 +77,7 @@ export async function cascadeDeletedState(
     // Untyped, so PostgreSQL reads the text as the column's own type (timestamptz or timestamp).
     if (to === 'live') filters.push(sql<SqlBool>`t.${sql.id(deletedAtColumn(child)!)} = ${deletedAt}`)
     const target: TargetRows = { visibility: { tenantId: requestTenantId(step.state), view: to === 'deleted' ? 'live' : 'deleted' }, filters }
-    const assignments = softDeleteAssignments(child, to)
-    if (child.columns.has('updated_at')) assignments.push(sql`updated_at = now()`)
+    const assignments = { ...softDeleteAssignments(child, to), ...(child.columns.has('updated_at') ? { updated_at: sql`now()` } : {}) }
     const statement = updateStatement(step.state, child, target, assignments, `${child.name}.${to === 'deleted' ? 'softDelete' : 'restore'}`, {
       audited: child.auditEnabled,
       wantEvents: child.auditEnabled && step.wantEvents,

@@ -101,6 +101,9 @@ export function targetCte(model: TableModel, target: TargetRows): RawBuilder<unk
     order by t.${sql.id(model.primaryKey)} for update of t`
 }
 
+/** An UPDATE's `SET`: column → value (bound as a parameter) or SQL expression (`now()`). */
+export type Assignments = Readonly<Record<string, unknown>>
+
 /**
  * `update ... set ...` of the scoped target rows (locked in primary-key order, so concurrent bulk
  * updates do not deadlock), plus one audit row per updated record with old and new values.
@@ -109,15 +112,22 @@ export function updateStatement(
   state: RequestState,
   model: TableModel,
   target: TargetRows,
-  assignments: RawBuilder<unknown>[],
+  assignments: Assignments,
   action: string,
   options: WriteOptions & { guard?: RawBuilder<SqlBool>; auditMetadata?: Record<string, unknown> },
 ): RawBuilder<Record<string, unknown>> {
   const pk = sql.id(model.primaryKey)
   const guard = options.guard ? sql` and ${options.guard}` : sql``
-  const update = sql`update ${tableRef(model)} as u set ${sql.join(assignments)}
+  const set = Object.entries(assignments).map(([column, value]) => sql`${sql.id(column)} = ${value}`)
+  const update = sql`update ${tableRef(model)} as u set ${sql.join(set)}
     from target where u.${pk} = target.${pk}${guard}${tenantShardFilter(model, 'u', target.visibility, options.split)} returning u.*`
-  const sources = { after: 'changed', before: 'target', returning: options.wantEvents, ...(options.auditMetadata ? { metadata: options.auditMetadata } : {}) }
+  const sources = {
+    after: 'changed',
+    before: 'target',
+    assigned: Object.keys(assignments),
+    returning: options.wantEvents,
+    ...(options.auditMetadata ? { metadata: options.auditMetadata } : {}),
+  }
   if (options.audited && options.split) {
     const ctes = sql`target as (${targetCte(model, target)}), changed as (${update})`
     return splitAuditStatement(state, model, action, ctes, sources, options.wantEvents, splitShape(model, options))

@@ -22,6 +22,7 @@ export function bundledTableModel(name: BundledTableName, schema: string, redact
     redacted: [...new Set([...redact, ...(entry.redact ?? [])])],
     definition: { table: name } as TableDeclaration,
     columns: new Map(),
+    updateSideEffects: [],
   }
   if (entry.tenantThrough) {
     model.tenantThrough = { schema, ...entry.tenantThrough, tenantColumn: 'tenant_id', softDeleteColumn: 'deleted_at' }

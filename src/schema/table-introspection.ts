@@ -10,6 +10,8 @@ interface ColumnRow {
   udt_name: string
   is_nullable: 'YES' | 'NO'
   has_default: boolean
+  generated: boolean
+  update_triggers: boolean
   row_security: boolean
   force_row_security: boolean
   owned: boolean
@@ -36,6 +38,9 @@ export interface TableSecurity {
   distributed: boolean
 }
 
+/** `pg_trigger.tgtype` bits of a row-level (1) BEFORE (2) UPDATE (16) trigger. */
+const ROW_BEFORE_UPDATE = sql.lit(1 | 2 | 16)
+
 /**
  * Reads the columns of every declared table in one round trip and checks that the declared
  * key, tenant and soft-delete columns exist. Runs once per tenantry instance, before first use.
@@ -53,6 +58,9 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
            coalesce(bt.typname, t.typname) as udt_name,
            case when a.attnotnull or (t.typtype = 'd' and t.typnotnull) then 'NO' else 'YES' end as is_nullable,
            (a.atthasdef or a.attidentity <> '' or a.attgenerated <> '') as has_default,
+           a.attgenerated = 's' as generated,
+           exists (select 1 from pg_trigger tg where tg.tgrelid = c.oid and not tg.tgisinternal
+                      and (tg.tgtype & ${ROW_BEFORE_UPDATE}) = ${ROW_BEFORE_UPDATE} and tg.tgname <> 'tenantry_set_updated_at') as update_triggers,
            c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security, pg_has_role(c.relowner, 'USAGE') as owned,
            (select r.rolsuper or r.rolbypassrls from pg_roles r where r.rolname = current_user) as bypass_rls,
            exists (select 1 from pg_policy p where p.polrelid = c.oid and p.polname like 'tenantry\_%') as tenantry_policy,
@@ -68,8 +76,12 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
      order by a.attnum`.execute(db)
   for (const model of all) {
     const columns = new Map<string, ColumnInfo>()
+    const generated: string[] = []
+    let updateTriggers = false
     for (const row of rows) {
       if (row.table_schema !== model.schema || row.table_name !== model.table) continue
+      if (row.generated) generated.push(row.column_name)
+      updateTriggers ||= row.update_triggers
       columns.set(row.column_name, {
         name: row.column_name,
         type: row.udt_name,
@@ -105,6 +117,7 @@ export async function loadTableColumns(db: Kysely<any>, models: TableModel[], op
       }
     }
     model.columns = columns
+    model.updateSideEffects = updateTriggers ? 'any' : generated
   }
   // Only where the citus extension is installed: one more round trip, once per instance.
   if (rows[0]?.citus) await markDistributedTables(db, security)

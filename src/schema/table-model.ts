@@ -49,6 +49,12 @@ export interface TableModel {
   redacted: string[]
   definition: TableDeclaration
   columns: Map<string, ColumnInfo>
+  /**
+   * Columns an UPDATE may change besides the ones it sets: the stored generated columns, or `'any'`
+   * when the table has a row-level BEFORE UPDATE trigger (other than tenantry's `updated_at` one),
+   * which may change any column. Read with the columns; decides how `changed_fields` is computed.
+   */
+  updateSideEffects: readonly string[] | 'any'
 }
 
 export function normaliseSoftDelete(option: SoftDeleteOption | undefined): SoftDeleteStrategy {

@@ -51,6 +51,7 @@ const model: TableModel = {
   auditEnabled: false,
   redacted: [],
   definition: { table: 'projects' },
+  updateSideEffects: [],
   columns: new Map([column('id', 'uuid'), column('name', 'text'), column('budget', 'int4'), column('tags', 'jsonb'), column('email', 'text')]),
   caseInsensitive: ['email'],
 }
