@@ -10,6 +10,9 @@ export const AUDIT_COLUMNS = sql.raw(
   'tenant_id, actor_user_id, action, resource_type, resource_id, old_values, new_values, changed_fields, ip, user_agent, request_id, outcome, error_code, metadata',
 )
 
+/** The alias of the changed row in the audit select (`auditRowValues`). */
+export const AUDIT_ROW = 'audit_row'
+
 /** Columns that are bookkeeping, not a change worth listing in `changed_fields`. */
 const NOT_A_CHANGE = ['updated_at']
 
@@ -49,7 +52,7 @@ export function auditRowValues(state: RequestState, model: TableModel, sources: 
   const pk = sql.id(model.primaryKey)
   const redacted = sql`${model.redacted}::text[]`
   const main = sources.after ?? sources.before!
-  const row = sql.id('audit_row')
+  const row = sql.id(AUDIT_ROW)
   const previous = sql.id('audit_previous')
   const tenant = model.tenantColumn ? sql`${row}.${sql.id(model.tenantColumn)}` : sql`${state.context?.tenantId ?? null}::uuid`
   // An update converts each row and its previous version to jsonb once, for the values and the changed fields alike

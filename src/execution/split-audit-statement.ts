@@ -4,7 +4,7 @@ import type { AuditEvent } from '../runtime/audit-event.js'
 import { requestActorId, requestTenantId, type RequestState } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
 import { tenantPredicate, type RowVisibility } from '../predicates/row-visibility.js'
-import { AUDIT_COLUMNS, auditMetadata, auditRowValues, auditRowToEvent, auditTable, type AuditSources } from './audit-statement.js'
+import { AUDIT_COLUMNS, AUDIT_ROW, auditMetadata, auditRowValues, auditRowToEvent, auditTable, type AuditSources } from './audit-statement.js'
 import { collectAuditEvents } from './audited-write.js'
 import { tenantlessAuditError } from './tenantless-audit.js'
 
@@ -48,8 +48,8 @@ interface SplitAudit {
 
 /** How the repository shapes a split change statement: its reference check, and the old rows its hooks want. */
 export interface SplitStatementShape {
-  /** Extra CTEs (`, checked as (...)`) and the condition the final select must pass (the reference guard). */
-  checked?: { ctes: RawBuilder<unknown>; where: RawBuilder<unknown> }
+  /** The condition each row of the final select must pass, given the row's alias (the reference guard). */
+  check?: (row: string) => RawBuilder<unknown>
   /** Wraps the final select (adds each row's old version for hooks' `args.before`). */
   wrap?: (select: RawBuilder<unknown>) => RawBuilder<unknown>
 }
@@ -95,12 +95,12 @@ export function splitAuditStatement(
   shape: SplitStatementShape = {},
 ): RawBuilder<Record<string, unknown>> {
   const { pk, main, row, tenant, oldValues, newValues, changed, join } = auditRowValues(state, model, sources)
-  const where = shape.checked ? sql` where ${shape.checked.where}` : sql``
+  const where = shape.check ? sql` where ${shape.check(AUDIT_ROW)}` : sql``
   const select = sql`select ${row}.*, ${tenant}::text as ${sql.id(VALUE_COLUMNS.tenant)}, ${row}.${pk}::text as ${sql.id(VALUE_COLUMNS.resource)},
       (${oldValues})::text as ${sql.id(VALUE_COLUMNS.old)}, (${newValues})::text as ${sql.id(VALUE_COLUMNS.new)},
       ${changed} as ${sql.id(VALUE_COLUMNS.changed)}
     from ${sql.id(main)} as ${row}${join}${where}`
-  const statement = sql<Record<string, unknown>>`with ${ctes}${shape.checked?.ctes ?? sql``}
+  const statement = sql<Record<string, unknown>>`with ${ctes}
     ${shape.wrap ? shape.wrap(select) : select}`
   pendingAudits.set(statement, { state, model, action, wantEvents, ...(sources.metadata ? { metadata: sources.metadata } : {}) })
   return statement

@@ -250,7 +250,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       const statement = updateStatement(inner, this.#model, target, this.#assignments(finalValues), this.#auditAction('update'), {
         ...this.#writeOptions('afterUpdate'),
         ...(guard ? { guard } : {}),
-        ...withCheck(referenceCheck(inner, this.#model, 'changed', { columns: Object.keys(finalValues) })),
+        ...withCheck(referenceCheck(inner, this.#model, { columns: Object.keys(finalValues) })),
       })
       const changed = await this.#runWrite(db, statement, events)
       const before = this.#takeBefore('afterUpdate', changed)
@@ -285,7 +285,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       const finalValues = await this.#beforeUpdate(values, inner, null, operation, db, target)
       const statement = updateStatement(inner, this.#model, target, this.#assignments(finalValues), this.#auditAction('updateMany'), {
         ...this.#writeOptions('afterUpdate'),
-        ...withCheck(referenceCheck(inner, this.#model, 'changed', { columns: Object.keys(finalValues) })),
+        ...withCheck(referenceCheck(inner, this.#model, { columns: Object.keys(finalValues) })),
       })
       const changed = await this.#runWrite(db, statement, events)
       const before = this.#takeBefore('afterUpdate', changed)
@@ -570,7 +570,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         for (const chunk of insertChunks(rows)) {
           const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), {
             ...this.#writeOptions(),
-            ...withCheck(referenceCheck(inner, this.#model, 'created')),
+            ...withCheck(referenceCheck(inner, this.#model)),
           })
           for (const row of await this.#runWrite(db, statement, events)) created.push(row)
         }

@@ -6,6 +6,7 @@ import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-vi
 import type { TableModel } from '../schema/table-model.js'
 import { selectWithBefore } from './hook-rows.js'
 import { insertValuesCheck } from './insert-values-check.js'
+import type { RowCheck } from './reference-check.js'
 import { precededBy, splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
 
 /**
@@ -32,18 +33,16 @@ export function bindValue(model: TableModel, column: string, value: unknown): un
 
 const DEFAULT = sql`default`
 
-/** The final select reads the check CTE, so it runs (and raises) before any row is returned. */
-const PASSES_CHECK = sql`(select ok from checked)`
-
-function finalSelect(model: TableModel, source: string, audited: boolean, wantEvents: boolean, check?: RawBuilder<SqlBool>): RawBuilder<unknown> {
-  const checked = check ? sql` where ${PASSES_CHECK}` : sql``
+/**
+ * The statement's final select over `source` (`created`, `changed`, `removed`), with each row's
+ * audit record when a sink wants it. `check` applies to every row it reads, so it runs (and
+ * raises) for each written row before any row is returned.
+ */
+function finalSelect(model: TableModel, source: string, audited: boolean, wantEvents: boolean, check?: RowCheck): RawBuilder<unknown> {
+  const checked = check ? sql` where ${check(source)}` : sql``
   if (!audited || !wantEvents) return sql`select ${sql.id(source)}.* from ${sql.id(source)}${checked}`
   return sql`select ${sql.id(source)}.*, to_jsonb(a) as ${sql.id(AUDIT_COLUMN)}
     from ${sql.id(source)} left join audit a on a.resource_id = ${sql.id(source)}.${sql.id(model.primaryKey)}::text${checked}`
-}
-
-function checkCte(check: RawBuilder<SqlBool> | undefined): RawBuilder<unknown> {
-  return check ? sql`, checked as (select ${check} as ok)` : sql``
 }
 
 export interface WriteOptions {
@@ -53,10 +52,10 @@ export interface WriteOptions {
   /** Return each changed row's old values too (for hooks' `args.before`; see `hook-rows.ts`). */
   before?: boolean
   /**
-   * A condition over the statement's rows (`created`, `changed`) evaluated once, in the same
-   * statement: the reference guard (see `reference-check.ts`), which raises rather than being false.
+   * A condition on each of the statement's rows (`created`, `changed`), in the same statement: the
+   * reference guard (see `reference-check.ts`), which raises rather than being false.
    */
-  check?: RawBuilder<SqlBool>
+  check?: RowCheck
   /** The change and its audit insert as two statements (Citus; see `split-audit-statement.ts`). */
   split?: boolean
 }
@@ -85,7 +84,7 @@ export function insertStatement(
   const audit = options.audited
     ? sql`, audit as (${auditInsertFromCte(state, model, action, { after: 'created', before: null, createdFields: columns, returning: options.wantEvents })})`
     : sql``
-  return sql<Record<string, unknown>>`with created as (${insert})${audit}${checkCte(options.check)}
+  return sql<Record<string, unknown>>`with created as (${insert})${audit}
     ${finalSelect(model, 'created', options.audited, options.wantEvents, options.check)}`
 }
 
@@ -134,14 +133,14 @@ export function updateStatement(
   }
   const audit = options.audited ? sql`, audit as (${auditInsertFromCte(state, model, action, sources)})` : sql``
   const select = finalSelect(model, 'changed', options.audited, options.wantEvents, options.check)
-  return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}${checkCte(options.check)}
+  return sql<Record<string, unknown>>`with target as (${targetCte(model, target)}), changed as (${update})${audit}
     ${options.before ? selectWithBefore(model, select) : select}`
 }
 
 /** The reference check and the hooks' old rows of a split (Citus) update statement. */
 function splitShape(model: TableModel, options: WriteOptions): SplitStatementShape {
   return {
-    ...(options.check ? { checked: { ctes: checkCte(options.check), where: PASSES_CHECK } } : {}),
+    ...(options.check ? { check: options.check } : {}),
     ...(options.before ? { wrap: (select: RawBuilder<unknown>) => selectWithBefore(model, select) } : {}),
   }
 }
