@@ -37,30 +37,73 @@ function joinChecks(checks: RowCheck[]): RowCheck | undefined {
 }
 
 /**
+ * The referenced row's tenant is compared with the written row's, which is always the scope's
+ * tenant: an insert takes the scope's tenant and an update reaches only the scope's rows and cannot
+ * move them. So a check holds no value of the call and is built once per table, filter and row
+ * alias. On Citus the probe also names the scope's tenant as a constant, which is what routes it
+ * to the tenant's shard (as `tenantShardFilter` does for the change itself): built per call there.
+ */
+function checkOnce(state: RequestState, model: TableModel, key: string, build: (tenantId: string | null) => RowCheck | undefined): RowCheck | undefined {
+  const routingTenant = state.runtime.distributedAudit ? requestTenantId(state) : null
+  return routingTenant === null ? memoized(model, key, () => build(null)) : build(routingTenant)
+}
+
+const builtChecks = new WeakMap<TableModel, Map<string, RowCheck | undefined>>()
+
+function memoized(model: TableModel, key: string, build: () => RowCheck | undefined): RowCheck | undefined {
+  let byKey = builtChecks.get(model)
+  if (byKey === undefined) {
+    byKey = new Map()
+    builtChecks.set(model, byKey)
+  }
+  if (!byKey.has(key)) {
+    const check = build()
+    const byRow = new Map<string, RawBuilder<SqlBool>>()
+    byKey.set(
+      key,
+      check &&
+        ((row) => {
+          let built = byRow.get(row)
+          if (built === undefined) {
+            built = check(row)
+            byRow.set(row, built)
+          }
+          return built
+        }),
+    )
+  }
+  return byKey.get(key)
+}
+
+/**
  * Each reference of a written row is null or names a live row of the referenced table in the row's
- * own tenant (and the scope's, when it has one). `columns` limits the check to the references an
- * update sets; `followsSoftDelete` to references that follow soft deletes (a restore).
- * `undefined` when nothing is to be checked: the statement stays as it was.
+ * own tenant. `columns` limits the check to the references an update sets; `followsSoftDelete` to
+ * references that follow soft deletes (a restore). `undefined` when nothing is to be checked: the
+ * statement stays as it was.
  *
  * @example
  * insertStatement(state, model, rows, action, { ...options, ...withCheck(referenceCheck(state, model)) })
  */
 export function referenceCheck(state: RequestState, model: TableModel, filter: { columns?: string[]; followsSoftDelete?: boolean } = {}): RowCheck | undefined {
-  const checks: RowCheck[] = []
-  for (const reference of referencesOf(model)) {
-    if (filter.columns && !filter.columns.includes(reference.column)) continue
-    if (filter.followsSoftDelete && reference.onSoftDelete === 'ignore') continue
-    const parent = state.runtime.models.get(reference.table)!
-    const live = rowVisibilityCondition(parent, 'p', { tenantId: requestTenantId(state), view: 'live' })
-    checks.push((row) => {
-      const value = sql`${sql.id(row)}.${sql.id(reference.column)}`
-      const sameTenant = sameTenantPredicate(parent, 'p', sql`${sql.id(row)}.${sql.id(model.tenantColumn!)}`)
-      const ok = sql<SqlBool>`${value} is null or exists (
-        select 1 from ${sql.id(parent.schema, parent.table)} as p where p.${sql.id(parent.primaryKey)} = ${value} and ${live} and ${sameTenant})`
-      return guard(state, ok, REFERENCE_RULE, model.name, reference.column)
-    })
-  }
-  return joinChecks(checks)
+  const references = referencesOf(model).filter(
+    (reference) => (!filter.columns || filter.columns.includes(reference.column)) && !(filter.followsSoftDelete && reference.onSoftDelete === 'ignore'),
+  )
+  if (references.length === 0) return undefined
+  return checkOnce(state, model, `reference:${references.map((r) => r.column).join(',')}`, (tenantId) =>
+    joinChecks(
+      references.map((reference) => {
+        const parent = state.runtime.models.get(reference.table)!
+        const live = rowVisibilityCondition(parent, 'p', { tenantId, view: 'live' })
+        return (row: string) => {
+          const value = sql`${sql.id(row)}.${sql.id(reference.column)}`
+          const sameTenant = sameTenantPredicate(parent, 'p', sql`${sql.id(row)}.${sql.id(model.tenantColumn!)}`)
+          const ok = sql<SqlBool>`${value} is null or exists (
+            select 1 from ${sql.id(parent.schema, parent.table)} as p where p.${sql.id(parent.primaryKey)} = ${value} and ${sameTenant} and ${live})`
+          return guard(state, ok, REFERENCE_RULE, model.name, reference.column)
+        }
+      }),
+    ),
+  )
 }
 
 /**
@@ -69,20 +112,23 @@ export function referenceCheck(state: RequestState, model: TableModel, filter: {
  * self-referencing table soft-deleting a parent and its children together).
  */
 export function restrictCheck(state: RequestState, parent: TableModel): RowCheck | undefined {
-  const checks: RowCheck[] = []
-  for (const { child, reference } of referencesTo(state.runtime.models, parent)) {
-    if (reference.onSoftDelete !== 'restrict') continue
-    const live = rowVisibilityCondition(child, 'c', { tenantId: requestTenantId(state), view: 'live' })
-    const pk = sql.id(child.primaryKey)
-    const notInStatement = child === parent ? sql` and not exists (select 1 from changed as y where y.${pk} = c.${pk})` : sql``
-    checks.push((row) => {
-      const sameTenant = sameTenantPredicate(child, 'c', sql`${sql.id(row)}.${sql.id(parent.tenantColumn!)}`)
-      const ok = sql<SqlBool>`not exists (select 1 from ${sql.id(child.schema, child.table)} as c
-        where c.${sql.id(reference.column)} = ${sql.id(row)}.${sql.id(parent.primaryKey)} and ${live} and ${sameTenant}${notInStatement})`
-      return guard(state, ok, RESTRICT_RULE, child.name, reference.column)
-    })
-  }
-  return joinChecks(checks)
+  const restricting = referencesTo(state.runtime.models, parent).filter(({ reference }) => reference.onSoftDelete === 'restrict')
+  if (restricting.length === 0) return undefined
+  return checkOnce(state, parent, 'restrict', (tenantId) =>
+    joinChecks(
+      restricting.map(({ child, reference }) => {
+        const live = rowVisibilityCondition(child, 'c', { tenantId, view: 'live' })
+        const pk = sql.id(child.primaryKey)
+        const notInStatement = child === parent ? sql` and not exists (select 1 from changed as y where y.${pk} = c.${pk})` : sql``
+        return (row: string) => {
+          const sameTenant = sameTenantPredicate(child, 'c', sql`${sql.id(row)}.${sql.id(parent.tenantColumn!)}`)
+          const ok = sql<SqlBool>`not exists (select 1 from ${sql.id(child.schema, child.table)} as c
+            where c.${sql.id(reference.column)} = ${sql.id(row)}.${sql.id(parent.primaryKey)} and ${sameTenant} and ${live}${notInStatement})`
+          return guard(state, ok, RESTRICT_RULE, child.name, reference.column)
+        }
+      }),
+    ),
+  )
 }
 
 /** The check of a soft delete (`restrict`) or a restore (the references it brings back to life). */
