@@ -23,7 +23,7 @@ import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './o
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { bindValue, deleteStatement, insertStatement, targetCte, updateStatement, type Assignments, type TargetRows } from './write-statements.js'
+import { bindValue, deleteStatement, executeInsert, targetCte, updateStatement, type Assignments, type TargetRows } from './write-statements.js'
 import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
 import { namesAnotherTenant, tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
@@ -568,11 +568,8 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         }
         const created: Record<string, unknown>[] = []
         for (const chunk of insertChunks(rows)) {
-          const statement = insertStatement(inner, this.#model, chunk, this.#auditAction(op), {
-            ...this.#writeOptions(),
-            ...withCheck(referenceCheck(inner, this.#model)),
-          })
-          for (const row of await this.#runWrite(db, statement, events)) created.push(row)
+          const options = { ...this.#writeOptions(), ...withCheck(referenceCheck(inner, this.#model)) }
+          for (const row of await executeInsert(db, inner, this.#model, chunk, this.#auditAction(op), options, events)) created.push(row)
         }
         if (this.#hooks.afterCreate) for (const row of created) await this.#hooks.afterCreate(row, this.#hookArgs(inner))
         return created

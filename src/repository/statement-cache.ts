@@ -12,7 +12,7 @@ import type { TableModel } from '../schema/table-model.js'
 const PLACEHOLDER_PREFIX = '\u0000tenantry-placeholder-'
 
 /** Placeholder values for the builders: strings no caller can pass (tenant ids and keys are checked first). */
-const PLACEHOLDERS = Array.from({ length: 16 }, (_, index) => `${PLACEHOLDER_PREFIX}${index}`)
+const PLACEHOLDERS = Array.from({ length: 64 }, (_, index) => `${PLACEHOLDER_PREFIX}${index}`)
 
 /** A statement that embedded a placeholder in a larger value cannot be filled in: it is built per call. */
 const UNCACHEABLE = null

@@ -1,13 +1,22 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely'
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
 import { auditInsertFromCte } from '../execution/audit-statement.js'
-import { AUDIT_COLUMN } from '../execution/audited-write.js'
+import { AUDIT_COLUMN, collectAuditEvents } from '../execution/audited-write.js'
+import type { AuditEvent } from '../runtime/audit-event.js'
+import { executeCached } from './statement-cache.js'
 import type { RequestState } from '../runtime/runtime.js'
 import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import { selectWithBefore } from './hook-rows.js'
 import { insertValuesCheck } from './insert-values-check.js'
 import type { RowCheck } from './reference-check.js'
-import { precededBy, splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
+import {
+  precededBy,
+  runWriteStatement,
+  splitAuditInsert,
+  splitAuditStatement,
+  tenantShardFilter,
+  type SplitStatementShape,
+} from '../execution/split-audit-statement.js'
 
 /**
  * Data-modifying CTEs: the change and its audit rows in one statement, so an audited single-row
@@ -24,11 +33,15 @@ function tableRef(model: TableModel): RawBuilder<unknown> {
  * fragment of its own per value).
  */
 export function bindValue(model: TableModel, column: string, value: unknown): unknown {
-  const type = model.columns.get(column)?.type
-  if ((type === 'jsonb' || type === 'json') && value !== null && value !== undefined) {
-    return sql`${JSON.stringify(value)}::${sql.raw(type)}`
+  if (isJsonColumn(model, column) && value !== null && value !== undefined) {
+    return sql`${JSON.stringify(value)}::${sql.raw(model.columns.get(column)!.type)}`
   }
   return value
+}
+
+function isJsonColumn(model: TableModel, column: string): boolean {
+  const type = model.columns.get(column)?.type
+  return type === 'jsonb' || type === 'json'
 }
 
 const DEFAULT = sql`default`
@@ -58,6 +71,8 @@ export interface WriteOptions {
   check?: RowCheck
   /** The change and its audit insert as two statements (Citus; see `split-audit-statement.ts`). */
   split?: boolean
+  /** How an insert binds each value (default `bindValue`). */
+  bind?: (model: TableModel, column: string, value: unknown) => unknown
 }
 
 /** `insert ... returning *` for one or many rows, plus their audit rows. */
@@ -69,7 +84,8 @@ export function insertStatement(
   options: WriteOptions,
 ): RawBuilder<Record<string, unknown>> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))]
-  const values = rows.map((row) => sql`(${sql.join(columns.map((c) => (c in row ? bindValue(model, c, row[c]) : DEFAULT)))})`)
+  const bind = options.bind ?? bindValue
+  const values = rows.map((row) => sql`(${sql.join(columns.map((c) => (c in row ? bind(model, c, row[c]) : DEFAULT)))})`)
   const insert =
     columns.length === 0
       ? sql`insert into ${tableRef(model)} default values returning *`
@@ -86,6 +102,51 @@ export function insertStatement(
     : sql``
   return sql<Record<string, unknown>>`with created as (${insert})${audit}
     ${finalSelect(model, 'created', options.audited, options.wantEvents, options.check)}`
+}
+
+/**
+ * Runs `insertStatement` for `rows` and returns the created rows, their audit events added to
+ * `events`. A one-row insert of a tenant scope (`create`) is compiled once per table and shape (op,
+ * columns, audit, check) through `executeCached`: the template is built with the same code, from
+ * placeholders for the row's values and the context's, so no value of a call, the tenant's least of
+ * all, is ever part of it. A system scope (its reason is in the audit metadata), several rows and
+ * Citus are built per call.
+ */
+export async function executeInsert(
+  db: Kysely<any>,
+  state: RequestState,
+  model: TableModel,
+  rows: Record<string, unknown>[],
+  action: string,
+  options: WriteOptions,
+  events: AuditEvent[],
+): Promise<Record<string, unknown>[]> {
+  const ctx = state.context
+  if (rows.length !== 1 || ctx === null || state.system !== null || state.runtime.distributedAudit) {
+    return runWriteStatement(db, insertStatement(state, model, rows, action, options), events)
+  }
+  const row = rows[0]!
+  const columns = Object.keys(row)
+  const values = [...columns.map((column) => jsonText(model, column, row[column])), ctx.tenantId, ctx.actorId, ctx.ip, ctx.userAgent, ctx.requestId]
+  const shape = `insert:${action}:${columns.join(',')}:${options.audited}:${options.wantEvents}:${options.check !== undefined}`
+  const { rows: created } = await executeCached(db, model, shape, values, (...placeholders) => {
+    const [tenantId, actorId, ip, userAgent, requestId] = placeholders.slice(columns.length) as [string, string, string, string, string]
+    const template: RequestState = { ...state, context: { tenantId, actorId, ip, userAgent, requestId } }
+    const placeholderRow = Object.fromEntries(columns.map((column, i) => [column, placeholders[i]]))
+    return insertStatement(template, model, [placeholderRow], action, { ...options, bind: bindJsonText })
+  })
+  return collectAuditEvents(created, events)
+}
+
+/** JSON columns take their value as JSON text (`bindJsonText`); any other value is returned as it is. */
+function jsonText(model: TableModel, column: string, value: unknown): unknown {
+  return isJsonColumn(model, column) && value !== null && value !== undefined ? JSON.stringify(value) : value
+}
+
+/** `bindValue` for values `jsonText` prepared: JSON columns always cast, the text (or null) bound as one parameter. */
+function bindJsonText(model: TableModel, column: string, value: unknown): unknown {
+  const type = model.columns.get(column)?.type
+  return type === 'jsonb' || type === 'json' ? sql`${value}::${sql.raw(type)}` : value
 }
 
 export interface TargetRows {

@@ -276,6 +276,47 @@ describe('a NUL byte in a text value is VALIDATION naming the column or field', 
   })
 })
 
+describe('an SQL expression or a function as a written value is VALIDATION naming the column', () => {
+  // Without input schemas, so nothing but tenantry stands between the value and the statement.
+  const bare = () =>
+    createTenantry<AppDB>({
+      pool: fileDb.pool,
+      tables: { ...appTables, projects: defineTable<AppDB, 'projects'>({ table: 'projects', softDelete: 'deleted_at' }) },
+    })
+  const expression = sql<string>`(select string_agg(name, ',') from projects)`
+
+  it('refuses it in create, createMany, update and updateMany before any SQL, and writes nothing', async () => {
+    const repo = bare().withContext({ tenantId }).repo('projects')
+    const row = await repo.create({ name: 'data only' })
+    await expectRefused(() => repo.create({ name: expression as never }), ['"name"', 'SQL expression'], { column: 'name', table: 'projects' })
+    await expectRefused(() => repo.createMany([{ name: 'fine' }, { name: 'x', slug: (() => MARK) as never }]), ['"slug"'], { column: 'slug' })
+    await expectRefused(() => repo.update(row.id, { name: expression as never }), ['"name"'], { column: 'name', operation: 'projects.update' })
+    await expectRefused(() => repo.updateMany({ id: row.id }, { secret: sql`current_user` as never }), ['"secret"'], { column: 'secret' })
+    const stored = await fileDb.db.selectFrom('projects').select('name').where('id', '=', row.id).executeTakeFirstOrThrow()
+    expect(stored.name).toBe('data only')
+  })
+
+  it('refuses it in a patch a beforeUpdate hook returns, rolling the write back', async () => {
+    const hooked = createTenantry<AppDB>({
+      pool: fileDb.pool,
+      tables: {
+        ...appTables,
+        projects: defineTable<AppDB, 'projects'>({
+          table: 'projects',
+          softDelete: 'deleted_at',
+          hooks: { beforeUpdate: (patch) => ({ ...patch, name: expression as never }) },
+        }),
+      },
+    })
+    const repo = hooked.withContext({ tenantId }).repo('projects')
+    const row = await repo.create({ name: 'before the hook' })
+    const error = await caught(() => repo.update(row.id, { status: 'paused' }))
+    expect(error).toMatchObject({ code: 'VALIDATION', column: 'name', operation: 'projects.update' })
+    const stored = await fileDb.db.selectFrom('projects').select(['name', 'status']).where('id', '=', row.id).executeTakeFirstOrThrow()
+    expect(stored).toEqual({ name: 'before the hook', status: 'active' })
+  })
+})
+
 describe('values JSON cannot carry are VALIDATION naming the field', () => {
   it('refuses a circular, BigInt or function metadata in auditLog.record', async () => {
     const circular: Record<string, unknown> = { a: 1 }

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Tenantry } from '../../src/index.js'
+import { useFileDatabase } from '../support/test-database.js'
+import { createHostTables, insertTenant, makeTenantry, type AppDB } from '../support/host-schema.js'
+
+/**
+ * `create` compiles its statement once per table and shape and afterwards only binds values: every
+ * call must still write its own tenant, values and request context, never those of the call that
+ * compiled the statement.
+ */
+
+const fileDb = await useFileDatabase()
+let tenantry: Tenantry<AppDB>
+const tenants: string[] = []
+
+beforeAll(async () => {
+  await createHostTables(fileDb.db)
+  tenants.push(await insertTenant(fileDb.db, 'compiled-a'), await insertTenant(fileDb.db, 'compiled-b'))
+  tenantry = makeTenantry(fileDb.pool)
+})
+
+describe('a create compiled once per shape', () => {
+  it('writes each call its own tenant, values (json and null included) and audit context', async () => {
+    const calls = Array.from({ length: 6 }, (_, i) => ({
+      tenantId: tenants[i % 2]!,
+      actorId: randomUUID(),
+      ip: `203.0.113.${i + 1}`,
+      userAgent: `agent-${i}`,
+      requestId: `request-${i}`,
+      input: { name: `same shape ${i}`, budget: i % 3 === 0 ? null : i * 10, tags: i % 2 === 0 ? { call: i, list: [i] } : {} },
+    }))
+    const created: { id: string }[] = []
+    for (const { input, ...context } of calls) created.push(await tenantry.withContext(context).repo('projects').create(input))
+    const rows = await fileDb.db
+      .selectFrom('projects')
+      .select(['id', 'tenant_id', 'name', 'budget', 'tags'])
+      .where(
+        'id',
+        'in',
+        created.map((r) => r.id),
+      )
+      .execute()
+    const audits = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select(['resource_id', 'tenant_id', 'actor_user_id', 'ip', 'user_agent', 'request_id', 'new_values'])
+      .where(
+        'resource_id',
+        'in',
+        created.map((r) => r.id),
+      )
+      .execute()
+    calls.forEach((call, i) => {
+      const id = created[i]!.id
+      expect(rows.find((r) => r.id === id)).toEqual({ id, tenant_id: call.tenantId, ...call.input })
+      expect(audits.filter((a) => a.resource_id === id)).toEqual([
+        {
+          resource_id: id,
+          tenant_id: call.tenantId,
+          actor_user_id: call.actorId,
+          ip: call.ip,
+          user_agent: call.userAgent,
+          request_id: call.requestId,
+          new_values: expect.objectContaining({ name: call.input.name, tenant_id: call.tenantId }),
+        },
+      ])
+    })
+  })
+
+  it('keeps a context without actor, ip or request id as nulls, and a system scope separate', async () => {
+    await tenantry
+      .withContext({ tenantId: tenants[0]!, actorId: randomUUID(), ip: '198.51.100.1', requestId: 'first' })
+      .repo('projects')
+      .create({ name: 'full context' })
+    const bare = await tenantry.withContext({ tenantId: tenants[1]! }).repo('projects').create({ name: 'bare context' })
+    const system = await tenantry.asSystem({ reason: 'import job' }).repo('projects').create({ name: 'by the system', tenant_id: tenants[1]! })
+    const audits = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select(['resource_id', 'tenant_id', 'actor_user_id', 'ip', 'request_id', 'metadata'])
+      .where('resource_id', 'in', [bare.id, system.id])
+      .orderBy('created_at')
+      .execute()
+    expect(audits).toEqual([
+      { resource_id: bare.id, tenant_id: tenants[1], actor_user_id: null, ip: null, request_id: null, metadata: {} },
+      { resource_id: system.id, tenant_id: tenants[1], actor_user_id: null, ip: null, request_id: null, metadata: { system: true, reason: 'import job' } },
+    ])
+  })
+})
