@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import { createTenantry, defineTable } from 'tenantry'
 import { describe, expect, it } from 'vitest'
 import { useConsumerDatabase } from './support/consumer-database.js'
 
@@ -32,5 +34,23 @@ describe('repositories, from the installed package', () => {
     expect(rows[0]).toMatchObject({ name: 'Artemis', deleted_at: expect.any(Date) })
     expect((await repo.findMany()).map((p) => p.id)).not.toContain(created.id)
     expect((await repo.onlyDeleted().findMany()).map((p) => p.id)).toContain(created.id)
+  })
+
+  it('lists in changed_fields the columns a host trigger changed, besides the ones the update set', async () => {
+    await sql`create table tickets (
+        id uuid primary key default gen_random_uuid(),
+        tenant_id uuid not null references tenantry.tenants (id),
+        title text not null,
+        revision integer not null default 0
+      );
+      create function tickets_revision() returns trigger language plpgsql as $$
+      begin new.revision := old.revision + 1; return new; end $$;
+      create trigger tickets_revision before update on tickets for each row execute function tickets_revision();`.execute(tenantry.kysely)
+    const withTickets = createTenantry<any>({ pool, tables: { tickets: defineTable<any, 'tickets'>({ table: 'tickets' }) } })
+    const tickets = withTickets.withContext({ tenantId, actorId }).repo('tickets')
+    const ticket = await tickets.create({ title: 'Printer on fire' })
+    await tickets.update(ticket.id, { title: 'Printer still on fire' })
+    const { rows } = await pool.query("select changed_fields from tenantry.audit_logs where resource_id = $1 and action = 'tickets.update'", [ticket.id])
+    expect(rows).toEqual([{ changed_fields: ['revision', 'title'] }])
   })
 })

@@ -39,6 +39,14 @@ describe('the tenant boundary, from the installed package', () => {
     expect(await namesOf(otherTenantId)).toEqual(['B1', 'B2'])
   })
 
+  it('refuses SQL as a written value and writes nothing', async () => {
+    expect(await codeOf(scope.repo('projects').create({ name: sql`current_user` } as never))).toBe('VALIDATION')
+    expect(await codeOf(scope.repo('projects').updateMany({ name: 'A1' }, { name: sql`(select string_agg(name, ',') from projects)` } as never))).toBe(
+      'VALIDATION',
+    )
+    expect(await namesOf(tenantId)).toEqual(['A1', 'A2', 'A3'])
+  })
+
   it('refuses a bulk write whose filter has no condition; ALL_ROWS names every row of the tenant', async () => {
     expect(await codeOf(scope.repo('projects').softDeleteMany({ name: undefined } as never))).toBe('VALIDATION')
     expect(await codeOf(scope.repo('projects').softDeleteMany({}))).toBe('VALIDATION')
