@@ -1,3 +1,5 @@
+import type { TableModel } from '../schema/table-model.js'
+
 /** Repository reads, as named in errors (`projects.findMany`). */
 export type ReadOperation = 'findById' | 'getById' | 'findOne' | 'findMany' | 'page' | 'count' | 'aggregate' | 'exists'
 
@@ -20,3 +22,13 @@ export const AUDIT_ACTION = {
   restore: 'restore',
   purge: 'purge',
 } as const satisfies Record<WriteOperation, WriteOperation>
+
+/** `<table>.<op>`: the operation named in errors (`projects.update`). */
+export function operationName(model: TableModel, op: RepositoryOperation): string {
+  return `${model.name}.${op}`
+}
+
+/** `<table>.<action>`: the audit action of a write (see `AUDIT_ACTION`). */
+export function auditActionName(model: TableModel, op: WriteOperation): string {
+  return operationName(model, AUDIT_ACTION[op])
+}

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
-import { auditedWrite, denied, recordFailedWrite } from '../execution/audited-write.js'
+import { auditedWrite, denied } from '../execution/audited-write.js'
 import { explainCitusLimit, runWriteStatement, splitsAudit } from '../execution/split-audit-statement.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
@@ -9,29 +9,27 @@ import { requestTenantId, type RequestState } from '../runtime/runtime.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { authorizeTableAccess } from '../execution/table-permissions.js'
-import { softDeleteAssignments, tenantInsertValues, type DeletedView, type RowVisibility } from '../predicates/row-visibility.js'
-import { isSystemCreated } from '../schema/builtin-tables.js'
+import { softDeleteAssignments, type DeletedView, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import { afterCursorPredicate, checkKeysetColumns, decodeCursor, encodeCursor } from './cursor.js'
-import { checkId, checkReadOptions, checkWritableColumns, isPlainObject, parseWithSchema, requireObject } from './input-validation.js'
+import { checkId, checkReadOptions, checkWritableColumns, isPlainObject } from './input-validation.js'
 import { insertChunks, rowsPerInsert, distinctColumnCount } from './insert-chunks.js'
 import { MAX_LIMIT, resolveLimit } from './limits.js'
 import { aggregateSelections, planAggregate, shapeAggregateRows, type AggregateOptions, type AggregateRow } from './aggregate.js'
 import { checkBulkFilter, compileBulkFilter, type BulkFilter } from './bulk-filter.js'
 import { noticeTruncation } from './truncation-notice.js'
-import { AUDIT_ACTION, type RepositoryOperation, type WriteOperation } from './operations.js'
+import { auditActionName, operationName, type RepositoryOperation, type WriteOperation } from './operations.js'
+import { assignmentsFor, checkedInsert, preparePatch, prepareInsert, stampUpdatedAt, updatedAtGuard, withTenant } from './write-input.js'
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { bindValue, deleteStatement, executeInsert, targetCte, updateStatement, type Assignments, type TargetRows } from './write-statements.js'
+import { deleteStatement, executeInsert, targetCte, updateStatement, type TargetRows } from './write-statements.js'
 import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
-import { namesAnotherTenant, tenantSafeReplacement } from './hook-replacement.js'
+import { tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
 import { cascadeDeletedState, cascadesFrom, deletedAtOf, hasCascade } from './soft-delete-cascade.js'
 import { countAllStatement, findByIdStatement, listStatement, pageStatement } from './cached-reads.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
-
-const NOW = sql`now()`
 
 export interface FindManyOptions<Row> {
   where?: WhereFilter<Row>
@@ -242,12 +240,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     await this.#ready()
     const key = checkId(this.#model, id, operation)
     let guard: RawBuilder<SqlBool> | undefined
-    if (options.expectedUpdatedAt !== undefined) guard = this.#updatedAtGuard(options.expectedUpdatedAt, operation)
-    const values = await this.#preparePatch(patch, 'update', String(key))
+    if (options.expectedUpdatedAt !== undefined) guard = updatedAtGuard(this.#model, options.expectedUpdatedAt, operation)
+    const values = await preparePatch(this.#state, this.#model, patch, 'update', String(key))
     const rows = await this.#write('update', String(key), ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const target = this.#target(this.#view, [this.#pkEquals(key)])
       const finalValues = await this.#beforeUpdate(values, inner, [key], operation, db, target)
-      const statement = updateStatement(inner, this.#model, target, this.#assignments(finalValues), this.#auditAction('update'), {
+      const statement = updateStatement(inner, this.#model, target, assignmentsFor(this.#model, finalValues), this.#auditAction('update'), {
         ...this.#writeOptions('afterUpdate'),
         ...(guard ? { guard } : {}),
         ...withCheck(referenceCheck(inner, this.#model, { columns: Object.keys(finalValues) })),
@@ -279,11 +277,11 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     checkBulkFilter(this.#model, where, operation)
     await this.#ready()
     const filters = compileBulkFilter(this.#model, where, operation)
-    const values = await this.#preparePatch(patch, 'updateMany', null)
+    const values = await preparePatch(this.#state, this.#model, patch, 'updateMany', null)
     const rows = await this.#write('updateMany', null, ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const target = this.#target(this.#view, filters)
       const finalValues = await this.#beforeUpdate(values, inner, null, operation, db, target)
-      const statement = updateStatement(inner, this.#model, target, this.#assignments(finalValues), this.#auditAction('updateMany'), {
+      const statement = updateStatement(inner, this.#model, target, assignmentsFor(this.#model, finalValues), this.#auditAction('updateMany'), {
         ...this.#writeOptions('afterUpdate'),
         ...withCheck(referenceCheck(inner, this.#model, { columns: Object.keys(finalValues) })),
       })
@@ -350,7 +348,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   /** `<table>.<op>`: the operation named in errors, and the audit action. */
   #operation(op: RepositoryOperation): string {
-    return `${this.#model.name}.${op}`
+    return operationName(this.#model, op)
   }
 
   /** Unknown option keys are `VALIDATION` naming the key and the method, before any SQL. */
@@ -409,34 +407,6 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   #notFound(op: RepositoryOperation, refused = false): TenantryError {
     const error = new TenantryError('NOT_FOUND', `${this.#operation(op)}: no such row`, { table: this.#model.name, operation: this.#operation(op) })
     return refused ? denied(error) : error
-  }
-
-  #updatedAtGuard(expected: Date | string, operation: string): RawBuilder<SqlBool> {
-    if (!this.#model.columns.has('updated_at')) {
-      throw new TenantryError('VALIDATION', `${operation}: expectedUpdatedAt needs an updated_at column`, { table: this.#model.name, operation })
-    }
-    const value = expected instanceof Date ? expected : new Date(expected)
-    if (Number.isNaN(value.getTime())) {
-      throw new TenantryError('VALIDATION', `${operation}: expectedUpdatedAt is not a date`, { table: this.#model.name, operation })
-    }
-    // JavaScript dates carry milliseconds, timestamptz microseconds: compare at millisecond precision.
-    const asText = typeof expected === 'string' ? expected : value.toISOString()
-    // In UTC, date_trunc is IMMUTABLE: Citus refuses STABLE functions over columns in an UPDATE.
-    if (this.#model.columns.get('updated_at')?.type === 'timestamptz') {
-      return sql<SqlBool>`date_trunc('milliseconds', u.updated_at at time zone 'UTC') = date_trunc('milliseconds', ${asText}::timestamptz at time zone 'UTC')`
-    }
-    return sql<SqlBool>`date_trunc('milliseconds', u.updated_at) = date_trunc('milliseconds', ${asText}::timestamptz)`
-  }
-
-  #assignments(values: Record<string, unknown>): Assignments {
-    const assignments: Record<string, unknown> = {}
-    for (const column in values) assignments[column] = bindValue(this.#model, column, values[column])
-    return 'updated_at' in values ? assignments : this.#stampUpdatedAt(assignments)
-  }
-
-  /** Every update statement moves `updated_at` (when the table has one), so `expectedUpdatedAt` sees it. */
-  #stampUpdatedAt(assignments: Assignments): Assignments {
-    return this.#model.columns.has('updated_at') ? { ...assignments, updated_at: NOW } : assignments
   }
 
   async #read<T>(operation: string, run: (db: Kysely<any>) => Promise<{ rows: T[] }>): Promise<T[]> {
@@ -526,7 +496,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   /** `<table>.<action>`: the audit action of a write (see `AUDIT_ACTION`). */
   #auditAction(op: WriteOperation): string {
-    return this.#operation(AUDIT_ACTION[op])
+    return auditActionName(this.#model, op)
   }
 
   #explain(mapped: unknown, op: WriteOperation): unknown {
@@ -548,7 +518,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const prepared: Record<string, unknown>[] = []
     // Synchronous per row; only a refused row (another tenant named) waits for its audit record.
     for (const input of inputs) {
-      const values = this.#prepareInsert(input, op)
+      const values = prepareInsert(this.#state, this.#model, input, op)
       prepared.push(values instanceof Promise ? await values : values)
     }
     // More rows than one statement takes go in several statements: one transaction keeps them all-or-nothing.
@@ -563,7 +533,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
           rows = []
           for (const values of prepared) {
             const replaced = await this.#hooks.beforeCreate({ ...values }, this.#hookArgs(inner))
-            rows.push(replaced ? this.#withTenant(this.#checkedInsert(replaced as Record<string, unknown>, operation)) : values)
+            rows.push(replaced ? withTenant(this.#state, this.#model, checkedInsert(this.#model, replaced as Record<string, unknown>, operation)) : values)
           }
         }
         const created: Record<string, unknown>[] = []
@@ -576,73 +546,6 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       },
       severalStatements,
     )) as Row[]
-  }
-
-  #prepareInsert(input: unknown, op: 'create' | 'createMany'): Record<string, unknown> | Promise<never> {
-    const operation = this.#operation(op)
-    const raw = requireObject(input, this.#model, operation, 'input')
-    const refused = this.#refuseForeignTenant(raw, op, null)
-    if (refused) return refused
-    const parsed = parseWithSchema(this.#model.definition.insert, raw, this.#model, operation)
-    // A table schema that strips unknown keys must not let a tenant column through unchecked.
-    const tenantColumn = this.#model.tenantColumn
-    const values = tenantColumn && tenantColumn in raw && !(tenantColumn in parsed) ? { ...parsed, [tenantColumn]: raw[tenantColumn] } : parsed
-    return this.#withTenant(this.#checkedInsert(values, operation))
-  }
-
-  #checkedInsert(values: Record<string, unknown>, operation: string): Record<string, unknown> {
-    checkWritableColumns(this.#model, values, operation, 'insert')
-    return values
-  }
-
-  #withTenant(values: Record<string, unknown>): Record<string, unknown> {
-    const tenantId = requestTenantId(this.#state)
-    if (tenantId !== null && isSystemCreated(this.#model)) {
-      throw new TenantryError('FORBIDDEN', `${this.#operation('create')}: only a system scope (asSystem) creates ${this.#model.name}`, {
-        table: this.#model.name,
-      })
-    }
-    const column = this.#model.tenantColumn
-    if (tenantId === null && column && column !== this.#model.primaryKey && values[column] == null) {
-      throw new TenantryError('VALIDATION', `${this.#operation('create')}: a system scope must name the tenant ("${column}")`, {
-        table: this.#model.name,
-        column,
-      })
-    }
-    return { ...values, ...tenantInsertValues(this.#model, tenantId) }
-  }
-
-  /** Input naming another tenant, or trying to move a row to one, is refused and audited as `denied`. */
-  #refuseForeignTenant(raw: Record<string, unknown>, op: WriteOperation, resourceId: string | null): Promise<never> | undefined {
-    if (!namesAnotherTenant(this.#model, requestTenantId(this.#state), raw)) return undefined
-    return this.#refuseTenant(this.#model.tenantColumn!, op, resourceId)
-  }
-
-  async #refuseTenant(column: string, op: WriteOperation, resourceId: string | null): Promise<never> {
-    const operation = this.#operation(op)
-    const error = new TenantryError('FORBIDDEN', `${operation}: "${column}" may only name the scope's own tenant`, {
-      table: this.#model.name,
-      column,
-      operation,
-    })
-    if (this.#model.auditEnabled)
-      await recordFailedWrite(this.#state, denied(error), { action: this.#auditAction(op), resourceType: this.#model.name, resourceId })
-    throw error
-  }
-
-  async #preparePatch(patch: unknown, op: 'update' | 'updateMany', resourceId: string | null): Promise<Record<string, unknown>> {
-    const operation = this.#operation(op)
-    const raw = requireObject(patch, this.#model, operation, 'patch')
-    await this.#refuseForeignTenant(raw, op, resourceId)
-    const parsed = parseWithSchema(this.#model.definition.update, raw, this.#model, operation)
-    const values = { ...parsed }
-    // The tenant column may only repeat the scope's own tenant, which changes nothing.
-    if (this.#model.tenantColumn) delete values[this.#model.tenantColumn]
-    checkWritableColumns(this.#model, values, operation, 'update')
-    if (Object.keys(values).length === 0) {
-      throw new TenantryError('VALIDATION', `${operation}: the patch changes no column`, { table: this.#model.name, operation })
-    }
-    return values
   }
 
   async #beforeUpdate(
@@ -676,7 +579,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
       })
     }
     const fromView: DeletedView = to === 'deleted' ? 'live' : 'deleted'
-    const assignments = this.#stampUpdatedAt(softDeleteAssignments(this.#model, to))
+    const assignments = stampUpdatedAt(this.#model, softDeleteAssignments(this.#model, to))
     const hookNames: (keyof TableHooksOf<unknown>)[] = to === 'deleted' ? ['beforeDelete', 'afterDelete'] : []
     const cascades = hasCascade(this.#state, this.#model)
     return this.#write(op, resourceId, hookNames, async (db, inner, events) => {
