@@ -1,7 +1,7 @@
 import { sql, type Kysely, type QueryResult, type RawBuilder, type SqlBool } from 'kysely'
 import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
-import { afterCursorPredicate, type CursorValue } from './cursor.js'
+import { afterCursorPredicate, type CursorPosition } from './cursor.js'
 import type { SortKey } from './order-by.js'
 import { countStatement, selectStatement, type RowLock } from './read-statements.js'
 import { executeCached } from './statement-cache.js'
@@ -38,8 +38,8 @@ export function findByIdStatement(
 
 /**
  * A keyset page without a `where` filter (the common "load more"): compiled once per table, view,
- * kind of scope, ordering and which cursor values are NULL; each call binds the tenant, the limit
- * and the cursor's values. `after` is `null` on the first page.
+ * kind of scope, ordering and which cursor values are NULL (or a millisecond bound); each call
+ * binds the tenant, the limit and the cursor's values. `after` is `null` on the first page.
  *
  * @example
  * const { rows } = await pageStatement(db, model, { tenantId, view: 'live' }, keys, cursorValues, limit + 1)
@@ -49,27 +49,19 @@ export function pageStatement(
   model: TableModel,
   visibility: RowVisibility,
   keys: SortKey[],
-  after: CursorValue[] | null,
+  after: CursorPosition | null,
   limit: number,
 ): Promise<QueryResult<Record<string, unknown>>> {
   const system = visibility.tenantId === null
   const order = orderShape(keys)
-  const cursor = after === null ? 'first' : after.map((v) => (v === null ? 'n' : 'v')).join('')
+  const values = after === null ? [] : Array.isArray(after) ? after : [after.bound]
+  const cursor = after === null ? 'first' : Array.isArray(after) ? after.map((v) => (v === null ? 'n' : 'v')).join('') : 'bound'
   const shape = `page:${visibility.view}:${system ? 'system' : 'tenant'}:${order}:${cursor}`
-  return executeCached(db, model, shape, [visibility.tenantId, limit, ...(after ?? [])], (tenant, fetch, ...values) => {
+  return executeCached(db, model, shape, [visibility.tenantId, limit, ...values], (tenant, fetch, ...placeholders) => {
     const tenantId = system ? null : tenant!
-    const filters =
-      after === null
-        ? []
-        : [
-            afterCursorPredicate(
-              model,
-              't',
-              keys,
-              after.map((v, i) => (v === null ? null : values[i]!)),
-              tenantId,
-            ),
-          ]
+    const position: CursorPosition | null =
+      after === null ? null : Array.isArray(after) ? after.map((v, i) => (v === null ? null : placeholders[i]!)) : { bound: placeholders[0]! }
+    const filters = position === null ? [] : [afterCursorPredicate(model, 't', keys, position, tenantId)]
     return selectStatement(model, { visibility: { tenantId, view: visibility.view }, filters }, { orderBy: keys, limit: fetch as unknown as number })
   })
 }

@@ -6,10 +6,11 @@ import type { TableModel } from '../schema/table-model.js'
 import type { SortKey } from './order-by.js'
 
 /**
- * Keyset cursors: `<values>.<mac>`. `values` is the base64url JSON array of the last row's sort
- * values (text or null); `mac` is HMAC-SHA256, under the instance's cursor key, of the table, the
- * tenant, the ordering and `values`. Without the key a cursor cannot be edited, forged by
- * recomputing a hash, or replayed for another table, tenant or ordering.
+ * Keyset cursors: `<body>.<mac>`. `body` is base64url JSON: the last row's sort values (an array of
+ * text or null), or `{ "b": <text> }`, a millisecond bound on the first sort key (see
+ * `millisecondBound`); `mac` is HMAC-SHA256, under the instance's cursor key, of the table, the
+ * tenant, the ordering and `body`. Without the key a cursor cannot be edited, forged by recomputing
+ * a hash, or replayed for another table, tenant or ordering.
  */
 
 const MAX_CURSOR_LENGTH = 4096
@@ -20,6 +21,9 @@ const TIMESTAMP_TYPES = new Set(['timestamptz', 'timestamp'])
 const UNORDERABLE = /^(_.*|json|jsonb|bytea|interval|point|box|line|lseg|path|polygon|circle)$/
 
 export type CursorValue = string | null
+
+/** Where the next page starts: after the row with these sort values, or at a bound on the first key. */
+export type CursorPosition = CursorValue[] | { bound: string }
 
 function signature(model: TableModel, tenantId: string | null, keys: SortKey[]): string {
   const order = keys.map((k) => `${k.column} ${k.direction} nulls ${k.nulls}`).join(',')
@@ -78,7 +82,9 @@ function valueText(model: TableModel, column: string, value: unknown, operation:
 
 /**
  * The cursor after `row`, read from the row object itself (no extra column is selected). A
- * `timestamptz` arrives as a millisecond `Date`; `afterCursorPredicate` recovers the microseconds.
+ * `timestamptz` arrives as a millisecond `Date`; `afterCursorPredicate` recovers the microseconds,
+ * unless `next` (the first row of the next page, fetched to know there is one) allows a
+ * millisecond bound instead.
  */
 export function encodeCursor(
   key: KeyObject,
@@ -86,19 +92,40 @@ export function encodeCursor(
   tenantId: string | null,
   keys: SortKey[],
   row: Record<string, unknown>,
+  next: Record<string, unknown>,
   operation: string,
 ): string {
-  const values = keys.map((k) => valueText(model, k.column, row[k.column], operation))
-  const body = Buffer.from(JSON.stringify(values)).toString('base64url')
+  const bound = millisecondBound(model, keys[0]!, row, next)
+  const position = bound ?? keys.map((k) => valueText(model, k.column, row[k.column], operation))
+  const body = Buffer.from(JSON.stringify(bound ? { b: bound } : position)).toString('base64url')
   return `${body}.${mac(key, signature(model, tenantId, keys), body).toString('base64url')}`
 }
 
 /**
- * The sort values of a cursor made by `encodeCursor` for the same table, tenant and ordering under
- * the same key. Anything else (edited, truncated, signed with another key, from another table,
- * tenant or ordering) is a `VALIDATION` error that names no value.
+ * A first sort key on a NOT NULL timestamp column whose values in `row` (the page's last) and
+ * `next` (the next page's first) are in different milliseconds: then, as of this read, the rows
+ * after `row` are exactly those whose key is before `row`'s millisecond (`desc`), or from the next
+ * millisecond on (`asc`), whatever the microseconds and the later keys. That bound is exact with
+ * the millisecond a `Date` holds, so the next page needs no probe for the microseconds. The bound's
+ * text, or `null` where it does not apply (same millisecond, NULLs, values that are not `Date`s).
  */
-export function decodeCursor(key: KeyObject, model: TableModel, tenantId: string | null, keys: SortKey[], cursor: unknown, operation: string): CursorValue[] {
+function millisecondBound(model: TableModel, first: SortKey, row: Record<string, unknown>, next: Record<string, unknown>): string | null {
+  const column = model.columns.get(first.column)
+  if (!column || column.nullable || !TIMESTAMP_TYPES.has(column.type)) return null
+  const last = row[first.column]
+  const following = next[first.column]
+  if (!(last instanceof Date) || !(following instanceof Date)) return null
+  const ascending = first.direction === 'asc'
+  if (ascending ? following.getTime() <= last.getTime() : following.getTime() >= last.getTime()) return null
+  return dateText(ascending ? new Date(last.getTime() + 1) : last, column.type)
+}
+
+/**
+ * The position of a cursor made by `encodeCursor` for the same table, tenant and ordering under the
+ * same key. Anything else (edited, truncated, signed with another key, from another table, tenant
+ * or ordering) is a `VALIDATION` error that names no value.
+ */
+export function decodeCursor(key: KeyObject, model: TableModel, tenantId: string | null, keys: SortKey[], cursor: unknown, operation: string): CursorPosition {
   if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH) throw invalidCursor(model, operation)
   const dot = cursor.indexOf('.')
   if (dot < 1) throw invalidCursor(model, operation)
@@ -114,10 +141,15 @@ export function decodeCursor(key: KeyObject, model: TableModel, tenantId: string
   } catch {
     throw invalidCursor(model, operation)
   }
+  if (isBound(values)) return { bound: values.b }
   if (!Array.isArray(values) || values.length !== keys.length || !values.every((v) => v === null || typeof v === 'string')) {
     throw invalidCursor(model, operation)
   }
   return values as CursorValue[]
+}
+
+function isBound(body: unknown): body is { b: string } {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && typeof (body as { b?: unknown }).b === 'string'
 }
 
 interface BoundKey {
@@ -199,12 +231,23 @@ function after(keys: BoundKey[]): RawBuilder<SqlBool> {
 }
 
 /**
- * The keyset predicate of a page after `values`. When the first key's NULLs cannot follow the
- * cursor, a bound on that key alone (`>=` / `<=`) is added so an index still narrows a
- * mixed-direction scan.
+ * The keyset predicate of a page at `position`: a millisecond bound on the first key, or the rows
+ * after the cursor row's values. When the first key's NULLs cannot follow the cursor, a bound on
+ * that key alone (`>=` / `<=`) is added so an index still narrows a mixed-direction scan.
  */
-export function afterCursorPredicate(model: TableModel, alias: string, keys: SortKey[], values: CursorValue[], tenantId: string | null): RawBuilder<SqlBool> {
-  const bound = bindKeys(model, alias, keys, values, tenantId)
+export function afterCursorPredicate(
+  model: TableModel,
+  alias: string,
+  keys: SortKey[],
+  position: CursorPosition,
+  tenantId: string | null,
+): RawBuilder<SqlBool> {
+  if (!Array.isArray(position)) {
+    const first = keys[0]!
+    const type = model.columns.get(first.column)?.type ?? 'timestamptz'
+    return sql<SqlBool>`${sql.id(alias)}.${sql.id(first.column)} ${sql.raw(first.direction === 'asc' ? '>=' : '<')} ${position.bound}::${sql.id(type)}`
+  }
+  const bound = bindKeys(model, alias, keys, position, tenantId)
   const predicate = after(bound)
   const first = bound[0]!
   if (rowComparable(bound) || first.value === null || (first.nullable && first.key.nulls === 'last')) return predicate

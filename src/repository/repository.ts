@@ -167,8 +167,9 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         : selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db),
     )
     if (rows.length <= limit) return { items: rows as Row[], nextCursor: null }
+    const nextCursor = encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, rows[limit]!, operation)
     rows.length = limit
-    return { items: rows as Row[], nextCursor: encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, operation) }
+    return { items: rows as Row[], nextCursor }
   }
 
   /** Number of rows matching `where` in this view. */

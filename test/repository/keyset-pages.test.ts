@@ -133,6 +133,25 @@ describe('keyset pages on microsecond timestamps', () => {
     })
   }
 
+  it('pages exactly when a page ends where the millisecond changes, whatever the later sort keys', async () => {
+    // 14 rows per millisecond: pages of 7 and 14 end on each millisecond's last row (a millisecond bound),
+    // pages of 5 end inside one too (the exact value is read back); environment as a second key in mixed direction.
+    for (const direction of ['asc', 'desc'] as const) {
+      for (const limit of [5, 7, 14]) {
+        expect(await walk([['created_at', direction]], limit)).toEqual(await expected(`created_at ${direction}, id ${direction}`))
+        expect(
+          await walk(
+            [
+              ['created_at', direction],
+              ['environment', direction === 'asc' ? 'desc' : 'asc'],
+            ],
+            limit,
+          ),
+        ).toEqual(await expected(`created_at ${direction}, environment ${direction === 'asc' ? 'desc' : 'asc'}, id ${direction === 'asc' ? 'desc' : 'asc'}`))
+      }
+    }
+  })
+
   it('pages exactly by a timestamp without time zone and by a nullable date', async () => {
     for (const limit of [1, 3]) {
       expect(await walk([['scheduled_at', 'desc']], limit)).toEqual(await expected('scheduled_at desc, id desc'))
@@ -328,6 +347,15 @@ describe('index use of the keyset predicate', () => {
   it('bounds a page on a microsecond timestamp by a row comparison with the exact value', async () => {
     const conditions = await indexConditions(nextPage([['created_at', 'desc']]))
     expect(conditions.some((c) => /ROW\(created_at, id\) < ROW\(/.test(c))).toBe(true)
+  })
+
+  it('bounds the page after a millisecond change by the millisecond alone, reading no exact value back', async () => {
+    // The first 14 rows (desc) are the latest millisecond: the next page starts below it.
+    const conditions = await indexConditions(nextPage([['created_at', 'desc']], 14))
+    expect(conditions.some((c) => /created_at < '2026-03-01 00:00:00\.002\+00'::timestamp with time zone/.test(c))).toBe(true)
+    expect(conditions.some((c) => /ROW\(/.test(c))).toBe(false)
+    const ascending = await indexConditions(nextPage([['created_at', 'asc']], 14))
+    expect(ascending.some((c) => /created_at >= '2026-03-01 00:00:00\.001\+00'::timestamp with time zone/.test(c))).toBe(true)
   })
 
   it('bounds the NULL region of an asc page by IS NULL', async () => {
