@@ -13,7 +13,11 @@ export interface HarnessSettings {
 }
 
 export interface Measurement {
-  /** Median over rounds of (round time / calls in the round), in microseconds. */
+  /**
+   * Median of the times of every timed call, in microseconds. Per call rather than per round: a
+   * stall of the machine (a few milliseconds, about 1 call in 100 on a shared VM) then moves one
+   * sample instead of a whole round's mean, whichever implementation it happened to hit.
+   */
   medianUs: number
   /** Round trips of one call after warm-up. */
   roundTrips: number
@@ -33,8 +37,9 @@ function median(values: number[]): number {
 /**
  * Times the implementations of one operation against each other. Rounds are interleaved and the
  * order rotates each round, so drift (autovacuum, a neighbour's test run on the shared cores)
- * hits every implementation alike instead of whichever happened to run last; the median discards
- * the rounds a neighbour spoiled.
+ * hits every implementation alike instead of whichever happened to run last; the median of the
+ * calls' times discards the calls a neighbour spoiled. CPU time is read per round (its clock is too
+ * coarse for one call).
  */
 export async function measureImplementations<Name extends string>(
   calls: Partial<Record<Name, OpCall>>,
@@ -51,10 +56,13 @@ export async function measureImplementations<Name extends string>(
     const order = names.map((_, i) => names[(i + round) % names.length]!)
     for (const name of order) {
       const call = calls[name]!
+      const times = samples.get(name)!
       const cpuStart = process.cpuUsage()
-      const start = performance.now()
-      for (let i = 0; i < settings.batch; i++) await call()
-      samples.get(name)!.push(((performance.now() - start) * 1000) / settings.batch)
+      for (let i = 0; i < settings.batch; i++) {
+        const start = performance.now()
+        await call()
+        times.push((performance.now() - start) * 1000)
+      }
       const used = process.cpuUsage(cpuStart)
       cpu.get(name)!.push((used.user + used.system) / settings.batch)
     }
