@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, isTenantryError, type AuditEvent, type TableRepository, type Tenantry } from '../../src/index.js'
 import { citusSkipReason, type CitusCluster } from '../support/citus-cluster.js'
-import { type SentQuery, type StrictCluster, literal, startStrictCluster } from '../support/citus-strict-pool.js'
+import { type SentQuery, type StrictCluster, explainPlan, startStrictCluster } from '../support/citus-strict-pool.js'
 import { repositoryConformance } from '../support/repository-conformance.js'
 
 const skip = citusSkipReason('test/citus/audited-writes.test.ts')
@@ -182,22 +182,12 @@ describe.skipIf(skip !== null)('audited writes on a Citus cluster (coordinator a
   it('plans every statement of every write as one task on one node (EXPLAIN)', async () => {
     for (const [op] of writes) {
       for (const statement of sentByOp[op]!.filter((q) => /^\s*(with|insert)\b/i.test(q.text))) {
-        const client = await plainPool.connect()
-        try {
-          await client.query('begin')
-          // the values as literals: Citus's EXPLAIN of a bound statement loses its parameters ("no value found for parameter 1")
-          const text = statement.text.replace(/\$(\d+)\b/g, (_, n: string) => literal(client, statement.values[Number(n) - 1]))
-          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${text}`)
-          const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
-          expect(plan, `${op}: ${statement.text}`).toMatch(/Task Count: 1\b/)
-          expect(plan, op).not.toMatch(/Task Count: (?!1\b)\d+|Distributed Subplan/)
-          // A create's audit insert reads the new rows back on their shard (one task); Citus copies
-          // them through the coordinator into the audit shard, the same node (see the next test).
-          if (!/^\s*insert into \S+audit_logs\S* \(.*\)\s+select\b/is.test(statement.text)) expect(plan, op).not.toMatch(/pull to coordinator/)
-        } finally {
-          await client.query('rollback')
-          client.release()
-        }
+        const plan = await explainPlan(plainPool, statement)
+        expect(plan, `${op}: ${statement.text}`).toMatch(/Task Count: 1\b/)
+        expect(plan, op).not.toMatch(/Task Count: (?!1\b)\d+|Distributed Subplan/)
+        // A create's audit insert reads the new rows back on their shard (one task); Citus copies
+        // them through the coordinator into the audit shard, the same node (see the next test).
+        if (!/^\s*insert into \S+audit_logs\S* \(.*\)\s+select\b/is.test(statement.text)) expect(plan, op).not.toMatch(/pull to coordinator/)
       }
     }
   })

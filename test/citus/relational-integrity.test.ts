@@ -3,7 +3,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, TenantryError, type Tenantry } from '../../src/index.js'
 import { citusSkipReason, type CitusCluster } from '../support/citus-cluster.js'
-import { type SentQuery, type StrictCluster, literal, startStrictCluster } from '../support/citus-strict-pool.js'
+import { type SentQuery, type StrictCluster, explainPlan, startStrictCluster } from '../support/citus-strict-pool.js'
 
 /**
  * Declared references, soft-delete cascade and restrict, hooks' `args.before` and declared
@@ -602,19 +602,9 @@ describe.skipIf(skip !== null)('references, cascade, hooks and permissions on a 
   it('plans every statement as one task on the tenant node (EXPLAIN)', async () => {
     for (const [op, queries] of Object.entries(sentByOp)) {
       for (const statement of queries.filter((q) => /^\s*(with|insert|select)\b/i.test(q.text))) {
-        const client = await plainPool.connect()
-        try {
-          await client.query('begin')
-          // the values as literals: Citus's EXPLAIN of a bound statement loses its parameters
-          const text = statement.text.replace(/\$(\d+)\b/g, (_, n: string) => literal(client, statement.values[Number(n) - 1]))
-          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${text}`)
-          const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
-          expect(plan, `${op}: ${statement.text}`).toMatch(/Task Count: 1\b/)
-          expect(plan, `${op}: ${statement.text}`).not.toMatch(/Task Count: (?!1\b)\d+|Distributed Subplan/)
-        } finally {
-          await client.query('rollback')
-          client.release()
-        }
+        const plan = await explainPlan(plainPool, statement)
+        expect(plan, `${op}: ${statement.text}`).toMatch(/Task Count: 1\b/)
+        expect(plan, `${op}: ${statement.text}`).not.toMatch(/Task Count: (?!1\b)\d+|Distributed Subplan/)
       }
     }
   })

@@ -30,7 +30,7 @@ export function recordingPool(url: string, options?: string): { pool: pg.Pool; s
 }
 
 /** A bound value as an SQL literal, for EXPLAIN (arrays as array literals, objects as JSON). */
-export function literal(client: pg.PoolClient, value: unknown): string {
+function literal(client: pg.PoolClient, value: unknown): string {
   if (value === null || value === undefined) return 'null'
   if (Array.isArray(value)) {
     const items = value.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, (c) => `\\${c}`)}"`))
@@ -38,6 +38,24 @@ export function literal(client: pg.PoolClient, value: unknown): string {
   }
   if (value instanceof Date) return client.escapeLiteral(value.toISOString())
   return client.escapeLiteral(typeof value === 'object' ? JSON.stringify(value) : String(value))
+}
+
+/**
+ * The plan (`explain (costs off)`) of a statement a recording pool saw, its values written in as
+ * literals: Citus's EXPLAIN of a bound statement loses its parameters ("no value found for
+ * parameter 1"). Run in a transaction that is rolled back.
+ */
+export async function explainPlan(pool: pg.Pool, statement: SentQuery): Promise<string> {
+  const client = await pool.connect()
+  try {
+    await client.query('begin')
+    const text = statement.text.replace(/\$(\d+)\b/g, (_, n: string) => literal(client, statement.values[Number(n) - 1]))
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain (costs off) ${text}`)
+    return rows.map((r) => r['QUERY PLAN']).join('\n')
+  } finally {
+    await client.query('rollback')
+    client.release()
+  }
 }
 
 /** A started cluster and the connections the cluster tests use on it. */
