@@ -8,6 +8,7 @@ import { deletedAtColumn, referencesTo } from '../schema/references.js'
 import type { TableModel } from '../schema/table-model.js'
 import { deletedStateCheck, withCheck } from './reference-check.js'
 import { updateStatement, type TargetRows } from './write-statements.js'
+import { stampUpdatedAt } from './write-input.js'
 
 /**
  * `onSoftDelete: 'cascade'`: soft-deleting a row soft-deletes the live rows that reference it, in
@@ -77,7 +78,7 @@ export async function cascadeDeletedState(
     // Untyped, so PostgreSQL reads the text as the column's own type (timestamptz or timestamp).
     if (to === 'live') filters.push(sql<SqlBool>`t.${sql.id(deletedAtColumn(child)!)} = ${deletedAt}`)
     const target: TargetRows = { visibility: { tenantId: requestTenantId(step.state), view: to === 'deleted' ? 'live' : 'deleted' }, filters }
-    const assignments = { ...softDeleteAssignments(child, to), ...(child.columns.has('updated_at') ? { updated_at: sql`now()` } : {}) }
+    const assignments = stampUpdatedAt(child, softDeleteAssignments(child, to))
     const statement = updateStatement(step.state, child, target, assignments, `${child.name}.${to === 'deleted' ? 'softDelete' : 'restore'}`, {
       audited: child.auditEnabled,
       wantEvents: child.auditEnabled && step.wantEvents,

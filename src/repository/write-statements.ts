@@ -3,6 +3,7 @@ import { auditInsertFromCte } from '../execution/audit-statement.js'
 import { AUDIT_COLUMN, collectAuditEvents } from '../execution/audited-write.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import { executeCached } from './statement-cache.js'
+import { isJsonColumn } from './filter-values.js'
 import type { RequestState } from '../runtime/runtime.js'
 import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
@@ -33,15 +34,15 @@ function tableRef(model: TableModel): RawBuilder<unknown> {
  * fragment of its own per value).
  */
 export function bindValue(model: TableModel, column: string, value: unknown): unknown {
-  if (isJsonColumn(model, column) && value !== null && value !== undefined) {
+  if (isJson(model, column) && value !== null && value !== undefined) {
     return sql`${JSON.stringify(value)}::${sql.raw(model.columns.get(column)!.type)}`
   }
   return value
 }
 
-function isJsonColumn(model: TableModel, column: string): boolean {
-  const type = model.columns.get(column)?.type
-  return type === 'jsonb' || type === 'json'
+function isJson(model: TableModel, column: string): boolean {
+  const info = model.columns.get(column)
+  return info !== undefined && isJsonColumn(info)
 }
 
 const DEFAULT = sql`default`
@@ -140,13 +141,12 @@ export async function executeInsert(
 
 /** JSON columns take their value as JSON text (`bindJsonText`); any other value is returned as it is. */
 function jsonText(model: TableModel, column: string, value: unknown): unknown {
-  return isJsonColumn(model, column) && value !== null && value !== undefined ? JSON.stringify(value) : value
+  return isJson(model, column) && value !== null && value !== undefined ? JSON.stringify(value) : value
 }
 
 /** `bindValue` for values `jsonText` prepared: JSON columns always cast, the text (or null) bound as one parameter. */
 function bindJsonText(model: TableModel, column: string, value: unknown): unknown {
-  const type = model.columns.get(column)?.type
-  return type === 'jsonb' || type === 'json' ? sql`${value}::${sql.raw(type)}` : value
+  return isJson(model, column) ? sql`${value}::${sql.raw(model.columns.get(column)!.type)}` : value
 }
 
 export interface TargetRows {
