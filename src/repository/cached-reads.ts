@@ -1,6 +1,7 @@
 import { sql, type Kysely, type QueryResult, type RawBuilder, type SqlBool } from 'kysely'
 import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
+import type { TimestampTexts } from '../runtime/timestamp-texts.js'
 import { afterCursorPredicate, type CursorPosition } from './cursor.js'
 import type { SortKey } from './order-by.js'
 import { countStatement, selectStatement, type RowLock } from './read-statements.js'
@@ -38,11 +39,12 @@ export function findByIdStatement(
 
 /**
  * A keyset page without a `where` filter (the common "load more"): compiled once per table, view,
- * kind of scope, ordering and which cursor values are NULL (or a millisecond bound); each call
- * binds the tenant, the limit and the cursor's values. `after` is `null` on the first page.
+ * kind of scope, ordering and kind of cursor (which values are NULL, exact or not, or a
+ * millisecond bound); each call binds the tenant, the limit and the cursor's values. `after` is
+ * `null` on the first page. The timestamps' text is recorded into `texts` for the next cursor.
  *
  * @example
- * const { rows } = await pageStatement(db, model, { tenantId, view: 'live' }, keys, cursorValues, limit + 1)
+ * const { rows } = await pageStatement(db, model, { tenantId, view: 'live' }, keys, cursorValues, limit + 1, texts)
  */
 export function pageStatement(
   db: Kysely<any>,
@@ -51,19 +53,30 @@ export function pageStatement(
   keys: SortKey[],
   after: CursorPosition | null,
   limit: number,
+  texts: TimestampTexts,
 ): Promise<QueryResult<Record<string, unknown>>> {
   const system = visibility.tenantId === null
   const order = orderShape(keys)
-  const values = after === null ? [] : Array.isArray(after) ? after : [after.bound]
-  const cursor = after === null ? 'first' : Array.isArray(after) ? after.map((v) => (v === null ? 'n' : 'v')).join('') : 'bound'
+  const sortValues = after === null || 'bound' in after ? null : Array.isArray(after) ? after : after.exact
+  const values = after === null ? [] : sortValues === null ? [(after as { bound: string }).bound] : sortValues
+  const nulls = sortValues?.map((v) => (v === null ? 'n' : 'v')).join('') ?? ''
+  const cursor = after === null ? 'first' : sortValues === null ? 'bound' : Array.isArray(after) ? nulls : `exact:${nulls}`
   const shape = `page:${visibility.view}:${system ? 'system' : 'tenant'}:${order}:${cursor}`
-  return executeCached(db, model, shape, [visibility.tenantId, limit, ...values], (tenant, fetch, ...placeholders) => {
-    const tenantId = system ? null : tenant!
-    const position: CursorPosition | null =
-      after === null ? null : Array.isArray(after) ? after.map((v, i) => (v === null ? null : placeholders[i]!)) : { bound: placeholders[0]! }
-    const filters = position === null ? [] : [afterCursorPredicate(model, 't', keys, position, tenantId)]
-    return selectStatement(model, { visibility: { tenantId, view: visibility.view }, filters }, { orderBy: keys, limit: fetch as unknown as number })
-  })
+  return executeCached(
+    db,
+    model,
+    shape,
+    [visibility.tenantId, limit, ...values],
+    (tenant, fetch, ...placeholders) => {
+      const tenantId = system ? null : tenant!
+      const held = sortValues?.map((v, i) => (v === null ? null : placeholders[i]!))
+      const position: CursorPosition | null =
+        after === null ? null : held === undefined ? { bound: placeholders[0]! } : Array.isArray(after) ? held : { exact: held }
+      const filters = position === null ? [] : [afterCursorPredicate(model, 't', keys, position, tenantId)]
+      return selectStatement(model, { visibility: { tenantId, view: visibility.view }, filters }, { orderBy: keys, limit: fetch as unknown as number })
+    },
+    texts,
+  )
 }
 
 const orderShape = (keys: SortKey[]) => keys.map((k) => `${k.column} ${k.direction} ${k.nulls}`).join(',')

@@ -7,8 +7,9 @@ import type { SortKey } from './order-by.js'
 
 /**
  * Keyset cursors: `<body>.<mac>`. `body` is base64url JSON: the last row's sort values (an array of
- * text or null), or `{ "b": <text> }`, a millisecond bound on the first sort key (see
- * `millisecondBound`); `mac` is HMAC-SHA256, under the instance's cursor key, of the table, the
+ * text or null; a timestamp's text may hold only its milliseconds), `{ "x": [...] }`, the same
+ * values with each timestamp's exact text as the server sent it, or `{ "b": <text> }`, a
+ * millisecond bound on the first sort key (see `millisecondBound`); `mac` is HMAC-SHA256, under the instance's cursor key, of the table, the
  * tenant, the ordering and `body`. Without the key a cursor cannot be edited, forged by recomputing
  * a hash, or replayed for another table, tenant or ordering.
  */
@@ -22,8 +23,14 @@ const UNORDERABLE = /^(_.*|json|jsonb|bytea|interval|point|box|line|lseg|path|po
 
 export type CursorValue = string | null
 
-/** Where the next page starts: after the row with these sort values, or at a bound on the first key. */
-export type CursorPosition = CursorValue[] | { bound: string }
+/**
+ * Where the next page starts: after the row with these sort values (a timestamp's microseconds
+ * recovered by primary key), after the row with these exact values, or at a bound on the first key.
+ */
+export type CursorPosition = CursorValue[] | { exact: CursorValue[] } | { bound: string }
+
+/** The server's text of a timestamp value the page read (see `TimestampTexts`), when it is known. */
+export type TimestampText = (value: unknown) => string | undefined
 
 function signature(model: TableModel, tenantId: string | null, keys: SortKey[]): string {
   const order = keys.map((k) => `${k.column} ${k.direction} nulls ${k.nulls}`).join(',')
@@ -82,9 +89,9 @@ function valueText(model: TableModel, column: string, value: unknown, operation:
 
 /**
  * The cursor after `row`, read from the row object itself (no extra column is selected). A
- * `timestamptz` arrives as a millisecond `Date`; `afterCursorPredicate` recovers the microseconds,
- * unless `next` (the first row of the next page, fetched to know there is one) allows a
- * millisecond bound instead.
+ * timestamp arrives as a millisecond `Date`. Its microseconds travel in the cursor when `exact`
+ * knows the server's text; otherwise `next` (the first row of the next page, fetched to know there
+ * is one) may allow a millisecond bound, and failing both `afterCursorPredicate` recovers them.
  */
 export function encodeCursor(
   key: KeyObject,
@@ -93,12 +100,38 @@ export function encodeCursor(
   keys: SortKey[],
   row: Record<string, unknown>,
   next: Record<string, unknown>,
+  exact: TimestampText,
   operation: string,
 ): string {
   const bound = millisecondBound(model, keys[0]!, row, next)
-  const position = bound ?? keys.map((k) => valueText(model, k.column, row[k.column], operation))
-  const body = Buffer.from(JSON.stringify(bound ? { b: bound } : position)).toString('base64url')
+  const values = bound === null ? keys.map((k) => valueText(model, k.column, row[k.column], operation)) : []
+  const exactValues = bound === null ? withExactTimestamps(model, keys, row, values, exact) : null
+  const content = bound !== null ? { b: bound } : exactValues !== null ? { x: exactValues } : values
+  const body = Buffer.from(JSON.stringify(content)).toString('base64url')
   return `${body}.${mac(key, signature(model, tenantId, keys), body).toString('base64url')}`
+}
+
+/**
+ * `values` with every timestamp key's exact text, or `null` when a key is a timestamp whose text
+ * `exact` does not know (or there is no timestamp key, and `values` are exact already).
+ */
+function withExactTimestamps(
+  model: TableModel,
+  keys: SortKey[],
+  row: Record<string, unknown>,
+  values: CursorValue[],
+  exact: TimestampText,
+): CursorValue[] | null {
+  let result: CursorValue[] | null = null
+  for (let i = 0; i < keys.length; i++) {
+    const column = keys[i]!.column
+    if (values[i] === null || !TIMESTAMP_TYPES.has(model.columns.get(column)?.type ?? '')) continue
+    const text = exact(row[column])
+    if (text === undefined) return null
+    result ??= values.slice()
+    result[i] = text
+  }
+  return result
 }
 
 /**
@@ -141,15 +174,21 @@ export function decodeCursor(key: KeyObject, model: TableModel, tenantId: string
   } catch {
     throw invalidCursor(model, operation)
   }
-  if (isBound(values)) return { bound: values.b }
+  if (isObjectWith(values, 'b') && typeof values.b === 'string') return { bound: values.b }
+  if (isObjectWith(values, 'x')) return { exact: sortValues(values.x, keys, model, operation) }
+  return sortValues(values, keys, model, operation)
+}
+
+function sortValues(values: unknown, keys: SortKey[], model: TableModel, operation: string): CursorValue[] {
   if (!Array.isArray(values) || values.length !== keys.length || !values.every((v) => v === null || typeof v === 'string')) {
     throw invalidCursor(model, operation)
   }
   return values as CursorValue[]
 }
 
-function isBound(body: unknown): body is { b: string } {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && typeof (body as { b?: unknown }).b === 'string'
+/** A JSON object with exactly one member, `name`. */
+function isObjectWith<K extends string>(body: unknown, name: K): body is Record<K, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 1 && Object.hasOwn(body, name)
 }
 
 interface BoundKey {
@@ -176,10 +215,11 @@ function exactTimestamp(model: TableModel, key: SortKey, text: string, type: str
       and ${rowVisibilityCondition(model, 's', { tenantId, view: 'all' })}), ${fallback})`
 }
 
-function bindKeys(model: TableModel, alias: string, keys: SortKey[], values: CursorValue[], tenantId: string | null): BoundKey[] {
+/** The keys bound to the cursor's values; `exact` values need no probe for a timestamp's microseconds. */
+function bindKeys(model: TableModel, alias: string, keys: SortKey[], values: CursorValue[], exact: boolean, tenantId: string | null): BoundKey[] {
   const pkIndex = keys.findIndex((k) => k.column === model.primaryKey)
   const pkText = values[pkIndex]
-  const pk = pkIndex >= 0 && pkText != null ? { text: pkText, type: model.columns.get(model.primaryKey)?.type ?? 'text' } : null
+  const pk = !exact && pkIndex >= 0 && pkText != null ? { text: pkText, type: model.columns.get(model.primaryKey)?.type ?? 'text' } : null
   return keys.map((key, i) => {
     const column = model.columns.get(key.column)
     const type = column?.type ?? 'text'
@@ -232,7 +272,7 @@ function after(keys: BoundKey[]): RawBuilder<SqlBool> {
 
 /**
  * The keyset predicate of a page at `position`: a millisecond bound on the first key, or the rows
- * after the cursor row's values. When the first key's NULLs cannot follow the cursor, a bound on
+ * after the cursor row's values (exact, or with a timestamp's microseconds read back by key). When the first key's NULLs cannot follow the cursor, a bound on
  * that key alone (`>=` / `<=`) is added so an index still narrows a mixed-direction scan.
  */
 export function afterCursorPredicate(
@@ -242,12 +282,13 @@ export function afterCursorPredicate(
   position: CursorPosition,
   tenantId: string | null,
 ): RawBuilder<SqlBool> {
-  if (!Array.isArray(position)) {
+  if ('bound' in position) {
     const first = keys[0]!
     const type = model.columns.get(first.column)?.type ?? 'timestamptz'
     return sql<SqlBool>`${sql.id(alias)}.${sql.id(first.column)} ${sql.raw(first.direction === 'asc' ? '>=' : '<')} ${position.bound}::${sql.id(type)}`
   }
-  const bound = bindKeys(model, alias, keys, position, tenantId)
+  const exact = !Array.isArray(position)
+  const bound = bindKeys(model, alias, keys, exact ? position.exact : position, exact, tenantId)
   const predicate = after(bound)
   const first = bound[0]!
   if (rowComparable(bound) || first.value === null || (first.nullable && first.key.nulls === 'last')) return predicate

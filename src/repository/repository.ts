@@ -6,6 +6,7 @@ import type { HookArgsOf, TableHooksOf } from '../schema/table-declaration.js'
 import { mapDatabaseError } from '../errors/map-database-error.js'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { requestTenantId, type RequestState } from '../runtime/runtime.js'
+import { TimestampTexts } from '../runtime/timestamp-texts.js'
 import { retrySingle } from '../execution/single-statement-retry.js'
 import { inUnitOfWork } from '../execution/unit-of-work.js'
 import { authorizeTableAccess } from '../execution/table-permissions.js'
@@ -29,6 +30,7 @@ import { tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
 import { cascadeDeletedState, cascadesFrom, deletedAtOf, hasCascade } from './soft-delete-cascade.js'
 import { countAllStatement, findByIdStatement, listStatement, pageStatement } from './cached-reads.js'
+import { executeRecording } from './statement-cache.js'
 import { checkOptionKeys } from '../validation/strict-options.js'
 
 export interface FindManyOptions<Row> {
@@ -161,13 +163,15 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     // Without a filter the statement is compiled once (see `pageStatement`); with one it is built here.
     if (values && opts.where !== undefined) filters.push(afterCursorPredicate(this.#model, 't', keys, values, tenantId))
     const target: ReadTarget = { visibility: this.#visibility(this.#view), filters }
+    // The exact text of the timestamps read, for the next cursor (a `Date` holds milliseconds).
+    const texts = new TimestampTexts()
     const rows = await this.#read(operation, (db) =>
       opts.where === undefined
-        ? pageStatement(db, this.#model, target.visibility, keys, values, limit + 1)
-        : selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }).execute(db),
+        ? pageStatement(db, this.#model, target.visibility, keys, values, limit + 1, texts)
+        : executeRecording(db, selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }), texts),
     )
     if (rows.length <= limit) return { items: rows as Row[], nextCursor: null }
-    const nextCursor = encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, rows[limit]!, operation)
+    const nextCursor = encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, rows[limit]!, (v) => texts.textOf(v), operation)
     rows.length = limit
     return { items: rows as Row[], nextCursor }
   }

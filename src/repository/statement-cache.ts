@@ -1,4 +1,5 @@
 import type { CompiledQuery, Kysely, QueryId, QueryResult, RawBuilder } from 'kysely'
+import { recordTimestampTexts, type TimestampTexts } from '../runtime/timestamp-texts.js'
 import type { TableModel } from '../schema/table-model.js'
 
 /**
@@ -41,7 +42,8 @@ function compileTemplate(db: Kysely<any>, build: (...values: string[]) => RawBui
  * placeholder per entry of `values` and must produce the same SQL text for every call with the
  * same `shape`; `values` fill the placeholders in order. A Kysely instance with plugins (a host's
  * `db` with, say, `CamelCasePlugin`) gets the statement built and compiled per call, as before,
- * since a plugin may rewrite each query differently.
+ * since a plugin may rewrite each query differently. With `texts`, the exact text of the
+ * timestamps read is recorded there (see `TimestampTexts`).
  *
  * @example
  * const { rows } = await executeCached(db, model, `findById:live:tenant`, [tenantId, id], (t, k) => selectStatement(...))
@@ -52,9 +54,10 @@ export function executeCached<R>(
   shape: string,
   values: readonly unknown[],
   build: (...placeholders: string[]) => RawBuilder<R>,
+  texts?: TimestampTexts,
 ): Promise<QueryResult<R>> {
   const executor = db.getExecutor()
-  if (executor.plugins.length > 0 || values.length > PLACEHOLDERS.length) return build(...(values as string[])).execute(db)
+  if (executor.plugins.length > 0 || values.length > PLACEHOLDERS.length) return executeRecording(db, build(...(values as string[])), texts)
   let byShape = templates.get(model)
   if (byShape === undefined) {
     byShape = new Map()
@@ -65,7 +68,7 @@ export function executeCached<R>(
     template = compileTemplate(db, build as (...values: string[]) => RawBuilder<unknown>)
     byShape.set(shape, template)
   }
-  if (template === UNCACHEABLE) return build(...(values as string[])).execute(db)
+  if (template === UNCACHEABLE) return executeRecording(db, build(...(values as string[])), texts)
   const { parameters, slots } = template
   const bound = new Array<unknown>(parameters.length)
   for (let i = 0; i < parameters.length; i++) {
@@ -73,5 +76,14 @@ export function executeCached<R>(
     bound[i] = slot === -1 ? parameters[i] : values[slot]
   }
   const compiled: CompiledQuery<R> = { sql: template.sql, parameters: bound, query: template.query, queryId: template.queryId }
+  if (texts) recordTimestampTexts(bound, texts)
   return executor.executeQuery<R>(compiled)
+}
+
+/** `statement.execute(db)`, recording the timestamps' text into `texts` when given. */
+export function executeRecording<R>(db: Kysely<any>, statement: RawBuilder<R>, texts: TimestampTexts | undefined): Promise<QueryResult<R>> {
+  if (texts === undefined) return statement.execute(db)
+  const compiled = statement.compile(db)
+  recordTimestampTexts(compiled.parameters, texts)
+  return db.getExecutor().executeQuery<R>(compiled)
 }

@@ -1,6 +1,7 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely'
 import type pg from 'pg'
 import { isConnectionError } from '../errors/map-database-error.js'
+import { withRecordedTimestamps } from './timestamp-texts.js'
 
 /** Pools whose idle-client errors tenantry already absorbs (one listener per pool, however many instances). */
 const guardedPools = new WeakSet<object>()
@@ -19,6 +20,8 @@ export type ConnectablePool = Pick<pg.Pool, 'connect' | 'end'> & Partial<Pick<pg
  * because the statement in flight (or the next one) fails with it; the broken client is discarded
  * on release. Idle clients lost while in the pool are dropped by `pg-pool`, which emits `error` on
  * the pool: tenantry adds one listener there too, so a plain `new pg.Pool()` needs no setup.
+ * A guarded client also sends a statement registered with `recordTimestampTexts` with parsers that
+ * keep the server's text of its timestamps (a keyset cursor's microseconds).
  *
  * @example
  * const db = new Kysely<AppDB>({ dialect: new PostgresDialect({ pool: guardPool(pool) }) })
@@ -70,7 +73,7 @@ function guardClient(client: pg.PoolClient): void {
   const ownQuery = Object.hasOwn(client, 'query')
   const query = client.query
   client.query = function guardedQuery(this: pg.PoolClient, ...args: unknown[]) {
-    const result = (query as (...a: unknown[]) => unknown).apply(client, args)
+    const result = (query as (...a: unknown[]) => unknown).apply(client, withRecordedTimestamps(client, args))
     if (result instanceof Promise) {
       result.catch((error: unknown) => {
         if (isConnectionError(error)) broken = true

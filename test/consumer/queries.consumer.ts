@@ -75,6 +75,27 @@ describe('queries, from the installed package', () => {
     // desc puts NULLs first, as PostgreSQL does.
     expect(seen.map((r) => r.deployed_at?.getUTCMinutes() ?? null)).toEqual([null, null, 3, 2, 1])
   })
+
+  it('pages after the exact microseconds of the last row, even when that row moves within its millisecond', async () => {
+    await sql`insert into deployments (tenant_id, environment, status, deployed_at)
+      select ${tenantId}::uuid, 'batch', 'ok', '2026-02-01 00:00:00.0001+00'::timestamptz + i * interval '100 microseconds'
+        from generate_series(0, 5) as i`.execute(tenantry.kysely)
+    try {
+      const where = { environment: 'batch' }
+      const first = await deployments().page({ where, orderBy: [['deployed_at', 'asc']], limit: 2 })
+      // The page's last row (.000200) moves to .000450, past the next two rows (.000300, .000400).
+      await sql`update deployments set deployed_at = deployed_at + interval '250 microseconds' where id = ${first.items[1]!.id}`.execute(tenantry.kysely)
+      const second = await deployments().page({ where, orderBy: [['deployed_at', 'asc']], limit: 10, after: first.nextCursor })
+      const { rows } = await pool.query<{ id: string }>(
+        `select id from deployments where tenant_id = $1 and environment = 'batch' and deployed_at > '2026-02-01 00:00:00.0002+00' order by deployed_at, id`,
+        [tenantId],
+      )
+      expect(rows).toHaveLength(5)
+      expect(second.items.map((r) => r.id)).toEqual(rows.map((r) => r.id))
+    } finally {
+      await sql`delete from deployments where environment = 'batch'`.execute(tenantry.kysely)
+    }
+  })
 })
 
 describe('row locks, from the installed package', () => {

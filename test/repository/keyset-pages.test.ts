@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto'
-import { sql, type Generated } from 'kysely'
+import { Kysely, PostgresDialect, sql, type Generated } from 'kysely'
 import pg from 'pg'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createTenantry, defineTable, type OrderByInput, type Tenantry } from '../../src/index.js'
@@ -83,6 +83,19 @@ async function walk(orderBy: OrderByInput<string>, limit: number, t: Tenantry<De
   throw new Error('pages never ended')
 }
 
+/** `walk` with a `where` filter (the statement built per call). */
+async function walkWhere(where: Record<string, unknown>, orderBy: OrderByInput<string>, limit: number): Promise<string[]> {
+  const seen: string[] = []
+  let after: string | null = null
+  for (let pages = 0; pages < 100; pages++) {
+    const page: { items: { id: string }[]; nextCursor: string | null } = await repo().page({ where: where as never, orderBy: orderBy as never, limit, after })
+    seen.push(...page.items.map((r) => r.id))
+    after = page.nextCursor
+    if (!after) return seen
+  }
+  throw new Error('pages never ended')
+}
+
 /** The same ordering, as PostgreSQL sorts it with the microseconds the database holds. */
 async function expected(orderSql: string): Promise<string[]> {
   const { rows } = await sql<{ id: string }>`select id from deployments where tenant_id = ${tenantId} order by ${sql.raw(orderSql)}`.execute(fileDb.db)
@@ -149,6 +162,68 @@ describe('keyset pages on microsecond timestamps', () => {
           ),
         ).toEqual(await expected(`created_at ${direction}, environment ${direction === 'asc' ? 'desc' : 'asc'}, id ${direction === 'asc' ? 'desc' : 'asc'}`))
       }
+    }
+  })
+
+  it('pages exactly through rows that share one created_at to the microsecond (one insert), with and without a filter', async () => {
+    await sql`
+      insert into deployments (tenant_id, environment, scheduled_at, created_at)
+      select ${tenantId}::uuid, 'batch', now()::timestamp, '2026-06-01 00:00:00.123456+00'::timestamptz + (i / 8) * interval '1 microsecond'
+        from generate_series(0, 23) as i`.execute(fileDb.db)
+    try {
+      for (const direction of ['asc', 'desc'] as const) {
+        for (const limit of [3, 5, 8]) {
+          expect(await walk([['created_at', direction]], limit)).toEqual(await expected(`created_at ${direction}, id ${direction}`))
+          const batch = await walkWhere({ environment: 'batch' }, [['created_at', direction]], limit)
+          const { rows } = await sql<{ id: string }>`
+            select id from deployments where tenant_id = ${tenantId} and environment = 'batch'
+             order by created_at ${sql.raw(direction)}, id ${sql.raw(direction)}`.execute(fileDb.db)
+          expect(batch).toEqual(rows.map((r) => r.id))
+        }
+      }
+    } finally {
+      await sql`delete from deployments where environment = 'batch'`.execute(fileDb.db)
+    }
+  })
+
+  it('skips no row when the cursor row moves within its millisecond before the next page', async () => {
+    await sql`
+      insert into deployments (tenant_id, environment, scheduled_at, created_at)
+      select ${tenantId}::uuid, 'moving', now()::timestamp, '2026-07-01 00:00:00.0001+00'::timestamptz + i * interval '100 microseconds'
+        from generate_series(0, 5) as i`.execute(fileDb.db)
+    try {
+      for (const direction of ['asc', 'desc'] as const) {
+        const where = { environment: 'moving' } as never
+        const first = await repo().page({ where, orderBy: [['created_at', direction]], limit: 2 })
+        const moved = first.items[1]!
+        // The cursor row jumps 250 µs past the next two rows in the page's direction.
+        const shift = direction === 'asc' ? sql`+ interval '250 microseconds'` : sql`- interval '250 microseconds'`
+        await sql`update deployments set created_at = created_at ${shift} where id = ${moved.id}`.execute(fileDb.db)
+        const second = await repo().page({ where, orderBy: [['created_at', direction]], limit: 10, after: first.nextCursor })
+        const ids = second.items.map((r) => r.id)
+        const { rows } = await sql<{ id: string }>`
+          select id from deployments where environment = 'moving' and id <> ${first.items[0]!.id}
+           order by created_at ${sql.raw(direction)}, id ${sql.raw(direction)}`.execute(fileDb.db)
+        // Every row after the cursor's position, the moved row included where it now sorts.
+        expect(ids).toEqual(rows.map((r) => r.id))
+        await sql`update deployments set created_at = created_at ${direction === 'asc' ? sql`- interval '250 microseconds'` : sql`+ interval '250 microseconds'`} where id = ${moved.id}`.execute(
+          fileDb.db,
+        )
+      }
+    } finally {
+      await sql`delete from deployments where environment = 'moving'`.execute(fileDb.db)
+    }
+  })
+
+  it("pages exactly through a host's own Kysely over a pool tenantry does not guard (the microseconds read back by key)", async () => {
+    const pool = new pg.Pool({ connectionString: fileDb.url, max: 2 })
+    try {
+      const hosted = createTenantry<DeployDB>({ db: new Kysely<DeployDB>({ dialect: new PostgresDialect({ pool }) }), tables, cursorKey: KEY })
+      for (const direction of ['asc', 'desc'] as const) {
+        expect(await walk([['created_at', direction]], 4, hosted)).toEqual(await expected(`created_at ${direction}, id ${direction}`))
+      }
+    } finally {
+      await pool.end()
     }
   })
 
@@ -298,18 +373,23 @@ describe('page rows and cursors', () => {
 
 describe('index use of the keyset predicate', () => {
   /** Index conditions of the plan of the statement `fn` sends through `tenantry`'s pool. */
+  let lastSent: { text: string; values: unknown[] } = { text: '', values: [] }
   async function indexConditions(fn: (t: Tenantry<DeployDB>) => Promise<unknown>): Promise<string[]> {
     const sent: { text: string; values: unknown[] }[] = []
     const pool = new pg.Pool({ connectionString: fileDb.url, max: 1 })
     pool.on('connect', (client) => {
       const query = client.query.bind(client) as (...args: unknown[]) => unknown
       ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        if (typeof args[0] === 'string' && /^\s*select t\.\*/.test(args[0])) sent.push({ text: args[0], values: (args[1] as unknown[]) ?? [] })
+        // A page's statement may arrive as a query config (with the parsers that record timestamps' text).
+        const [text, values] =
+          typeof args[0] === 'string' ? [args[0], args[1]] : [(args[0] as { text?: string })?.text, (args[0] as { values?: unknown })?.values]
+        if (typeof text === 'string' && /^\s*select t\.\*/.test(text)) sent.push({ text, values: (values as unknown[]) ?? [] })
         return query(...args)
       }
     })
     try {
       await fn(createTenantry<DeployDB>({ pool, tables, cursorKey: KEY }))
+      lastSent = sent.at(-1)!
       const client = await pool.connect()
       try {
         await client.query('begin')
@@ -347,6 +427,13 @@ describe('index use of the keyset predicate', () => {
   it('bounds a page on a microsecond timestamp by a row comparison with the exact value', async () => {
     const conditions = await indexConditions(nextPage([['created_at', 'desc']]))
     expect(conditions.some((c) => /ROW\(created_at, id\) < ROW\(/.test(c))).toBe(true)
+  })
+
+  it('bounds a page that ends inside a millisecond by the exact microseconds the cursor carries, reading nothing back', async () => {
+    // Desc, the first three rows are .002013, .002012 and .002011: the page ends inside that millisecond.
+    const conditions = await indexConditions(nextPage([['created_at', 'desc']]))
+    expect(conditions.some((c) => /ROW\(created_at, id\) < ROW\('2026-03-01 00:00:00\.002011\+00'::timestamp with time zone/.test(c))).toBe(true)
+    expect(lastSent.text).not.toMatch(/coalesce|as "s"/)
   })
 
   it('bounds the page after a millisecond change by the millisecond alone, reading no exact value back', async () => {
