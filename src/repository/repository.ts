@@ -24,7 +24,8 @@ import { assignmentsFor, checkedInsert, preparePatch, prepareInsert, stampUpdate
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
-import { deleteStatement, executeInsert, targetCte, updateStatement, type TargetRows } from './write-statements.js'
+import { deleteStatement, targetCte, updateStatement, type TargetRows } from './write-statements.js'
+import { executeInsert, executeUpdate } from './compiled-writes.js'
 import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
 import { tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
@@ -250,12 +251,21 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     const rows = await this.#write('update', String(key), ['beforeUpdate', 'afterUpdate'], async (db, inner, events) => {
       const target = this.#target(this.#view, [this.#pkEquals(key)])
       const finalValues = await this.#beforeUpdate(values, inner, [key], operation, db, target)
-      const statement = updateStatement(inner, this.#model, target, assignmentsFor(this.#model, finalValues), this.#auditAction('update'), {
-        ...this.#writeOptions('afterUpdate'),
-        ...(guard ? { guard } : {}),
-        ...withCheck(referenceCheck(inner, this.#model, { columns: Object.keys(finalValues) })),
-      })
-      const changed = await this.#runWrite(db, statement, events)
+      const changed = await executeUpdate(
+        db,
+        inner,
+        this.#model,
+        target.visibility,
+        key,
+        finalValues,
+        this.#auditAction('update'),
+        {
+          ...this.#writeOptions('afterUpdate'),
+          ...(guard ? { guard } : {}),
+          ...withCheck(referenceCheck(inner, this.#model, { columns: Object.keys(finalValues) })),
+        },
+        events,
+      )
       const before = this.#takeBefore('afterUpdate', changed)
       if (changed.length === 0) {
         if (guard && (await this.#existsInView(db, key))) {

@@ -1,8 +1,6 @@
-import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
+import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { auditInsertFromCte } from '../execution/audit-statement.js'
-import { AUDIT_COLUMN, collectAuditEvents } from '../execution/audited-write.js'
-import type { AuditEvent } from '../runtime/audit-event.js'
-import { executeCached } from './statement-cache.js'
+import { AUDIT_COLUMN } from '../execution/audited-write.js'
 import { isJsonColumn } from './filter-values.js'
 import type { RequestState } from '../runtime/runtime.js'
 import { rowVisibilityCondition, type RowVisibility } from '../predicates/row-visibility.js'
@@ -10,18 +8,12 @@ import type { TableModel } from '../schema/table-model.js'
 import { selectWithBefore } from './hook-rows.js'
 import { insertValuesCheck } from './insert-values-check.js'
 import type { RowCheck } from './reference-check.js'
-import {
-  precededBy,
-  runWriteStatement,
-  splitAuditInsert,
-  splitAuditStatement,
-  tenantShardFilter,
-  type SplitStatementShape,
-} from '../execution/split-audit-statement.js'
+import { precededBy, splitAuditInsert, splitAuditStatement, tenantShardFilter, type SplitStatementShape } from '../execution/split-audit-statement.js'
 
 /**
  * Data-modifying CTEs: the change and its audit rows in one statement, so an audited single-row
- * write is one round trip and can never commit without its audit record.
+ * write is one round trip and can never commit without its audit record. `compiled-writes.ts` runs
+ * them, compiled once per shape where it can.
  */
 
 function tableRef(model: TableModel): RawBuilder<unknown> {
@@ -40,7 +32,7 @@ export function bindValue(model: TableModel, column: string, value: unknown): un
   return value
 }
 
-function isJson(model: TableModel, column: string): boolean {
+export function isJson(model: TableModel, column: string): boolean {
   const info = model.columns.get(column)
   return info !== undefined && isJsonColumn(info)
 }
@@ -103,50 +95,6 @@ export function insertStatement(
     : sql``
   return sql<Record<string, unknown>>`with created as (${insert})${audit}
     ${finalSelect(model, 'created', options.audited, options.wantEvents, options.check)}`
-}
-
-/**
- * Runs `insertStatement` for `rows` and returns the created rows, their audit events added to
- * `events`. A one-row insert of a tenant scope (`create`) is compiled once per table and shape (op,
- * columns, audit, check) through `executeCached`: the template is built with the same code, from
- * placeholders for the row's values and the context's, so no value of a call, the tenant's least of
- * all, is ever part of it. A system scope (its reason is in the audit metadata), several rows and
- * Citus are built per call.
- */
-export async function executeInsert(
-  db: Kysely<any>,
-  state: RequestState,
-  model: TableModel,
-  rows: Record<string, unknown>[],
-  action: string,
-  options: WriteOptions,
-  events: AuditEvent[],
-): Promise<Record<string, unknown>[]> {
-  const ctx = state.context
-  if (rows.length !== 1 || ctx === null || state.system !== null || state.runtime.distributedAudit) {
-    return runWriteStatement(db, insertStatement(state, model, rows, action, options), events)
-  }
-  const row = rows[0]!
-  const columns = Object.keys(row)
-  const values = [...columns.map((column) => jsonText(model, column, row[column])), ctx.tenantId, ctx.actorId, ctx.ip, ctx.userAgent, ctx.requestId]
-  const shape = `insert:${action}:${columns.join(',')}:${options.audited}:${options.wantEvents}:${options.check !== undefined}`
-  const { rows: created } = await executeCached(db, model, shape, values, (...placeholders) => {
-    const [tenantId, actorId, ip, userAgent, requestId] = placeholders.slice(columns.length) as [string, string, string, string, string]
-    const template: RequestState = { ...state, context: { tenantId, actorId, ip, userAgent, requestId } }
-    const placeholderRow = Object.fromEntries(columns.map((column, i) => [column, placeholders[i]]))
-    return insertStatement(template, model, [placeholderRow], action, { ...options, bind: bindJsonText })
-  })
-  return collectAuditEvents(created, events)
-}
-
-/** JSON columns take their value as JSON text (`bindJsonText`); any other value is returned as it is. */
-function jsonText(model: TableModel, column: string, value: unknown): unknown {
-  return isJson(model, column) && value !== null && value !== undefined ? JSON.stringify(value) : value
-}
-
-/** `bindValue` for values `jsonText` prepared: JSON columns always cast, the text (or null) bound as one parameter. */
-function bindJsonText(model: TableModel, column: string, value: unknown): unknown {
-  return isJson(model, column) ? sql`${value}::${sql.raw(model.columns.get(column)!.type)}` : value
 }
 
 export interface TargetRows {

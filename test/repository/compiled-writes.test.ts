@@ -86,3 +86,59 @@ describe('a create compiled once per shape', () => {
     ])
   })
 })
+
+describe('an update by id compiled once per shape', () => {
+  it("writes each call's own row, tenant, values (json and null included) and audit context, and never another tenant's row", async () => {
+    const seeded: { id: string; tenantId: string }[] = []
+    for (let i = 0; i < 6; i++) {
+      const tenantId = tenants[i % 2]!
+      const row = await tenantry
+        .withContext({ tenantId })
+        .repo('projects')
+        .create({ name: `to update ${i}`, budget: 1 })
+      seeded.push({ id: row.id, tenantId })
+    }
+    const calls = seeded.map(({ id, tenantId }, i) => ({
+      id,
+      tenantId,
+      actorId: randomUUID(),
+      ip: `203.0.113.${i + 10}`,
+      userAgent: `agent-${i}`,
+      requestId: `update-${i}`,
+      patch: { name: `updated ${i}`, budget: i % 3 === 0 ? null : i * 10, tags: i % 2 === 0 ? { call: i, list: [i] } : {} },
+    }))
+    for (const { id, patch, ...context } of calls) await tenantry.withContext(context).repo('projects').update(id, patch)
+    // The same shape from the other tenant: the compiled statement binds this call's tenant, so it finds nothing.
+    for (const { id, tenantId } of seeded) {
+      const other = tenants.find((t) => t !== tenantId)!
+      await expect(tenantry.withContext({ tenantId: other }).repo('projects').update(id, { name: 'stolen', budget: 0, tags: {} })).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      })
+    }
+    const ids = calls.map((c) => c.id)
+    const rows = await fileDb.db.selectFrom('projects').select(['id', 'tenant_id', 'name', 'budget', 'tags']).where('id', 'in', ids).execute()
+    const audits = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select(['resource_id', 'tenant_id', 'actor_user_id', 'ip', 'user_agent', 'request_id', 'new_values', 'changed_fields'])
+      .where('resource_id', 'in', ids)
+      .where('action', '=', 'projects.update')
+      .where('request_id', 'like', 'update-%')
+      .execute()
+    calls.forEach((call, i) => {
+      expect(rows.find((r) => r.id === call.id)).toEqual({ id: call.id, tenant_id: call.tenantId, ...call.patch })
+      expect(audits.filter((a) => a.resource_id === call.id)).toEqual([
+        {
+          resource_id: call.id,
+          tenant_id: call.tenantId,
+          actor_user_id: call.actorId,
+          ip: call.ip,
+          user_agent: call.userAgent,
+          request_id: call.requestId,
+          new_values: expect.objectContaining({ name: call.patch.name, tenant_id: call.tenantId, budget: call.patch.budget }),
+          // Every budget moves off 1; tags change only where the patch sets a non-empty object.
+          changed_fields: i % 2 === 0 ? ['budget', 'name', 'tags'] : ['budget', 'name'],
+        },
+      ])
+    })
+  })
+})
