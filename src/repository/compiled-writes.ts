@@ -6,8 +6,8 @@ import type { AuditEvent } from '../runtime/audit-event.js'
 import type { RequestState } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
 import { executeCached } from './statement-cache.js'
-import { assignmentsFor, stampUpdatedAt } from './write-input.js'
-import { insertStatement, isJson, updateStatement, type TargetRows, type WriteOptions } from './write-statements.js'
+import { assignmentsFor } from './write-input.js'
+import { insertStatement, isJson, updateStatement, type Assignments, type TargetRows, type WriteOptions } from './write-statements.js'
 
 /**
  * The hot single-row writes, compiled once per table and shape through `executeCached`: the
@@ -60,12 +60,36 @@ function bindJsonText(model: TableModel, column: string, value: unknown): unknow
   return isJson(model, column) ? sql`${value}::${sql.raw(model.columns.get(column)!.type)}` : value
 }
 
+/** The `SET` of a by-key update: the values each call binds, and the assignments made from them. */
+export interface UpdateSet {
+  values: unknown[]
+  /** Identifies the `SET`'s SQL text among a table's updates. */
+  shape: string
+  /** The assignments, from `values` or from one placeholder per value. */
+  assignments: (values: unknown[]) => Assignments
+}
+
+/** The `SET` of `update(id, patch)`: each column bound (JSON as text), `updated_at` moved unless the patch sets it. */
+export function patchSet(model: TableModel, patch: Record<string, unknown>): UpdateSet {
+  const columns = Object.keys(patch)
+  return {
+    values: columns.map((column) => jsonText(model, column, patch[column])),
+    shape: columns.join(','),
+    assignments: (values) => assignmentsFor(model, Object.fromEntries(columns.map((column, i) => [column, values[i]])), bindJsonText),
+  }
+}
+
+/** A `SET` that holds no value of a call (`softDelete`, `restore`), named by `shape`. */
+export function fixedSet(shape: string, assignments: Assignments): UpdateSet {
+  return { values: [], shape, assignments: () => assignments }
+}
+
 /**
  * Runs `updateStatement` for the row with primary key `key` in `visibility` and returns the changed
- * rows, their audit events added to `events`. `update(id, patch)` in a tenant scope is compiled once
- * per table and shape (view, action, columns and which of them take SQL, audit, check, old rows
- * for hooks), from placeholders for the key, the patch's values and the context's, like
- * `executeInsert`. A system scope, an `expectedUpdatedAt` guard and Citus are built per call.
+ * rows, their audit events added to `events`. In a tenant scope it is compiled once per table and
+ * shape (action, view, the `SET`, audit, check, old rows for hooks), from placeholders for the key,
+ * the set's values and the context's, like `executeInsert`. A system scope, an `expectedUpdatedAt`
+ * guard and Citus are built per call.
  */
 export async function executeUpdate(
   db: Kysely<any>,
@@ -73,34 +97,23 @@ export async function executeUpdate(
   model: TableModel,
   visibility: RowVisibility,
   key: string | number,
-  values: Record<string, unknown>,
+  set: UpdateSet,
   action: string,
   options: WriteOptions & { guard?: RawBuilder<SqlBool> },
   events: AuditEvent[],
 ): Promise<Record<string, unknown>[]> {
   const ctx = state.context
   if (ctx === null || state.system !== null || options.split || options.guard || state.runtime.distributedAudit || visibility.tenantId === null) {
-    return runWriteStatement(db, updateStatement(state, model, byKey(model, visibility, key), assignmentsFor(model, values), action, options), events)
+    return runWriteStatement(db, updateStatement(state, model, byKey(model, visibility, key), set.assignments(set.values), action, options), events)
   }
-  const columns = Object.keys(values)
-  const bound = [key, ...columns.map((column) => jsonText(model, column, values[column])), ctx.tenantId, ctx.actorId, ctx.ip, ctx.userAgent, ctx.requestId]
+  const count = set.values.length
+  const bound = [key, ...set.values, ctx.tenantId, ctx.actorId, ctx.ip, ctx.userAgent, ctx.requestId]
   const flags = `${options.audited}:${options.wantEvents}:${options.check !== undefined}:${options.before === true}`
-  const shape = `update:${action}:${visibility.view}:${columns.join(',')}:${flags}`
-  const { rows } = await executeCached(db, model, shape, bound, (id, ...placeholders) => {
-    const [tenantId, actorId, ip, userAgent, requestId] = placeholders.slice(columns.length) as [string, string, string, string, string]
+  const { rows } = await executeCached(db, model, `update:${action}:${visibility.view}:${set.shape}:${flags}`, bound, (id, ...placeholders) => {
+    const [tenantId, actorId, ip, userAgent, requestId] = placeholders.slice(count) as [string, string, string, string, string]
     const template: RequestState = { ...state, context: { tenantId, actorId, ip, userAgent, requestId } }
-    const assignments: Record<string, unknown> = {}
-    columns.forEach((column, i) => {
-      assignments[column] = bindJsonText(model, column, placeholders[i])
-    })
-    return updateStatement(
-      template,
-      model,
-      byKey(model, { ...visibility, tenantId }, id),
-      'updated_at' in values ? assignments : stampUpdatedAt(model, assignments),
-      action,
-      options,
-    )
+    const target = byKey(model, { ...visibility, tenantId }, id)
+    return updateStatement(template, model, target, set.assignments(placeholders.slice(0, count)), action, options)
   })
   return collectAuditEvents(rows, events)
 }

@@ -25,7 +25,7 @@ import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
 import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { deleteStatement, targetCte, updateStatement, type TargetRows } from './write-statements.js'
-import { executeInsert, executeUpdate } from './compiled-writes.js'
+import { executeInsert, executeUpdate, fixedSet, patchSet } from './compiled-writes.js'
 import { lockTargetRows, removedRowsBefore, takeBeforeRows } from './hook-rows.js'
 import { tenantSafeReplacement } from './hook-replacement.js'
 import { deletedStateCheck, explainReferenceError, referenceCheck, withCheck } from './reference-check.js'
@@ -257,7 +257,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         this.#model,
         target.visibility,
         key,
-        finalValues,
+        patchSet(this.#model, finalValues),
         this.#auditAction('update'),
         {
           ...this.#writeOptions('afterUpdate'),
@@ -313,7 +313,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     this.#options(options, 'softDelete')
     await this.#ready()
     const key = this.#idFor('softDelete', id)
-    const rows = await this.#changeDeletedState('softDelete', [this.#pkEquals(key)], 'deleted', String(key))
+    const rows = await this.#changeDeletedState('softDelete', { key }, 'deleted')
     return rows[0] as Row
   }
 
@@ -324,7 +324,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     checkBulkFilter(this.#model, where, operation)
     await this.#ready()
     const filters = compileBulkFilter(this.#model, where, operation)
-    const rows = await this.#changeDeletedState('softDeleteMany', filters, 'deleted', null)
+    const rows = await this.#changeDeletedState('softDeleteMany', { filters }, 'deleted')
     return { count: rows.length }
   }
 
@@ -333,7 +333,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
     this.#options(options, 'restore')
     await this.#ready()
     const key = this.#idFor('restore', id)
-    const rows = await this.#changeDeletedState('restore', [this.#pkEquals(key)], 'live', String(key))
+    const rows = await this.#changeDeletedState('restore', { key }, 'live')
     return rows[0] as Row
   }
 
@@ -581,11 +581,13 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
 
   async #changeDeletedState(
     op: 'softDelete' | 'softDeleteMany' | 'restore',
-    filters: RawBuilder<SqlBool>[],
+    rows: { key: string | number } | { filters: RawBuilder<SqlBool>[] },
     to: 'deleted' | 'live',
-    resourceId: string | null,
   ): Promise<Record<string, unknown>[]> {
     const operation = this.#operation(op)
+    const key = 'key' in rows ? rows.key : null
+    const resourceId = key === null ? null : String(key)
+    const filters = 'filters' in rows ? rows.filters : [this.#pkEquals(rows.key)]
     await this.#ready()
     if (this.#model.softDelete.kind === 'none') {
       throw new TenantryError('VALIDATION', `${operation}: table "${this.#model.name}" has no soft-delete strategy (use purge)`, {
@@ -607,11 +609,12 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
           before: await this.#lockedRows(db, target),
         })
       const deletedAt = cascades && !deleting ? await deletedAtOf(db, this.#model, target) : null
-      const statement = updateStatement(inner, this.#model, target, assignments, this.#auditAction(op), {
-        ...this.#writeOptions(deleting ? 'afterDelete' : undefined),
-        ...withCheck(deletedStateCheck(inner, this.#model, to)),
-      })
-      const rows = await this.#runWrite(db, statement, events)
+      const options = { ...this.#writeOptions(deleting ? 'afterDelete' : undefined), ...withCheck(deletedStateCheck(inner, this.#model, to)) }
+      const action = this.#auditAction(op)
+      const rows =
+        key === null
+          ? await this.#runWrite(db, updateStatement(inner, this.#model, target, assignments, action, options), events)
+          : await executeUpdate(db, inner, this.#model, target.visibility, key, fixedSet(`deleted-state:${to}`, assignments), action, options, events)
       const before = deleting ? this.#takeBefore('afterDelete', rows) : []
       if (resourceId !== null && rows.length === 0) throw this.#notFound(op, true)
       const step = { db, state: inner, events, wantEvents: this.#state.runtime.audit.sink !== undefined }

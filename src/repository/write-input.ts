@@ -107,10 +107,10 @@ async function refuseTenant(state: RequestState, model: TableModel, column: stri
   throw error
 }
 
-/** The `SET` of an update: each value bound for its column, and `updated_at` moved unless the patch sets it. */
-export function assignmentsFor(model: TableModel, values: Record<string, unknown>): Assignments {
+/** The `SET` of an update: each value bound for its column (`bind`), and `updated_at` moved unless the patch sets it. */
+export function assignmentsFor(model: TableModel, values: Record<string, unknown>, bind = bindValue): Assignments {
   const assignments: Record<string, unknown> = {}
-  for (const column in values) assignments[column] = bindValue(model, column, values[column])
+  for (const column in values) assignments[column] = bind(model, column, values[column])
   return 'updated_at' in values ? assignments : stampUpdatedAt(model, assignments)
 }
 

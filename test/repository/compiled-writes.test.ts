@@ -142,3 +142,83 @@ describe('an update by id compiled once per shape', () => {
     })
   })
 })
+
+describe('softDelete and restore by id compiled once per shape', () => {
+  it("change each call's own row with its own audit context, and never another tenant's row", async () => {
+    const seeded: { id: string; tenantId: string }[] = []
+    for (let i = 0; i < 4; i++) {
+      const tenantId = tenants[i % 2]!
+      seeded.push({
+        id: (
+          await tenantry
+            .withContext({ tenantId })
+            .repo('projects')
+            .create({ name: `to delete ${i}` })
+        ).id,
+        tenantId,
+      })
+    }
+    for (const { id, tenantId } of seeded) {
+      const other = tenants.find((t) => t !== tenantId)!
+      await expect(tenantry.withContext({ tenantId: other }).repo('projects').softDelete(id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    }
+    for (const [i, { id, tenantId }] of seeded.entries()) {
+      await tenantry
+        .withContext({ tenantId, requestId: `delete-${i}` })
+        .repo('projects')
+        .softDelete(id)
+    }
+    for (const { id, tenantId } of seeded) {
+      const other = tenants.find((t) => t !== tenantId)!
+      await expect(tenantry.withContext({ tenantId: other }).repo('projects').restore(id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    }
+    const deleted = await fileDb.db
+      .selectFrom('projects')
+      .select(['id', 'tenant_id'])
+      .where(
+        'id',
+        'in',
+        seeded.map((s) => s.id),
+      )
+      .where('deleted_at', 'is not', null)
+      .execute()
+    expect(deleted).toHaveLength(4)
+    for (const [i, { id, tenantId }] of seeded.entries()) {
+      if (i % 2 === 0)
+        await tenantry
+          .withContext({ tenantId, requestId: `restore-${i}` })
+          .repo('projects')
+          .restore(id)
+    }
+    const rows = await fileDb.db
+      .selectFrom('projects')
+      .select(['id', 'tenant_id', 'deleted_at'])
+      .where(
+        'id',
+        'in',
+        seeded.map((s) => s.id),
+      )
+      .execute()
+    const audits = await fileDb.db
+      .selectFrom('tenantry.audit_logs')
+      .select(['resource_id', 'tenant_id', 'action', 'request_id'])
+      .where(
+        'resource_id',
+        'in',
+        seeded.map((s) => s.id),
+      )
+      .where('action', 'in', ['projects.softDelete', 'projects.restore'])
+      .where('outcome', '=', 'success')
+      .orderBy('created_at')
+      .execute()
+    seeded.forEach(({ id, tenantId }, i) => {
+      const row = rows.find((r) => r.id === id)!
+      expect(row.tenant_id).toBe(tenantId)
+      expect(row.deleted_at === null).toBe(i % 2 === 0)
+      expect(audits.filter((a) => a.resource_id === id).map((a) => [a.tenant_id, a.request_id])).toEqual([
+        [tenantId, `delete-${i}`],
+        ...(i % 2 === 0 ? [[tenantId, `restore-${i}`]] : []),
+      ])
+    })
+  })
+})
