@@ -78,7 +78,8 @@ export function withRecordedTimestamps(client: Pick<pg.ClientBase, 'getTypeParse
   const parameters = args[1]
   if (typeof args[0] !== 'string' || !Array.isArray(parameters) || args.length > 2) return args
   const texts = recorded.get(parameters)
-  if (texts === undefined) return args
+  // A client without pg's `getTypeParser` (a host's stand-in) gets the statement as it was.
+  if (texts === undefined || typeof client.getTypeParser !== 'function') return args
   recorded.delete(parameters)
   return [{ text: args[0], values: parameters, types: texts.typesFor(client) }]
 }
