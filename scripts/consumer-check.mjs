@@ -23,7 +23,7 @@ import { join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** Tests the consumer suite has today; adding a test file only raises the count. */
-const MIN_PASSED = 27
+const MIN_PASSED = 28
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const args = new Set(process.argv.slice(2))
