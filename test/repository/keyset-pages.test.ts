@@ -70,25 +70,17 @@ beforeAll(async () => {
 
 const repo = (tenant = tenantId, t: Tenantry<DeployDB> = tenantry) => t.withContext({ tenantId: tenant }).repo('deployments')
 
-/** Walks every page and returns the ids in the order the pages gave them. */
-async function walk(orderBy: OrderByInput<string>, limit: number, t: Tenantry<DeployDB> = tenantry): Promise<string[]> {
+/** Walks every page (of the rows matching `where`, when given) and returns the ids in the order the pages gave them. */
+async function walk(orderBy: OrderByInput<string>, limit: number, t: Tenantry<DeployDB> = tenantry, where?: Record<string, unknown>): Promise<string[]> {
   const seen: string[] = []
   let after: string | null = null
   for (let pages = 0; pages < 100; pages++) {
-    const page: { items: { id: string }[]; nextCursor: string | null } = await repo(tenantId, t).page({ orderBy: orderBy as never, limit, after })
-    seen.push(...page.items.map((r) => r.id))
-    after = page.nextCursor
-    if (!after) return seen
-  }
-  throw new Error('pages never ended')
-}
-
-/** `walk` with a `where` filter (the statement built per call). */
-async function walkWhere(where: Record<string, unknown>, orderBy: OrderByInput<string>, limit: number): Promise<string[]> {
-  const seen: string[] = []
-  let after: string | null = null
-  for (let pages = 0; pages < 100; pages++) {
-    const page: { items: { id: string }[]; nextCursor: string | null } = await repo().page({ where: where as never, orderBy: orderBy as never, limit, after })
+    const page: { items: { id: string }[]; nextCursor: string | null } = await repo(tenantId, t).page({
+      ...(where ? { where: where as never } : {}),
+      orderBy: orderBy as never,
+      limit,
+      after,
+    })
     seen.push(...page.items.map((r) => r.id))
     after = page.nextCursor
     if (!after) return seen
@@ -174,7 +166,7 @@ describe('keyset pages on microsecond timestamps', () => {
       for (const direction of ['asc', 'desc'] as const) {
         for (const limit of [3, 5, 8]) {
           expect(await walk([['created_at', direction]], limit)).toEqual(await expected(`created_at ${direction}, id ${direction}`))
-          const batch = await walkWhere({ environment: 'batch' }, [['created_at', direction]], limit)
+          const batch = await walk([['created_at', direction]], limit, tenantry, { environment: 'batch' })
           const { rows } = await sql<{ id: string }>`
             select id from deployments where tenant_id = ${tenantId} and environment = 'batch'
              order by created_at ${sql.raw(direction)}, id ${sql.raw(direction)}`.execute(fileDb.db)
