@@ -39,8 +39,8 @@ describe('npm run demo', () => {
     'tells the story on DATABASE_URL in a throwaway database, and drops it',
     async () => {
       const run = await runExample('examples/demo.ts', exampleEnv({ DATABASE_URL: serverUrl }))
-      expect(run.stderr).toBe('')
-      expect(run.code).toBe(0)
+      // Together, so a failure shows the exit code and what the example wrote to stderr.
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' })
       expect(run.stdout).toMatch(/in a new database "tenantry_demo_[0-9a-f]{8}"/)
       expectTheStory(run.stdout)
       expect(await databasesNamed('tenantry_demo_')).toEqual([])
@@ -62,8 +62,8 @@ describe('npm run demo', () => {
         url.username = role
         url.password = password
         const run = await runExample('examples/demo.ts', exampleEnv({ DATABASE_URL: url.toString() }))
-        expect(run.stderr).toBe('')
-        expect(run.code).toBe(0)
+        // Together, so a failure shows the exit code and what the example wrote to stderr.
+        expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' })
         expect(run.stdout).toContain('(no CREATEDB)')
         expectTheStory(run.stdout)
         const check = new pg.Pool({ connectionString: withDatabase(serverUrl, database), max: 1 })
@@ -88,8 +88,8 @@ describe('npm run demo', () => {
     'starts and stops an embedded PostgreSQL without DATABASE_URL',
     async () => {
       const run = await runExample('examples/demo.ts', exampleEnv())
-      expect(run.stderr).toBe('')
-      expect(run.code).toBe(0)
+      // Together, so a failure shows the exit code and what the example wrote to stderr.
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' })
       expect(run.stdout).toContain('running on an embedded PostgreSQL')
       expectTheStory(run.stdout)
       expect(run.stdout).toContain('server stopped')
@@ -110,8 +110,8 @@ describe('the README quick start', () => {
     'runs as npm run example:quickstart in a throwaway database on DATABASE_URL, and drops it',
     async () => {
       const run = await runExample('examples/run-quickstart.ts', exampleEnv({ DATABASE_URL: serverUrl }))
-      expect(run.stderr).toBe('')
-      expect(run.code).toBe(0)
+      // Together, so a failure shows the exit code and what the example wrote to stderr.
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' })
       expect(run.stdout).toMatch(/in a new database "tenantry_quickstart_[0-9a-f]{8}"/)
       expect(run.stdout).toContain("[ 'Artemis' ] null [ 'Gemini' ]")
       expect(await databasesNamed('tenantry_quickstart_')).toEqual([])
