@@ -104,34 +104,42 @@ export function encodeCursor(
   operation: string,
 ): string {
   const bound = millisecondBound(model, keys[0]!, row, next)
-  const values = bound === null ? keys.map((k) => valueText(model, k.column, row[k.column], operation)) : []
-  const exactValues = bound === null ? withExactTimestamps(model, keys, row, values, exact) : null
-  const content = bound !== null ? { b: bound } : exactValues !== null ? { x: exactValues } : values
+  let content: unknown = { b: bound }
+  if (bound === null) {
+    const { values, exactTimestamps } = cursorValues(model, keys, row, exact, operation)
+    content = exactTimestamps ? { x: values } : values
+  }
   const body = Buffer.from(JSON.stringify(content)).toString('base64url')
   return `${body}.${mac(key, signature(model, tenantId, keys), body).toString('base64url')}`
 }
 
 /**
- * `values` with every timestamp key's exact text, or `null` when a key is a timestamp whose text
- * `exact` does not know (or there is no timestamp key, and `values` are exact already).
+ * The text of `row`'s sort values; a timestamp's is the server's exact text where `exact` knows it
+ * (whatever the pool's parser made of it). `exactTimestamps`: there is a timestamp key, and every
+ * one that is not NULL has its exact text.
  */
-function withExactTimestamps(
+function cursorValues(
   model: TableModel,
   keys: SortKey[],
   row: Record<string, unknown>,
-  values: CursorValue[],
   exact: TimestampText,
-): CursorValue[] | null {
-  let result: CursorValue[] | null = null
-  for (let i = 0; i < keys.length; i++) {
-    const column = keys[i]!.column
-    if (values[i] === null || !TIMESTAMP_TYPES.has(model.columns.get(column)?.type ?? '')) continue
-    const text = exact(row[column])
-    if (text === undefined) return null
-    result ??= values.slice()
-    result[i] = text
-  }
-  return result
+  operation: string,
+): { values: CursorValue[]; exactTimestamps: boolean } {
+  let timestamps = 0
+  let known = 0
+  const values = keys.map(({ column }) => {
+    const value = row[column]
+    if (value !== null && value !== undefined && TIMESTAMP_TYPES.has(model.columns.get(column)?.type ?? '')) {
+      timestamps++
+      const text = exact(value)
+      if (text !== undefined) {
+        known++
+        return text
+      }
+    }
+    return valueText(model, column, value, operation)
+  })
+  return { values, exactTimestamps: timestamps > 0 && known === timestamps }
 }
 
 /**

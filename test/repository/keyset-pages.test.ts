@@ -207,6 +207,25 @@ describe('keyset pages on microsecond timestamps', () => {
     }
   })
 
+  it("parses a page's rows with the pool's own type parsers, and pages exactly with them", async () => {
+    // A host pool that reads timestamptz as { at: text } objects and int8 as bigint.
+    const types = {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === 1184 ? (text: string) => ({ at: text }) : oid === 20 ? (text: string) => BigInt(text) : pg.types.getTypeParser(oid, format as 'text'),
+    }
+    const pool = new pg.Pool({ connectionString: fileDb.url, max: 2, types })
+    try {
+      const hosted = createTenantry<DeployDB>({ pool, tables, cursorKey: KEY })
+      const first = await repo(tenantId, hosted).page({ orderBy: [['created_at', 'desc']], limit: 4 })
+      expect(first.items[0]!.created_at).toEqual({ at: expect.stringMatching(/^2026-03-01 00:00:00\.\d{6}\+00$/) })
+      for (const direction of ['asc', 'desc'] as const) {
+        expect(await walk([['created_at', direction]], 4, hosted)).toEqual(await expected(`created_at ${direction}, id ${direction}`))
+      }
+    } finally {
+      await pool.end()
+    }
+  })
+
   it("pages exactly through a host's own Kysely over a pool tenantry does not guard (the microseconds read back by key)", async () => {
     const pool = new pg.Pool({ connectionString: fileDb.url, max: 2 })
     try {
