@@ -19,9 +19,7 @@ import { insertStatement, isJson, updateStatement, type Assignments, type Target
 /**
  * Runs `insertStatement` for `rows` and returns the created rows, their audit events added to
  * `events`. A one-row insert of a tenant scope (`create`) is compiled once per table and shape (op,
- * columns, audit, check) through `executeCached`: the template is built with the same code, from
- * placeholders for the row's values and the context's, so no value of a call, the tenant's least of
- * all, is ever part of it. A system scope (its reason is in the audit metadata), several rows and
+ * columns, audit, check). A system scope (its reason is in the audit metadata), several rows and
  * Citus are built per call.
  */
 export async function executeInsert(
@@ -87,9 +85,8 @@ export function fixedSet(shape: string, assignments: Assignments): UpdateSet {
 /**
  * Runs `updateStatement` for the row with primary key `key` in `visibility` and returns the changed
  * rows, their audit events added to `events`. In a tenant scope it is compiled once per table and
- * shape (action, view, the `SET`, audit, check, old rows for hooks), from placeholders for the key,
- * the set's values and the context's, like `executeInsert`. A system scope, an `expectedUpdatedAt`
- * guard and Citus are built per call.
+ * shape (action, view, the `SET`, audit, check, old rows for hooks). A system scope, an
+ * `expectedUpdatedAt` guard and Citus are built per call.
  */
 export async function executeUpdate(
   db: Kysely<any>,

@@ -6,12 +6,14 @@ import type { TableModel } from '../schema/table-model.js'
 import type { SortKey } from './order-by.js'
 
 /**
- * Keyset cursors: `<body>.<mac>`. `body` is base64url JSON: the last row's sort values (an array of
- * text or null; a timestamp's text may hold only its milliseconds), `{ "x": [...] }`, the same
- * values with each timestamp's exact text as the server sent it, or `{ "b": <text> }`, a
- * millisecond bound on the first sort key (see `millisecondBound`); `mac` is HMAC-SHA256, under the instance's cursor key, of the table, the
- * tenant, the ordering and `body`. Without the key a cursor cannot be edited, forged by recomputing
- * a hash, or replayed for another table, tenant or ordering.
+ * Keyset cursors: `<body>.<mac>`. `body` is base64url JSON, one of:
+ * - the last row's sort values, an array of text or null (a timestamp's text may hold only its
+ *   milliseconds, recovered by primary key on the next page);
+ * - `{ "x": [...] }`, the same values with each timestamp's exact text as the server sent it;
+ * - `{ "b": <text> }`, a millisecond bound on the first sort key (see `millisecondBound`).
+ * `mac` is HMAC-SHA256, under the instance's cursor key, of the table, the tenant, the ordering
+ * and `body`. Without the key a cursor cannot be edited, forged by recomputing a hash, or replayed
+ * for another table, tenant or ordering.
  */
 
 const MAX_CURSOR_LENGTH = 4096
