@@ -1,16 +1,11 @@
-import { sql, type Kysely, type QueryResult, type RawBuilder, type SqlBool } from 'kysely'
+import type { Kysely, QueryResult } from 'kysely'
 import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { TimestampTexts } from '../runtime/timestamp-texts.js'
 import { afterCursorPredicate, type CursorPosition } from './cursor.js'
 import type { SortKey } from './order-by.js'
-import { countStatement, selectStatement, type RowLock } from './read-statements.js'
+import { countStatement, primaryKeyEquals, selectStatement, type RowLock } from './read-statements.js'
 import { executeCached } from './statement-cache.js'
-
-/** `t.<pk> = $key`, as the repository writes it for its by-key statements. */
-function primaryKeyEquals(model: TableModel, key: unknown): RawBuilder<SqlBool> {
-  return sql<SqlBool>`t.${sql.id(model.primaryKey)} = ${key}`
-}
 
 /**
  * `findById`: the same scoped `select` as `selectStatement` builds, compiled once per table, view,

@@ -5,6 +5,7 @@ import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { RequestState } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
+import { primaryKeyEquals } from './read-statements.js'
 import { executeCached } from './statement-cache.js'
 import { assignmentsFor } from './write-input.js'
 import { insertStatement, isJson, updateStatement, type Assignments, type TargetRows, type WriteOptions } from './write-statements.js'
@@ -117,5 +118,5 @@ export async function executeUpdate(
 
 /** The scoped target of a by-key write: `t.<pk> = key` in `visibility`. */
 function byKey(model: TableModel, visibility: RowVisibility, key: unknown): TargetRows {
-  return { visibility, filters: [sql<SqlBool>`t.${sql.id(model.primaryKey)} = ${key}`] }
+  return { visibility, filters: [primaryKeyEquals(model, key)] }
 }

@@ -5,6 +5,11 @@ import { orderByClause, type SortKey } from './order-by.js'
 
 /** Scoped `select`, `count` and `exists` statements; the scope's predicates always come first. */
 
+/** `t.<pk> = key`: the filter of every by-key statement (alias `t`). */
+export function primaryKeyEquals(model: TableModel, key: unknown): RawBuilder<SqlBool> {
+  return sql<SqlBool>`t.${sql.id(model.primaryKey)} = ${key}`
+}
+
 /** `lock` of `findById`/`findOne`/`findMany`: `for update` or `for share`, only inside a transaction. */
 export type RowLock = 'update' | 'share'
 

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely'
+import type { Kysely, RawBuilder, SqlBool } from 'kysely'
 import { auditedWrite, denied } from '../execution/audited-write.js'
 import { explainCitusLimit, runWriteStatement, splitsAudit } from '../execution/split-audit-statement.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
@@ -22,7 +22,7 @@ import { noticeTruncation } from './truncation-notice.js'
 import { auditActionName, operationName, type RepositoryOperation, type WriteOperation } from './operations.js'
 import { assignmentsFor, checkedInsert, preparePatch, prepareInsert, stampUpdatedAt, updatedAtGuard, withTenant } from './write-input.js'
 import { parseOrderBy, withTiebreaker, type OrderByInput } from './order-by.js'
-import { aggregateStatement, countStatement, existsStatement, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
+import { aggregateStatement, countStatement, existsStatement, primaryKeyEquals, selectStatement, type ReadTarget, type RowLock } from './read-statements.js'
 import { compileWhere, type WhereFilter } from './where-filter.js'
 import { deleteStatement, targetCte, updateStatement, type TargetRows } from './write-statements.js'
 import { executeInsert, executeUpdate, fixedSet, patchSet } from './compiled-writes.js'
@@ -384,7 +384,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
   }
 
   #pkEquals(id: string | number): RawBuilder<SqlBool> {
-    return sql<SqlBool>`t.${sql.id(this.#model.primaryKey)} = ${id}`
+    return primaryKeyEquals(this.#model, id)
   }
 
   #idFor(op: WriteOperation, id: unknown): string | number {
