@@ -2,7 +2,7 @@ import type { Kysely, QueryResult } from 'kysely'
 import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { TimestampTexts } from '../runtime/timestamp-texts.js'
-import { afterCursorPredicate, type CursorPosition } from './cursor.js'
+import { afterCursorPredicate, positionShape, positionValues, withPositionValues, type CursorPosition } from './cursor.js'
 import type { SortKey } from './order-by.js'
 import { countStatement, primaryKeyEquals, selectStatement, type RowLock } from './read-statements.js'
 import { executeCached } from './statement-cache.js'
@@ -51,12 +51,9 @@ export function pageStatement(
   texts: TimestampTexts,
 ): Promise<QueryResult<Record<string, unknown>>> {
   const system = visibility.tenantId === null
-  const order = orderShape(keys)
-  const sortValues = after === null || 'bound' in after ? null : Array.isArray(after) ? after : after.exact
-  const values = after === null ? [] : sortValues === null ? [(after as { bound: string }).bound] : sortValues
-  const nulls = sortValues?.map((v) => (v === null ? 'n' : 'v')).join('') ?? ''
-  const cursor = after === null ? 'first' : sortValues === null ? 'bound' : Array.isArray(after) ? nulls : `exact:${nulls}`
-  const shape = `page:${visibility.view}:${system ? 'system' : 'tenant'}:${order}:${cursor}`
+  const cursor = after === null ? 'first' : positionShape(after)
+  const shape = `page:${visibility.view}:${system ? 'system' : 'tenant'}:${orderShape(keys)}:${cursor}`
+  const values = after === null ? [] : positionValues(after)
   return executeCached(
     db,
     model,
@@ -64,10 +61,7 @@ export function pageStatement(
     [visibility.tenantId, limit, ...values],
     (tenant, fetch, ...placeholders) => {
       const tenantId = system ? null : tenant!
-      const held = sortValues?.map((v, i) => (v === null ? null : placeholders[i]!))
-      const position: CursorPosition | null =
-        after === null ? null : held === undefined ? { bound: placeholders[0]! } : Array.isArray(after) ? held : { exact: held }
-      const filters = position === null ? [] : [afterCursorPredicate(model, 't', keys, position, tenantId)]
+      const filters = after === null ? [] : [afterCursorPredicate(model, 't', keys, withPositionValues(after, placeholders), tenantId)]
       return selectStatement(model, { visibility: { tenantId, view: visibility.view }, filters }, { orderBy: keys, limit: fetch as unknown as number })
     },
     texts,

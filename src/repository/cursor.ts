@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto'
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { TenantryError } from '../errors/tenantry-error.js'
 import { rowVisibilityCondition } from '../predicates/row-visibility.js'
+import type { TimestampTexts } from '../runtime/timestamp-texts.js'
 import type { TableModel } from '../schema/table-model.js'
 import type { SortKey } from './order-by.js'
 
@@ -31,8 +32,26 @@ export type CursorValue = string | null
  */
 export type CursorPosition = CursorValue[] | { exact: CursorValue[] } | { bound: string }
 
-/** The server's text of a timestamp value the page read (see `TimestampTexts`), when it is known. */
-export type TimestampText = (value: unknown) => string | undefined
+/** The values `position` binds, in order: the bound, or the sort values (NULLs included). */
+export function positionValues(position: CursorPosition): CursorValue[] {
+  return 'bound' in position ? [position.bound] : Array.isArray(position) ? position : position.exact
+}
+
+/** What sets the SQL of `position` apart from another position's of the same ordering: its kind, and which values are NULL. */
+export function positionShape(position: CursorPosition): string {
+  if ('bound' in position) return 'bound'
+  const nulls = positionValues(position)
+    .map((v) => (v === null ? 'n' : 'v'))
+    .join('')
+  return Array.isArray(position) ? nulls : `exact:${nulls}`
+}
+
+/** The same kind of position over `values` (a compiled statement's placeholders), NULLs kept where they are. */
+export function withPositionValues(position: CursorPosition, values: string[]): CursorPosition {
+  if ('bound' in position) return { bound: values[0]! }
+  const held = positionValues(position).map((v, i) => (v === null ? null : values[i]!))
+  return Array.isArray(position) ? held : { exact: held }
+}
 
 function signature(model: TableModel, tenantId: string | null, keys: SortKey[]): string {
   const order = keys.map((k) => `${k.column} ${k.direction} nulls ${k.nulls}`).join(',')
@@ -91,7 +110,7 @@ function valueText(model: TableModel, column: string, value: unknown, operation:
 
 /**
  * The cursor after `row`, read from the row object itself (no extra column is selected). A
- * timestamp arrives as a millisecond `Date`. Its microseconds travel in the cursor when `exact`
+ * timestamp arrives as a millisecond `Date`. Its microseconds travel in the cursor when `texts`
  * knows the server's text; otherwise `next` (the first row of the next page, fetched to know there
  * is one) may allow a millisecond bound, and failing both `afterCursorPredicate` recovers them.
  */
@@ -102,13 +121,13 @@ export function encodeCursor(
   keys: SortKey[],
   row: Record<string, unknown>,
   next: Record<string, unknown>,
-  exact: TimestampText,
+  texts: Pick<TimestampTexts, 'textOf'>,
   operation: string,
 ): string {
   const bound = millisecondBound(model, keys[0]!, row, next)
   let content: unknown = { b: bound }
   if (bound === null) {
-    const { values, exactTimestamps } = cursorValues(model, keys, row, exact, operation)
+    const { values, exactTimestamps } = cursorValues(model, keys, row, texts, operation)
     content = exactTimestamps ? { x: values } : values
   }
   const body = Buffer.from(JSON.stringify(content)).toString('base64url')
@@ -116,7 +135,7 @@ export function encodeCursor(
 }
 
 /**
- * The text of `row`'s sort values; a timestamp's is the server's exact text where `exact` knows it
+ * The text of `row`'s sort values; a timestamp's is the server's exact text where `texts` knows it
  * (whatever the pool's parser made of it). `exactTimestamps`: there is a timestamp key, and every
  * one that is not NULL has its exact text.
  */
@@ -124,7 +143,7 @@ function cursorValues(
   model: TableModel,
   keys: SortKey[],
   row: Record<string, unknown>,
-  exact: TimestampText,
+  texts: Pick<TimestampTexts, 'textOf'>,
   operation: string,
 ): { values: CursorValue[]; exactTimestamps: boolean } {
   let timestamps = 0
@@ -133,7 +152,7 @@ function cursorValues(
     const value = row[column]
     if (value !== null && value !== undefined && TIMESTAMP_TYPES.has(model.columns.get(column)?.type ?? '')) {
       timestamps++
-      const text = exact(value)
+      const text = texts.textOf(value)
       if (text !== undefined) {
         known++
         return text
@@ -282,8 +301,9 @@ function after(keys: BoundKey[]): RawBuilder<SqlBool> {
 
 /**
  * The keyset predicate of a page at `position`: a millisecond bound on the first key, or the rows
- * after the cursor row's values (exact, or with a timestamp's microseconds read back by key). When the first key's NULLs cannot follow the cursor, a bound on
- * that key alone (`>=` / `<=`) is added so an index still narrows a mixed-direction scan.
+ * after the cursor row's values (exact, or with a timestamp's microseconds read back by key). When
+ * the first key's NULLs cannot follow the cursor, a bound on that key alone (`>=` / `<=`) is added
+ * so an index still narrows a mixed-direction scan.
  */
 export function afterCursorPredicate(
   model: TableModel,
@@ -297,8 +317,7 @@ export function afterCursorPredicate(
     const type = model.columns.get(first.column)?.type ?? 'timestamptz'
     return sql<SqlBool>`${sql.id(alias)}.${sql.id(first.column)} ${sql.raw(first.direction === 'asc' ? '>=' : '<')} ${position.bound}::${sql.id(type)}`
   }
-  const exact = !Array.isArray(position)
-  const bound = bindKeys(model, alias, keys, exact ? position.exact : position, exact, tenantId)
+  const bound = bindKeys(model, alias, keys, positionValues(position), !Array.isArray(position), tenantId)
   const predicate = after(bound)
   const first = bound[0]!
   if (rowComparable(bound) || first.value === null || (first.nullable && first.key.nulls === 'last')) return predicate

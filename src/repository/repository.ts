@@ -172,7 +172,7 @@ export class Repository<Row = Record<string, unknown>, Insert = Record<string, u
         : executeRecording(db, selectStatement(this.#model, target, { orderBy: keys, limit: limit + 1 }), texts),
     )
     if (rows.length <= limit) return { items: rows as Row[], nextCursor: null }
-    const nextCursor = encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, rows[limit]!, (v) => texts.textOf(v), operation)
+    const nextCursor = encodeCursor(cursorKey, this.#model, tenantId, keys, rows[limit - 1]!, rows[limit]!, texts, operation)
     rows.length = limit
     return { items: rows as Row[], nextCursor }
   }
