@@ -32,23 +32,12 @@ describe('a create compiled once per shape', () => {
     }))
     const created: { id: string }[] = []
     for (const { input, ...context } of calls) created.push(await tenantry.withContext(context).repo('projects').create(input))
-    const rows = await fileDb.db
-      .selectFrom('projects')
-      .select(['id', 'tenant_id', 'name', 'budget', 'tags'])
-      .where(
-        'id',
-        'in',
-        created.map((r) => r.id),
-      )
-      .execute()
+    const ids = created.map((r) => r.id)
+    const rows = await fileDb.db.selectFrom('projects').select(['id', 'tenant_id', 'name', 'budget', 'tags']).where('id', 'in', ids).execute()
     const audits = await fileDb.db
       .selectFrom('tenantry.audit_logs')
       .select(['resource_id', 'tenant_id', 'actor_user_id', 'ip', 'user_agent', 'request_id', 'new_values'])
-      .where(
-        'resource_id',
-        'in',
-        created.map((r) => r.id),
-      )
+      .where('resource_id', 'in', ids)
       .execute()
     calls.forEach((call, i) => {
       const id = created[i]!.id
@@ -158,6 +147,7 @@ describe('softDelete and restore by id compiled once per shape', () => {
         tenantId,
       })
     }
+    const ids = seeded.map((s) => s.id)
     for (const { id, tenantId } of seeded) {
       const other = tenants.find((t) => t !== tenantId)!
       await expect(tenantry.withContext({ tenantId: other }).repo('projects').softDelete(id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
@@ -172,16 +162,7 @@ describe('softDelete and restore by id compiled once per shape', () => {
       const other = tenants.find((t) => t !== tenantId)!
       await expect(tenantry.withContext({ tenantId: other }).repo('projects').restore(id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
     }
-    const deleted = await fileDb.db
-      .selectFrom('projects')
-      .select(['id', 'tenant_id'])
-      .where(
-        'id',
-        'in',
-        seeded.map((s) => s.id),
-      )
-      .where('deleted_at', 'is not', null)
-      .execute()
+    const deleted = await fileDb.db.selectFrom('projects').select(['id', 'tenant_id']).where('id', 'in', ids).where('deleted_at', 'is not', null).execute()
     expect(deleted).toHaveLength(4)
     for (const [i, { id, tenantId }] of seeded.entries()) {
       if (i % 2 === 0)
@@ -190,23 +171,11 @@ describe('softDelete and restore by id compiled once per shape', () => {
           .repo('projects')
           .restore(id)
     }
-    const rows = await fileDb.db
-      .selectFrom('projects')
-      .select(['id', 'tenant_id', 'deleted_at'])
-      .where(
-        'id',
-        'in',
-        seeded.map((s) => s.id),
-      )
-      .execute()
+    const rows = await fileDb.db.selectFrom('projects').select(['id', 'tenant_id', 'deleted_at']).where('id', 'in', ids).execute()
     const audits = await fileDb.db
       .selectFrom('tenantry.audit_logs')
       .select(['resource_id', 'tenant_id', 'action', 'request_id'])
-      .where(
-        'resource_id',
-        'in',
-        seeded.map((s) => s.id),
-      )
+      .where('resource_id', 'in', ids)
       .where('action', 'in', ['projects.softDelete', 'projects.restore'])
       .where('outcome', '=', 'success')
       .orderBy('created_at')
