@@ -5,6 +5,7 @@ import type { RowVisibility } from '../predicates/row-visibility.js'
 import type { AuditEvent } from '../runtime/audit-event.js'
 import type { RequestState } from '../runtime/runtime.js'
 import type { TableModel } from '../schema/table-model.js'
+import type { TenantContext } from '../validation/context.js'
 import { primaryKeyEquals } from './read-statements.js'
 import { executeCached } from './statement-cache.js'
 import { assignmentsFor } from './write-input.js'
@@ -38,15 +39,27 @@ export async function executeInsert(
   }
   const row = rows[0]!
   const columns = Object.keys(row)
-  const values = [...columns.map((column) => jsonText(model, column, row[column])), ctx.tenantId, ctx.actorId, ctx.ip, ctx.userAgent, ctx.requestId]
+  const values = [...columns.map((column) => jsonText(model, column, row[column])), ...contextValues(ctx)]
   const shape = `insert:${action}:${columns.join(',')}:${options.audited}:${options.wantEvents}:${options.check !== undefined}`
   const { rows: created } = await executeCached(db, model, shape, values, (...placeholders) => {
-    const [tenantId, actorId, ip, userAgent, requestId] = placeholders.slice(columns.length) as [string, string, string, string, string]
-    const template: RequestState = { ...state, context: { tenantId, actorId, ip, userAgent, requestId } }
     const placeholderRow = Object.fromEntries(columns.map((column, i) => [column, placeholders[i]]))
-    return insertStatement(template, model, [placeholderRow], action, { ...options, bind: bindJsonText })
+    return insertStatement(withContextPlaceholders(state, placeholders.slice(columns.length)), model, [placeholderRow], action, {
+      ...options,
+      bind: bindJsonText,
+    })
   })
   return collectAuditEvents(created, events)
+}
+
+/** The request context's values, in the order `withContextPlaceholders` reads their placeholders. */
+function contextValues(ctx: TenantContext): unknown[] {
+  return [ctx.tenantId, ctx.actorId, ctx.ip, ctx.userAgent, ctx.requestId]
+}
+
+/** `state` with a context of placeholders (as `contextValues` orders them), for a template. */
+function withContextPlaceholders(state: RequestState, placeholders: string[]): RequestState {
+  const [tenantId, actorId, ip, userAgent, requestId] = placeholders as [string, string, string, string, string]
+  return { ...state, context: { tenantId, actorId, ip, userAgent, requestId } }
 }
 
 /** JSON columns take their value as JSON text (`bindJsonText`); any other value is returned as it is. */
@@ -105,12 +118,11 @@ export async function executeUpdate(
     return runWriteStatement(db, updateStatement(state, model, byKey(model, visibility, key), set.assignments(set.values), action, options), events)
   }
   const count = set.values.length
-  const bound = [key, ...set.values, ctx.tenantId, ctx.actorId, ctx.ip, ctx.userAgent, ctx.requestId]
+  const bound = [key, ...set.values, ...contextValues(ctx)]
   const flags = `${options.audited}:${options.wantEvents}:${options.check !== undefined}:${options.before === true}`
   const { rows } = await executeCached(db, model, `update:${action}:${visibility.view}:${set.shape}:${flags}`, bound, (id, ...placeholders) => {
-    const [tenantId, actorId, ip, userAgent, requestId] = placeholders.slice(count) as [string, string, string, string, string]
-    const template: RequestState = { ...state, context: { tenantId, actorId, ip, userAgent, requestId } }
-    const target = byKey(model, { ...visibility, tenantId }, id)
+    const template = withContextPlaceholders(state, placeholders.slice(count))
+    const target = byKey(model, { ...visibility, tenantId: template.context!.tenantId }, id)
     return updateStatement(template, model, target, set.assignments(placeholders.slice(0, count)), action, options)
   })
   return collectAuditEvents(rows, events)
